@@ -1,0 +1,228 @@
+// Package schemas defines what crosses the wire between nodes and subjects:
+// the claims inside every signed token, the response payloads, the inquiry-log
+// entry, the federation registry document, and the stable error codes. JSON
+// Schemas for record categories live in schemas/categories.
+//
+// Every token is a compact JWS (alg EdDSA) whose protected header carries a
+// "typ" naming its kind; a token of one kind is never accepted as another.
+package schemas
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Token types, carried in the JWS "typ" header. Distinct types stop a token
+// minted for one use being replayed as another (attacks.md item 10).
+const (
+	TypQuery         = "cx-query+jws"        // requester → provider: a credit query
+	TypResponse      = "cx-response+jws"     // provider → requester: records and receipt
+	TypConsent       = "cx-consent+jws"      // subject → requester: an authorisation
+	TypSubjectCert   = "cx-subject-cert+jws" // registrar → subject: binds an id to a key
+	TypRevocation    = "cx-revocation+jws"   // subject → provider: withdraws a consent
+	TypSubjectRead   = "cx-subject-read+jws" // subject → provider: asks for its inquiry log
+	TypSubjectLog    = "cx-subject-log+jws"  // provider → subject: the subject's entries
+	TypRegistry      = "cx-registry+jws"     // authority → everyone: the federation registry
+	ContentTypeJOSE  = "application/jose"    // HTTP body holding a compact JWS or JWE
+	ContentTypeJSON  = "application/json"    // HTTP body holding JSON
+	ContentTypeError = "application/problem+json"
+)
+
+// Subject types. Natural persons always need authorisation.
+const (
+	SubjectEnterprise = "enterprise" // identified by a USCC
+	SubjectPerson     = "person"     // a natural person
+)
+
+// Decisions as written in the inquiry log.
+const (
+	DecisionAllow = "allow"
+	DecisionDeny  = "deny"
+)
+
+// Kinds of inquiry-log entry.
+const (
+	KindQuery       = "query"        // a credit query (allowed or denied)
+	KindSubjectRead = "subject_read" // a subject read its own log
+	KindRevocation  = "revocation"   // a subject revoked a consent
+)
+
+// QueryClaims is the payload of a signed query (TypQuery).
+type QueryClaims struct {
+	ID          string   `json:"jti"`      // unique request id
+	IssuedAt    int64    `json:"iat"`      // unix seconds
+	Issuer      string   `json:"iss"`      // requester node id
+	Audience    string   `json:"aud"`      // provider node id
+	Subject     string   `json:"sub"`      // USCC or person id
+	SubjectType string   `json:"sub_type"` // SubjectEnterprise or SubjectPerson
+	Purpose     string   `json:"purpose"`
+	Categories  []string `json:"categories"`
+	Consent     string   `json:"consent,omitempty"` // compact consent JWS, if any
+}
+
+// ConsentClaims is the payload of a subject's authorisation (TypConsent),
+// signed with the subject's key, which SubjectCert binds to the subject id.
+type ConsentClaims struct {
+	ID          string   `json:"jti"`
+	Issuer      string   `json:"iss"` // the subject id (same as Subject)
+	Subject     string   `json:"sub"`
+	Requester   string   `json:"requester"`           // node id allowed to use it
+	Providers   []string `json:"providers,omitempty"` // empty: any provider
+	Purpose     string   `json:"purpose"`
+	Categories  []string `json:"categories"`
+	IssuedAt    int64    `json:"iat"`
+	NotBefore   int64    `json:"nbf"`
+	Expiry      int64    `json:"exp"`
+	MaxUses     int      `json:"max_uses"`
+	SubjectCert string   `json:"sub_cert"` // compact TypSubjectCert JWS
+}
+
+// SubjectCertClaims is a registrar's certificate (TypSubjectCert) binding a
+// subject id to the subject's Ed25519 public key (RFC 7800 "cnf").
+type SubjectCertClaims struct {
+	ID           string       `json:"jti"`
+	Issuer       string       `json:"iss"` // registrar node id
+	Subject      string       `json:"sub"`
+	SubjectType  string       `json:"sub_type"`
+	IssuedAt     int64        `json:"iat"`
+	Expiry       int64        `json:"exp"`
+	Confirmation Confirmation `json:"cnf"`
+}
+
+// Confirmation holds the subject's public key as a JWK.
+type Confirmation struct {
+	JWK json.RawMessage `json:"jwk"`
+}
+
+// RevocationClaims is a subject's withdrawal of a consent (TypRevocation).
+type RevocationClaims struct {
+	ID          string `json:"jti"`
+	Issuer      string `json:"iss"` // the subject id
+	Audience    string `json:"aud"` // provider node id
+	ConsentID   string `json:"consent_id"`
+	IssuedAt    int64  `json:"iat"`
+	SubjectCert string `json:"sub_cert"`
+}
+
+// SubjectReadClaims is a subject's request for its own inquiry log (TypSubjectRead).
+type SubjectReadClaims struct {
+	ID          string `json:"jti"`
+	Issuer      string `json:"iss"` // the subject id
+	Audience    string `json:"aud"` // provider node id
+	IssuedAt    int64  `json:"iat"`
+	SubjectCert string `json:"sub_cert"`
+}
+
+// Decision is what the policy decided, as it travels in responses and logs.
+type Decision struct {
+	ID             string              `json:"id"`
+	PolicyRevision string              `json:"policy_revision"`
+	Allow          bool                `json:"allow"`
+	Reasons        []string            `json:"reasons"`
+	Obligations    map[string]any      `json:"obligations,omitempty"`
+	Fields         map[string][]string `json:"fields,omitempty"` // per category: gjson paths that may leave
+}
+
+// RecordOut is one record as it leaves the provider: already projected to the
+// fields the decision allows.
+type RecordOut struct {
+	Category string          `json:"category"`
+	ID       string          `json:"id"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// Receipt is the provider's proof that the inquiry was logged before data left.
+type Receipt struct {
+	Provider      string `json:"provider"`
+	LogIndex      uint64 `json:"log_index"`
+	LeafHash      string `json:"leaf_hash"`      // hex RFC 6962 leaf hash of the entry
+	RecordsDigest string `json:"records_digest"` // hex SHA-256 of the canonical Records array
+}
+
+// QueryResponse is the payload the provider signs (TypResponse) and then
+// encrypts to the requester.
+type QueryResponse struct {
+	RequestID string      `json:"request_id"`
+	Issuer    string      `json:"iss"` // provider node id
+	Audience  string      `json:"aud"` // requester node id
+	IssuedAt  int64       `json:"iat"`
+	Subject   string      `json:"sub"`
+	Purpose   string      `json:"purpose"`
+	Decision  Decision    `json:"decision"`
+	Records   []RecordOut `json:"records"`
+	Receipt   Receipt     `json:"receipt"`
+}
+
+// InquiryEntry is one entry of a provider's inquiry log. Its canonical bytes
+// (encoding/json of this struct: fixed field order, no maps) plus a random
+// salt form the Merkle leaf. It holds ids and digests, never record contents.
+type InquiryEntry struct {
+	Time           string   `json:"time"` // RFC 3339, UTC, nanoseconds
+	Kind           string   `json:"kind"`
+	RequestID      string   `json:"request_id,omitempty"`
+	Requester      string   `json:"requester,omitempty"`
+	RequesterOrg   string   `json:"requester_org,omitempty"`
+	Subject        string   `json:"subject,omitempty"`
+	Purpose        string   `json:"purpose,omitempty"`
+	Categories     []string `json:"categories,omitempty"`
+	Decision       string   `json:"decision"`
+	Code           Code     `json:"code,omitempty"` // the wire code when denied
+	Reasons        []string `json:"reasons,omitempty"`
+	ConsentID      string   `json:"consent_id,omitempty"`
+	DecisionID     string   `json:"decision_id,omitempty"`
+	PolicyRevision string   `json:"policy_revision,omitempty"`
+	RecordsDigest  string   `json:"records_digest,omitempty"` // hex SHA-256 of what was sent
+	RequestDigest  string   `json:"request_digest,omitempty"` // hex SHA-256 of the request token
+}
+
+// LoggedEntry is an inquiry entry with its position in the log.
+type LoggedEntry struct {
+	Index    uint64       `json:"index"`
+	LeafHash string       `json:"leaf_hash"`
+	Salt     string       `json:"salt"` // hex; lets the subject recompute the leaf
+	Entry    InquiryEntry `json:"entry"`
+}
+
+// SubjectLog is the payload a provider signs (TypSubjectLog) in answer to a
+// subject's read: that subject's entries only.
+type SubjectLog struct {
+	Issuer   string        `json:"iss"` // provider node id
+	Subject  string        `json:"sub"`
+	IssuedAt int64         `json:"iat"`
+	Entries  []LoggedEntry `json:"entries"`
+	Receipt  *Receipt      `json:"receipt,omitempty"` // the log entry recording this read
+}
+
+// Registry is the federation registry document, signed by the federation
+// authority (TypRegistry).
+type Registry struct {
+	Federation string    `json:"federation"`
+	Serial     int64     `json:"serial"`
+	IssuedAt   time.Time `json:"issued_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Members    []Member  `json:"members"`
+}
+
+// Member is one node of the federation.
+type Member struct {
+	ID             string          `json:"id"`
+	Organisation   string          `json:"organisation"`
+	USCC           string          `json:"uscc"`
+	Roles          []string        `json:"roles"`
+	Jurisdiction   string          `json:"jurisdiction"`
+	Endpoint       string          `json:"endpoint"`        // mutual-TLS API base URL
+	PublicEndpoint string          `json:"public_endpoint"` // server-TLS URL for subjects
+	SigningKeys    json.RawMessage `json:"signing_keys"`    // JWKS of Ed25519 public keys
+	EncryptionKey  json.RawMessage `json:"encryption_key"`  // X25519 public JWK
+	TLSCertSHA256  string          `json:"tls_cert_sha256"` // hex SHA-256 of the leaf certificate DER
+}
+
+// HasRole reports whether the member holds role.
+func (m *Member) HasRole(role string) bool {
+	for _, r := range m.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
