@@ -175,6 +175,34 @@ type InquiryEntry struct {
 	RequestDigest  string   `json:"request_digest,omitempty"` // hex SHA-256 of the request token
 }
 
+// OutboundEntry is one entry of a requester's outbound log: what it asked,
+// and what the provider answered, with the provider's receipt. Two entries
+// are written per query: Stage "sent" before the request leaves, and
+// "receipt" (or "failed") when the answer is in, so both sides can reconcile.
+type OutboundEntry struct {
+	Time             string   `json:"time"`
+	Stage            string   `json:"stage"` // OutboundSent, OutboundReceipt, OutboundFailed
+	RequestID        string   `json:"request_id"`
+	Provider         string   `json:"provider"`
+	Subject          string   `json:"subject,omitempty"`
+	Purpose          string   `json:"purpose,omitempty"`
+	Categories       []string `json:"categories,omitempty"`
+	ConsentID        string   `json:"consent_id,omitempty"`
+	Decision         string   `json:"decision,omitempty"`
+	Code             Code     `json:"code,omitempty"`
+	ProviderLogIndex *uint64  `json:"provider_log_index,omitempty"`
+	ProviderLeafHash string   `json:"provider_leaf_hash,omitempty"`
+	RecordsDigest    string   `json:"records_digest,omitempty"`
+	RequestDigest    string   `json:"request_digest,omitempty"`
+}
+
+// Outbound stages.
+const (
+	OutboundSent    = "sent"
+	OutboundReceipt = "receipt"
+	OutboundFailed  = "failed"
+)
+
 // LoggedEntry is an inquiry entry with its position in the log.
 type LoggedEntry struct {
 	Index    uint64       `json:"index"`

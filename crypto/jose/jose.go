@@ -12,7 +12,7 @@
 // Everything outside the profile is rejected before any key is touched: "none"
 // in any case, HMAC or other algorithms (key confusion), embedded "jwk",
 // "jku", "x5u", "x5c", any "crit", duplicate header members, the JSON
-// serialisation, missing or extra parts, and base64 that is not the canonical
+// serialisation, missing or extra parts, a JWS without "typ", and base64 that is not the canonical
 // unpadded base64url form (so one token has exactly one byte form). The jwx
 // library then does the cryptography on input that already fits the profile.
 //
@@ -114,12 +114,20 @@ func parseHeader(seg []byte, allowed map[string]bool) (map[string]json.RawMessag
 	if err != nil {
 		return nil, err
 	}
+	return decodeObject(raw, allowed)
+}
+
+// decodeObject decodes one JSON object, rejecting duplicate members and, if
+// allowed is not nil, any member not in allowed. It is used for the protected header and for the
+// "epk" inside it, so that no member can be read one way here and another way
+// by jwx (encoding/json silently keeps the last of two duplicates).
+func decodeObject(raw []byte, allowed map[string]bool) (map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {
 		return nil, ErrMalformed
 	}
-	hdr := make(map[string]json.RawMessage)
+	obj := make(map[string]json.RawMessage)
 	for dec.More() {
 		kt, err := dec.Token()
 		if err != nil {
@@ -133,13 +141,13 @@ func parseHeader(seg []byte, allowed map[string]bool) (map[string]json.RawMessag
 		if err := dec.Decode(&val); err != nil {
 			return nil, ErrMalformed
 		}
-		if _, dup := hdr[key]; dup {
-			return nil, fmt.Errorf("%w: duplicate member %q", ErrHeader, key)
+		if _, dup := obj[key]; dup {
+			return nil, fmt.Errorf("%w: duplicate member %q", ErrHeader, truncate(key))
 		}
-		if !allowed[key] {
+		if allowed != nil && !allowed[key] {
 			return nil, fmt.Errorf("%w: member %q", ErrHeader, truncate(key))
 		}
-		hdr[key] = val
+		obj[key] = val
 	}
 	if _, err := dec.Token(); err != nil { // closing brace
 		return nil, ErrMalformed
@@ -147,7 +155,7 @@ func parseHeader(seg []byte, allowed map[string]bool) (map[string]json.RawMessag
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, ErrMalformed
 	}
-	return hdr, nil
+	return obj, nil
 }
 
 func truncate(s string) string {
@@ -216,6 +224,9 @@ func ParseJWSHeader(tok []byte) (Header, error) {
 	if h.Type, err = headerString(hdr, "typ"); err != nil {
 		return Header{}, err
 	}
+	if h.Type == "" { // every profile token names its type (attacks.md item 10)
+		return Header{}, fmt.Errorf("%w: missing typ", ErrHeader)
+	}
 	if len(parts[1]) == 0 { // detached or empty payloads are outside the profile
 		return Header{}, ErrMalformed
 	}
@@ -242,6 +253,9 @@ func Sign(signer crypto.Signer, kid, typ string, payload []byte) ([]byte, error)
 	if !validKID(kid) {
 		return nil, fmt.Errorf("jose: invalid kid")
 	}
+	if typ == "" {
+		return nil, fmt.Errorf("jose: empty typ")
+	}
 	hdrs := jws.NewHeaders()
 	if err := hdrs.Set(jws.KeyIDKey, kid); err != nil {
 		return nil, err
@@ -261,13 +275,13 @@ func Sign(signer crypto.Signer, kid, typ string, payload []byte) ([]byte, error)
 }
 
 // Verify checks that tok is a compact JWS in the profile, of type typ, signed
-// by pub, and returns its payload and header.
+// by pub, and returns its payload and header. typ must not be empty.
 func Verify(tok []byte, typ string, pub ed25519.PublicKey) ([]byte, Header, error) {
 	h, err := ParseJWSHeader(tok)
 	if err != nil {
 		return nil, Header{}, err
 	}
-	if h.Type != typ {
+	if typ == "" || h.Type != typ {
 		return nil, Header{}, ErrType
 	}
 	if len(pub) != ed25519.PublicKeySize {
@@ -362,34 +376,28 @@ func ParseJWEHeader(tok []byte) (Header, error) {
 	return h, nil
 }
 
-// checkEPK insists on an X25519 ephemeral public key of 32 bytes and nothing else.
+// checkEPK insists on an X25519 ephemeral public key of 32 bytes and nothing
+// else: no duplicate members, no private "d", no other curve. Low-order points
+// pass this check and are refused by crypto/ecdh during decryption.
 func checkEPK(raw json.RawMessage) error {
 	if raw == nil {
 		return fmt.Errorf("%w: missing epk", ErrHeader)
 	}
-	var epk map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &epk); err != nil {
+	epk, err := decodeObject(raw, nil)
+	if err != nil {
 		return fmt.Errorf("%w: epk", ErrHeader)
 	}
-	var kty, crv, x string
-	for k, v := range epk {
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return fmt.Errorf("%w: epk", ErrHeader)
-		}
-		switch k {
-		case "kty":
-			kty = s
-		case "crv":
-			crv = s
-		case "x":
-			x = s
-		default:
-			return fmt.Errorf("%w: epk member", ErrHeader)
-		}
+	kty, err1 := headerString(epk, "kty")
+	crv, err2 := headerString(epk, "crv")
+	x, err3 := headerString(epk, "x")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fmt.Errorf("%w: epk", ErrHeader)
 	}
 	if kty != "OKP" || crv != "X25519" {
 		return fmt.Errorf("%w: epk is not X25519", ErrAlgorithm)
+	}
+	if len(epk) != 3 {
+		return fmt.Errorf("%w: epk member", ErrHeader)
 	}
 	pub, err := decodeCanonical([]byte(x))
 	if err != nil || len(pub) != 32 {

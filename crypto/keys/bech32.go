@@ -43,7 +43,14 @@ func bech32HRPExpand(hrp string) []byte {
 }
 
 // bech32Decode returns the lower-cased human-readable part and the 8-bit data.
+// Only printable ASCII is allowed anywhere (BIP 173), so that Unicode case
+// mapping (KELVIN SIGN lower-cases to 'k') cannot give a second spelling.
 func bech32Decode(s string) (string, []byte, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 33 || s[i] > 126 {
+			return "", nil, errBech32
+		}
+	}
 	if strings.ToLower(s) != s && strings.ToUpper(s) != s {
 		return "", nil, errBech32 // mixed case
 	}
@@ -53,11 +60,6 @@ func bech32Decode(s string) (string, []byte, error) {
 		return "", nil, errBech32
 	}
 	hrp := s[:pos]
-	for i := 0; i < len(hrp); i++ {
-		if hrp[i] < 33 || hrp[i] > 126 {
-			return "", nil, errBech32
-		}
-	}
 	data := make([]byte, 0, len(s)-pos-1)
 	for i := pos + 1; i < len(s); i++ {
 		d := strings.IndexByte(bech32Charset, s[i])

@@ -10,6 +10,7 @@
 package keys
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdh"
 	"crypto/ed25519"
@@ -17,10 +18,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -272,78 +275,206 @@ func (k *NodeKeys) PublicJWKS() JWKS {
 	return JWKS{Keys: []JWK{SigningJWK(k.SigningPublic()), EncryptionJWK(k.Encryption.PublicKey())}}
 }
 
+// ErrJWK is returned when a JWK or key set is malformed, is not a public key
+// of the expected kind, carries private key material, or names a weak key.
+var ErrJWK = errors.New("keys: bad JWK")
+
+// Weak public keys: the encodings of points of small order, canonical and
+// non-canonical, that Go's decoders accept. A signature "verifies" under a
+// small-order Ed25519 key for a large share of all messages, so such a key
+// proves nothing; an X25519 key of small order makes the shared secret zero.
+const (
+	smallOrderEd25519 = "0000000000000000000000000000000000000000000000000000000000000000 " +
+		"0100000000000000000000000000000000000000000000000000000000000000 " +
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05 " +
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a " +
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
+		"0000000000000000000000000000000000000000000000000000000000000080 " +
+		"0100000000000000000000000000000000000000000000000000000000000080 " +
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85 " +
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa " +
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff " +
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff " +
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	lowOrderX25519 = "0000000000000000000000000000000000000000000000000000000000000000 " +
+		"0100000000000000000000000000000000000000000000000000000000000000 " +
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800 " +
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157 " +
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
+		"0000000000000000000000000000000000000000000000000000000000000080 " +
+		"0100000000000000000000000000000000000000000000000000000000000080 " +
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880 " +
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7 " +
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff " +
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff " +
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+)
+
+// inList reports whether the 32-byte key is one of the space-separated hex
+// encodings in list.
+func inList(list string, key []byte) bool {
+	return len(key) == 32 && strings.Contains(list, hex.EncodeToString(key))
+}
+
+// parseOKP strictly decodes a public OKP JWK on curve crv: no duplicate
+// members, none but kty, crv, x, kid, use and alg (so never the private "d"), "use" and "alg" (if present) as given, x the canonical
+// base64url of 32 bytes.
+func parseOKP(raw []byte, crv, use, alg string) (j JWK, x []byte, err error) {
+	members, err := decodeStrictObject(raw)
+	if err != nil {
+		return JWK{}, nil, err
+	}
+	fields := map[string]*string{"kty": &j.KeyType, "crv": &j.Curve, "x": &j.X, "kid": &j.KeyID, "use": &j.Use, "alg": &j.Alg}
+	for name, val := range members {
+		dst, ok := fields[name]
+		if !ok {
+			return JWK{}, nil, fmt.Errorf("%w: member %q not allowed", ErrJWK, truncate(name))
+		}
+		if err := json.Unmarshal(val, dst); err != nil {
+			return JWK{}, nil, fmt.Errorf("%w: %q is not a string", ErrJWK, name)
+		}
+	}
+	if j.KeyType != "OKP" || j.Curve != crv {
+		return JWK{}, nil, fmt.Errorf("%w: not an %s key", ErrJWK, crv)
+	}
+	if j.Use != "" && j.Use != use {
+		return JWK{}, nil, fmt.Errorf("%w: use is not %q", ErrJWK, use)
+	}
+	if j.Alg != "" && j.Alg != alg {
+		return JWK{}, nil, fmt.Errorf("%w: alg is not %q", ErrJWK, alg)
+	}
+	x, err = base64.RawURLEncoding.Strict().DecodeString(j.X)
+	if err != nil || len(x) != 32 || base64.RawURLEncoding.EncodeToString(x) != j.X {
+		return JWK{}, nil, fmt.Errorf("%w: bad %s x", ErrJWK, crv)
+	}
+	return j, x, nil
+}
+
+// decodeStrictObject decodes one JSON object into its members, refusing
+// duplicates (encoding/json would silently keep the last).
+func decodeStrictObject(raw []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrJWK)
+	}
+	out := make(map[string]json.RawMessage)
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: not a JSON object", ErrJWK)
+		}
+		key, _ := kt.(string)
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, fmt.Errorf("%w: not a JSON object", ErrJWK)
+		}
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("%w: duplicate member %q", ErrJWK, truncate(key))
+		}
+		out[key] = val
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrJWK)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: trailing data", ErrJWK)
+	}
+	return out, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
+}
+
 // ParseSigningJWK parses an Ed25519 public JWK and checks that its kid, if
-// present, is its thumbprint.
+// present, is its thumbprint. It refuses, with ErrJWK, anything but a public
+// OKP Ed25519 key with use "sig" and alg "EdDSA" (when given), and keys of
+// small order.
 func ParseSigningJWK(raw []byte) (ed25519.PublicKey, string, error) {
-	var j JWK
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, "", fmt.Errorf("keys: bad JWK: %w", err)
+	j, x, err := parseOKP(raw, "Ed25519", "sig", "EdDSA")
+	if err != nil {
+		return nil, "", err
 	}
-	if j.KeyType != "OKP" || j.Curve != "Ed25519" {
-		return nil, "", errors.New("keys: JWK is not an Ed25519 key")
-	}
-	x, err := base64.RawURLEncoding.Strict().DecodeString(j.X)
-	if err != nil || len(x) != ed25519.PublicKeySize {
-		return nil, "", errors.New("keys: bad Ed25519 JWK x")
+	if inList(smallOrderEd25519, x) {
+		return nil, "", fmt.Errorf("%w: Ed25519 key of small order", ErrJWK)
 	}
 	pub := ed25519.PublicKey(x)
 	kid := SigningKID(pub)
 	if j.KeyID != "" && j.KeyID != kid {
-		return nil, "", errors.New("keys: JWK kid is not its thumbprint")
+		return nil, "", fmt.Errorf("%w: kid is not its thumbprint", ErrJWK)
 	}
 	return pub, kid, nil
 }
 
 // ParseSigningJWKS parses a key set of Ed25519 keys into a kid → key map.
-// Keys of other types in the set are ignored.
+// Public keys of other types in the set are ignored; a set holding private
+// or symmetric key material, two keys with one kid, or no Ed25519 key is
+// refused with ErrJWK.
 func ParseSigningJWKS(raw []byte) (map[string]ed25519.PublicKey, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(raw, &set); err != nil {
-		return nil, fmt.Errorf("keys: bad JWKS: %w", err)
+		return nil, fmt.Errorf("%w: bad JWKS", ErrJWK)
 	}
 	out := make(map[string]ed25519.PublicKey)
 	for _, k := range set.Keys {
-		var j JWK
-		if err := json.Unmarshal(k, &j); err != nil {
-			return nil, fmt.Errorf("keys: bad JWKS member: %w", err)
+		members, err := decodeStrictObject(k)
+		if err != nil {
+			return nil, err
 		}
-		if j.Curve != "Ed25519" {
+		for _, secret := range []string{"d", "k", "p", "q", "dp", "dq", "qi", "oth"} {
+			if _, ok := members[secret]; ok {
+				return nil, fmt.Errorf("%w: key set holds private key material", ErrJWK)
+			}
+		}
+		var crv string
+		if c, ok := members["crv"]; ok {
+			_ = json.Unmarshal(c, &crv)
+		}
+		if crv != "Ed25519" {
 			continue
 		}
 		pub, kid, err := ParseSigningJWK(k)
 		if err != nil {
 			return nil, err
 		}
+		if _, dup := out[kid]; dup {
+			return nil, fmt.Errorf("%w: duplicate key", ErrJWK)
+		}
 		out[kid] = pub
 	}
 	if len(out) == 0 {
-		return nil, errors.New("keys: JWKS has no Ed25519 key")
+		return nil, fmt.Errorf("%w: no Ed25519 key in set", ErrJWK)
 	}
 	return out, nil
 }
 
-// ParseEncryptionJWK parses an X25519 public JWK.
+// ParseEncryptionJWK parses an X25519 public JWK. It refuses, with ErrJWK,
+// anything but a public OKP X25519 key with use "enc" and alg
+// "ECDH-ES+A256KW" (when given), and keys of low order.
 func ParseEncryptionJWK(raw []byte) (*ecdh.PublicKey, string, error) {
-	var j JWK
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, "", fmt.Errorf("keys: bad JWK: %w", err)
-	}
-	if j.KeyType != "OKP" || j.Curve != "X25519" {
-		return nil, "", errors.New("keys: JWK is not an X25519 key")
-	}
-	x, err := base64.RawURLEncoding.Strict().DecodeString(j.X)
-	if err != nil || len(x) != 32 {
-		return nil, "", errors.New("keys: bad X25519 JWK x")
-	}
-	pub, err := ecdh.X25519().NewPublicKey(x)
+	j, x, err := parseOKP(raw, "X25519", "enc", "ECDH-ES+A256KW")
 	if err != nil {
 		return nil, "", err
 	}
+	if inList(lowOrderX25519, x) {
+		return nil, "", fmt.Errorf("%w: X25519 key of low order", ErrJWK)
+	}
+	pub, err := ecdh.X25519().NewPublicKey(x)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrJWK, err)
+	}
 	kid := EncryptionKID(pub)
 	if j.KeyID != "" && j.KeyID != kid {
-		return nil, "", errors.New("keys: JWK kid is not its thumbprint")
+		return nil, "", fmt.Errorf("%w: kid is not its thumbprint", ErrJWK)
 	}
 	return pub, kid, nil
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/policy"
+	"github.com/creditexchange/node/schemas"
+)
+
+func (a *app) recordsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "records", Short: "Manage the records this node provides"}
+	var dir string
+	imp := &cobra.Command{
+		Use:   "import --dir DIR FILE",
+		Short: "Import records from JSON Lines (.jsonl) or CSV (.csv), all or nothing",
+		Long: `import validates every line against its category's JSON Schema. If any line is bad, nothing is imported
+and every bad line is reported with its line number and reason. Otherwise all lines are imported in one
+transaction (records with an existing subject, category and id are replaced).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(dir)
+			if err != nil {
+				return err
+			}
+			v, err := schemas.NewCategoryValidator()
+			if err != nil {
+				return err
+			}
+			st, err := store.OpenSQLite(cmd.Context(), cfg.StorePath())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, err := records.ImportFile(cmd.Context(), args[0], v, st)
+			for _, b := range rep.Bad {
+				fmt.Fprintf(a.out, "%s:%d: %s\n", args[0], b.Line, b.Reason)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "imported %d records\n", rep.Imported)
+			return nil
+		},
+	}
+	imp.Flags().StringVar(&dir, "dir", "", "node directory")
+	imp.MarkFlagRequired("dir")
+	cmd.AddCommand(imp)
+	return cmd
+}
+
+func (a *app) queryCmd() *cobra.Command {
+	var dir, consentFile string
+	var q peer.Query
+	var categories string
+	cmd := &cobra.Command{
+		Use:   "query --dir DIR --provider ID --subject USCC --purpose P --categories C,… [--consent consent.jws]",
+		Short: "Query a provider as this node, and print the verified, decrypted answer",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := node.Open(cmd.Context(), dir, a.logger())
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			q.Categories = splitList(categories)
+			if consentFile != "" {
+				tok, err := readTrimmed(consentFile)
+				if err != nil {
+					return err
+				}
+				q.Consent = tok
+			}
+			res, err := n.Client.Query(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(a.out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res.Response)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "this node's directory")
+	f.StringVar(&q.Provider, "provider", "", "provider member id")
+	f.StringVar(&q.Subject, "subject", "", "subject USCC or person:ID")
+	f.StringVar(&q.Purpose, "purpose", "", "purpose code")
+	f.StringVar(&categories, "categories", "", "comma-separated categories")
+	f.StringVar(&consentFile, "consent", "", "subject's consent token file")
+	for _, n := range []string{"dir", "provider", "subject", "purpose", "categories"} {
+		cmd.MarkFlagRequired(n)
+	}
+	return cmd
+}
+
+func (a *app) policyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "policy", Short: "Work with the embedded OPA policy"}
+	var verbose bool
+	test := &cobra.Command{
+		Use:   "test",
+		Short: "Run the policy's Rego tests",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			eng, err := policy.New(cmd.Context(), policy.Options{})
+			if err != nil {
+				return err
+			}
+			passed, failed, err := eng.RunTests(cmd.Context(), a.out, verbose)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "%d passed, %d failed\n", passed, failed)
+			if failed > 0 {
+				return silentExit(1)
+			}
+			return nil
+		},
+	}
+	test.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test")
+	cmd.AddCommand(test)
+	return cmd
+}
+
+func readTrimmed(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}

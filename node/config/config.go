@@ -1,0 +1,252 @@
+// Package config reads a node's YAML configuration. Loading follows one
+// order: decode, fill defaults, resolve relative paths against the node
+// directory, then Validate as a list of early returns.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FileName is the config file inside a node directory.
+const FileName = "node.yaml"
+
+// Sharing levels of a catalogue category.
+const (
+	LevelPublic     = "public"
+	LevelShared     = "shared"
+	LevelAuthorised = "authorised"
+	LevelRestricted = "restricted"
+)
+
+// Roles a member may hold.
+var knownRoles = map[string]bool{"bank": true, "bureau": true, "department": true, "registrar": true, "regulator": true}
+
+// Config is a node's configuration.
+type Config struct {
+	ID           string   `yaml:"id"`
+	Organisation string   `yaml:"organisation"`
+	USCC         string   `yaml:"uscc"`
+	Roles        []string `yaml:"roles"`
+	Jurisdiction string   `yaml:"jurisdiction"`
+
+	// Listen is the mutual-TLS member API address; PublicListen serves
+	// subjects (server TLS only).
+	Listen       string `yaml:"listen"`
+	PublicListen string `yaml:"public_listen"`
+
+	Registry     string `yaml:"registry"`      // signed registry file (JWS)
+	AuthorityKey string `yaml:"authority_key"` // trust anchor: federation authority public JWK
+
+	TLS  TLS  `yaml:"tls"`
+	Keys Keys `yaml:"keys"`
+
+	// Store is "sqlite:PATH" (the embedded default).
+	Store string `yaml:"store"`
+
+	// Catalog maps each category this node provides to its sharing level.
+	Catalog map[string]string `yaml:"catalog"`
+
+	ClockSkew      Duration `yaml:"clock_skew"`
+	RequestTimeout Duration `yaml:"request_timeout"`
+	RegistryPoll   Duration `yaml:"registry_poll"`
+	MaxBodyBytes   int64    `yaml:"max_body_bytes"`
+
+	// Dir is the node directory the config was loaded from (not in YAML).
+	Dir string `yaml:"-"`
+}
+
+// TLS names the node's certificate files.
+type TLS struct {
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Keys says where the node's keys live.
+type Keys struct {
+	Backend    string `yaml:"backend"` // "file"
+	Signing    string `yaml:"signing"`
+	Encryption string `yaml:"encryption"`
+}
+
+// Duration is a time.Duration written as "30s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("config: bad duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Load reads dir/node.yaml.
+func Load(dir string) (*Config, error) {
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", filepath.Join(dir, FileName), err)
+	}
+	c.Dir = dir
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Save writes the config to dir/node.yaml.
+func (c *Config) Save(dir string) error {
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, FileName), data, 0o644)
+}
+
+// SetDefaults fills unset fields.
+func (c *Config) SetDefaults() {
+	if c.Jurisdiction == "" {
+		c.Jurisdiction = "CN"
+	}
+	if c.Keys.Backend == "" {
+		c.Keys.Backend = "file"
+	}
+	if c.Keys.Signing == "" {
+		c.Keys.Signing = "signing.key"
+	}
+	if c.Keys.Encryption == "" {
+		c.Keys.Encryption = "encryption.agekey"
+	}
+	if c.TLS.Cert == "" {
+		c.TLS.Cert = "tls.crt"
+	}
+	if c.TLS.Key == "" {
+		c.TLS.Key = "tls.key"
+	}
+	if c.Store == "" {
+		c.Store = "sqlite:node.db"
+	}
+	if c.ClockSkew == 0 {
+		c.ClockSkew = Duration(2 * time.Minute)
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = Duration(10 * time.Second)
+	}
+	if c.RegistryPoll == 0 {
+		c.RegistryPoll = Duration(5 * time.Second)
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.Catalog == nil {
+		c.Catalog = map[string]string{}
+	}
+}
+
+// Validate checks the config, returning the first problem.
+func (c *Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("config: id is required")
+	case !validID(c.ID):
+		return fmt.Errorf("config: id %q: use lower-case letters, digits and '-'", c.ID)
+	case c.Organisation == "":
+		return errors.New("config: organisation is required")
+	case len(c.Roles) == 0:
+		return errors.New("config: at least one role is required")
+	case c.Listen == "":
+		return errors.New("config: listen is required")
+	case c.PublicListen == "":
+		return errors.New("config: public_listen is required")
+	case c.Registry == "":
+		return errors.New("config: registry is required")
+	case c.AuthorityKey == "":
+		return errors.New("config: authority_key (the trust anchor) is required")
+	case c.TLS.CA == "":
+		return errors.New("config: tls.ca is required")
+	case c.Keys.Backend != "file":
+		return fmt.Errorf("config: keys.backend %q is not supported (use file)", c.Keys.Backend)
+	case !strings.HasPrefix(c.Store, "sqlite:"):
+		return fmt.Errorf("config: store %q: only sqlite:PATH is supported", c.Store)
+	case c.ClockSkew.D() <= 0 || c.ClockSkew.D() > time.Hour:
+		return errors.New("config: clock_skew must be in (0, 1h]")
+	}
+	for _, r := range c.Roles {
+		if !knownRoles[r] {
+			return fmt.Errorf("config: unknown role %q", r)
+		}
+	}
+	for _, a := range []string{c.Listen, c.PublicListen} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("config: listen address %q: %w", a, err)
+		}
+	}
+	for cat, lvl := range c.Catalog {
+		switch lvl {
+		case LevelPublic, LevelShared, LevelAuthorised, LevelRestricted:
+		default:
+			return fmt.Errorf("config: catalog %s: unknown sharing level %q", cat, lvl)
+		}
+	}
+	return nil
+}
+
+func validID(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Path resolves a config path against the node directory.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// StorePath is the SQLite file path.
+func (c *Config) StorePath() string { return c.Path(strings.TrimPrefix(c.Store, "sqlite:")) }
+
+// HasRole reports whether the node holds role.
+func (c *Config) HasRole(role string) bool {
+	for _, r := range c.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,111 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/creditexchange/node/certs"
+	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/schemas"
+	"github.com/creditexchange/node/schemas/uscc"
+)
+
+// InitOptions describes a new node.
+type InitOptions struct {
+	ID           string
+	Organisation string
+	USCC         string
+	Roles        []string
+	Jurisdiction string
+	Listen       string
+	PublicListen string
+	Catalog      map[string]string
+	// Registry, AuthorityKey and CA are paths (relative to the node
+	// directory, or absolute) of the federation files the node trusts.
+	Registry     string
+	AuthorityKey string
+	CA           string
+}
+
+// Init creates a node directory: fresh keys (mode 0600) and node.yaml. It
+// refuses a directory that already holds a node.
+func Init(dir string, o InitOptions) (*config.Config, error) {
+	code, err := uscc.Normalize(o.USCC)
+	if err != nil {
+		return nil, fmt.Errorf("node: organisation USCC: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, config.FileName)); err == nil {
+		return nil, fmt.Errorf("node: %s already holds a node", dir)
+	}
+	cfg := &config.Config{
+		ID: o.ID, Organisation: o.Organisation, USCC: code, Roles: o.Roles, Jurisdiction: o.Jurisdiction,
+		Listen: o.Listen, PublicListen: o.PublicListen, Catalog: o.Catalog,
+		Registry: o.Registry, AuthorityKey: o.AuthorityKey, TLS: config.TLS{CA: o.CA},
+		Dir: dir,
+	}
+	if cfg.Registry == "" {
+		cfg.Registry = "registry.jws"
+	}
+	if cfg.AuthorityKey == "" {
+		cfg.AuthorityKey = "authority.jwk"
+	}
+	if cfg.TLS.CA == "" {
+		cfg.TLS.CA = "ca.crt"
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	k, err := keys.Generate()
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Save(dir); err != nil {
+		return nil, err
+	}
+	if err := cfg.Save(dir); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// MemberEntry builds the registry entry for the node in dir from its config,
+// public keys and TLS certificate.
+func MemberEntry(dir string) (schemas.Member, error) {
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return schemas.Member{}, err
+	}
+	signer, err := keys.LoadSigningKey(cfg.Path(cfg.Keys.Signing))
+	if err != nil {
+		return schemas.Member{}, err
+	}
+	enc, err := keys.LoadEncryptionKey(cfg.Path(cfg.Keys.Encryption))
+	if err != nil {
+		return schemas.Member{}, err
+	}
+	fp, err := certs.FingerprintFile(cfg.Path(cfg.TLS.Cert))
+	if err != nil {
+		return schemas.Member{}, err
+	}
+	sigKeys, err := json.Marshal(keys.JWKS{Keys: []keys.JWK{keys.SigningJWK(signer.Public().(ed25519.PublicKey))}})
+	if err != nil {
+		return schemas.Member{}, err
+	}
+	encKey, err := json.Marshal(keys.EncryptionJWK(enc.PublicKey()))
+	if err != nil {
+		return schemas.Member{}, err
+	}
+	return schemas.Member{
+		ID: cfg.ID, Organisation: cfg.Organisation, USCC: cfg.USCC, Roles: cfg.Roles, Jurisdiction: cfg.Jurisdiction,
+		Endpoint: "https://" + cfg.Listen, PublicEndpoint: "https://" + cfg.PublicListen,
+		SigningKeys: sigKeys, EncryptionKey: encKey, TLSCertSHA256: fp,
+	}, nil
+}

@@ -1,0 +1,200 @@
+// Package node wires a credit exchange node together from its directory:
+// logger → config → keys → registry → store → policy → provider and client →
+// listeners. Serve runs the mutual-TLS member API and the public subject API
+// until the context ends, then drains in-flight requests.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/registry"
+	"github.com/creditexchange/node/node/server"
+	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/node/transport"
+	"github.com/creditexchange/node/policy"
+)
+
+// Node is a running node's parts.
+type Node struct {
+	Config   *config.Config
+	Keys     *keys.NodeKeys
+	Registry *registry.Watcher
+	Store    *store.SQLite
+	Policy   *policy.Engine
+	Provider *server.Provider
+	Client   *peer.Client
+
+	log     *slog.Logger
+	tlsCert tls.Certificate
+	caPool  *x509.CertPool
+}
+
+// Open loads the node in dir. The caller must Close it.
+func Open(ctx context.Context, dir string, logger *slog.Logger) (*Node, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	logger = logger.With(slog.String("node", cfg.ID))
+	signer, err := keys.LoadSigningKey(cfg.Path(cfg.Keys.Signing))
+	if err != nil {
+		return nil, err
+	}
+	enc, err := keys.LoadEncryptionKey(cfg.Path(cfg.Keys.Encryption))
+	if err != nil {
+		return nil, err
+	}
+	nk := keys.FromKeys(signer, enc)
+	logger.LogAttrs(ctx, slog.LevelInfo, "keys loaded", slog.Any("keys", nk))
+
+	authority, err := registry.LoadAuthorityPublic(cfg.Path(cfg.AuthorityKey))
+	if err != nil {
+		return nil, fmt.Errorf("node: trust anchor: %w", err)
+	}
+	watcher := registry.NewWatcher(cfg.Path(cfg.Registry), authority, time.Now, logger)
+	if err := watcher.Load(); err != nil {
+		return nil, fmt.Errorf("node: registry: %w", err)
+	}
+
+	tlsCert, err := tls.LoadX509KeyPair(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
+	if err != nil {
+		return nil, fmt.Errorf("node: TLS certificate: %w", err)
+	}
+	caPEM, err := os.ReadFile(cfg.Path(cfg.TLS.CA))
+	if err != nil {
+		return nil, fmt.Errorf("node: TLS CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("node: TLS CA file holds no certificate")
+	}
+
+	st, err := store.OpenSQLite(ctx, cfg.StorePath())
+	if err != nil {
+		return nil, err
+	}
+	eng, err := policy.New(ctx, policy.Options{})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	regs := Registries{W: watcher}
+	prov, err := server.New(server.Options{
+		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: eng,
+		Catalog: cfg.Catalog, Skew: cfg.ClockSkew.D(), Logger: logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	cl, err := peer.New(peer.Options{
+		ID: cfg.ID, Keys: nk, Registries: ClientRegistries{W: watcher}, Log: st, Certificate: tlsCert, CAs: pool,
+		Timeout: cfg.RequestTimeout.D(), Logger: logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Node{Config: cfg, Keys: nk, Registry: watcher, Store: st, Policy: eng, Provider: prov, Client: cl,
+		log: logger, tlsCert: tlsCert, caPool: pool}, nil
+}
+
+// Close releases the store.
+func (n *Node) Close() error { return n.Store.Close() }
+
+// Serve listens on the configured addresses until ctx ends. ready, if not
+// nil, is called once both listeners are bound.
+func (n *Node) Serve(ctx context.Context, ready func()) error {
+	memberTLS, err := transport.ServerConfig(transport.ServerOptions{Certificate: n.tlsCert, ClientCAs: n.caPool, Members: n.Registry})
+	if err != nil {
+		return err
+	}
+	publicTLS, err := transport.PublicServerConfig(n.tlsCert)
+	if err != nil {
+		return err
+	}
+	ml, err := net.Listen("tcp", n.Config.Listen)
+	if err != nil {
+		return err
+	}
+	pl, err := net.Listen("tcp", n.Config.PublicListen)
+	if err != nil {
+		ml.Close()
+		return err
+	}
+	errLog := slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)
+	newServer := func(h http.Handler, cfg *tls.Config) *http.Server {
+		return &http.Server{
+			Handler: h, TLSConfig: cfg, ErrorLog: errLog,
+			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+			IdleTimeout: 120 * time.Second, MaxHeaderBytes: 16 << 10,
+		}
+	}
+	maxBody := n.Config.MaxBodyBytes
+	servers := []*http.Server{
+		newServer(n.Provider.MemberHandler(maxBody), memberTLS),
+		newServer(n.Provider.PublicHandler(maxBody), publicTLS),
+	}
+	listeners := []net.Listener{ml, pl}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- s.ServeTLS(listeners[i], "", "") }()
+	}
+	go n.Registry.Run(ctx, n.Config.RegistryPoll.D())
+	n.log.LogAttrs(ctx, slog.LevelInfo, "node serving",
+		slog.String("member_api", ml.Addr().String()), slog.String("public_api", pl.Addr().String()))
+	if ready != nil {
+		ready()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			n.log.LogAttrs(context.Background(), slog.LevelError, "listener failed", slog.Any("err", err))
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		s.Shutdown(shutdownCtx) // drains in-flight requests; each has logged before answering
+	}
+	n.log.LogAttrs(context.Background(), slog.LevelInfo, "node stopped")
+	return nil
+}
+
+// Registries adapts the registry watcher to the provider's view.
+type Registries struct{ W *registry.Watcher }
+
+// Snapshot returns the registry in force, or an error once it has expired.
+func (r Registries) Snapshot(now time.Time) (server.RegistryView, error) {
+	if err := r.W.Valid(now); err != nil {
+		return nil, err
+	}
+	return r.W.Current(), nil
+}
+
+// ClientRegistries adapts the registry watcher to the client's view.
+type ClientRegistries struct{ W *registry.Watcher }
+
+// Snapshot returns the registry in force.
+func (r ClientRegistries) Snapshot(now time.Time) (peer.Registry, error) {
+	if err := r.W.Valid(now); err != nil {
+		return nil, err
+	}
+	return r.W.Current(), nil
+}

@@ -1,0 +1,146 @@
+package peer
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/creditexchange/node/crypto/jose"
+	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/inquirylog"
+	"github.com/creditexchange/node/schemas"
+)
+
+// SubjectClient is what a subject (an enterprise or a person) uses to talk
+// to a provider's public API: read its own inquiry log, revoke a consent.
+// The subject authenticates by signing with the key its registrar
+// certified; the provider authenticates by server TLS and by signing the
+// answer with its registered key.
+type SubjectClient struct {
+	Key  crypto.Signer // the subject's Ed25519 key
+	Cert []byte        // the registrar-issued subject certificate
+	// Registry, if set, is used to verify providers' signatures.
+	Registry Registry
+	HTTP     *http.Client
+	Clock    func() time.Time
+}
+
+// NewSubjectHTTPClient trusts the federation CA for providers' public APIs.
+func NewSubjectHTTPClient(cas *x509.CertPool) *http.Client {
+	return &http.Client{
+		Timeout: 15 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			RootCAs: cas, MinVersion: tls.VersionTLS12,
+		}},
+	}
+}
+
+func (s *SubjectClient) now() time.Time {
+	if s.Clock != nil {
+		return s.Clock()
+	}
+	return time.Now()
+}
+
+// Inquiries fetches and verifies the subject's inquiry log at provider,
+// whose public API is at baseURL. Every entry's leaf hash is recomputed from
+// its salt; the whole answer must be signed by the provider's registered key
+// when a Registry is set.
+func (s *SubjectClient) Inquiries(ctx context.Context, baseURL, provider string) (*schemas.SubjectLog, error) {
+	tok, err := consent.SubjectRead(s.Key, s.Cert, provider, s.now())
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.post(ctx, baseURL, "/v1/subject/inquiries", tok)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := s.verify(body, provider)
+	if err != nil {
+		return nil, err
+	}
+	var out schemas.SubjectLog
+	if err := json.Unmarshal(payload, &out); err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "subject log malformed")
+	}
+	if out.Issuer != provider {
+		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "subject log issued by %q, not %q", out.Issuer, provider)
+	}
+	for _, e := range out.Entries {
+		if err := inquirylog.VerifyLogged(e); err != nil {
+			return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, fmt.Sprintf("entry %d fails its leaf hash", e.Index))
+		}
+	}
+	return &out, nil
+}
+
+// Revoke withdraws consentID at provider. It returns the provider's log index
+// of the revocation.
+func (s *SubjectClient) Revoke(ctx context.Context, baseURL, provider, consentID string) (uint64, error) {
+	tok, err := consent.Revoke(s.Key, s.Cert, provider, consentID, s.now())
+	if err != nil {
+		return 0, err
+	}
+	body, err := s.post(ctx, baseURL, "/v1/consent/revoke", tok)
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		Status   string `json:"status"`
+		LogIndex uint64 `json:"log_index"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Status != "revoked" {
+		return 0, schemas.Errorf(schemas.CodePeerBadResponse, "unexpected revocation answer")
+	}
+	return out.LogIndex, nil
+}
+
+func (s *SubjectClient) verify(tok []byte, provider string) ([]byte, error) {
+	hdr, err := jose.ParseJWSHeader(tok)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "answer is not a signed token")
+	}
+	if s.Registry == nil {
+		return nil, errors.New("peer: no registry to verify the provider's signature")
+	}
+	pub, ok := s.Registry.SigningKey(provider, hdr.KeyID)
+	if !ok {
+		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "answer signed by a key not registered to %s", provider)
+	}
+	payload, _, err := jose.Verify(tok, schemas.TypSubjectLog, pub)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "provider signature does not verify")
+	}
+	return payload, nil
+}
+
+func (s *SubjectClient) post(ctx context.Context, baseURL, path string, tok []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(baseURL, "/")+path, bytes.NewReader(tok))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", schemas.ContentTypeJOSE)
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerUnavailable, err, "provider unreachable")
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerUnavailable, err, "reading answer")
+	}
+	if resp.StatusCode != http.StatusOK {
+		e, _ := decodeError(&response{status: resp.StatusCode, body: body})
+		return nil, e
+	}
+	return body, nil
+}

@@ -1,0 +1,57 @@
+// Package server is the provider side of a node: the mutual-TLS member API
+// that answers credit queries, and the public API where subjects read their
+// inquiry logs and revoke consents.
+//
+// A query is checked in a fixed order, each check with its own wire code:
+// the signature against the registry key of the TLS peer (bad_signature,
+// identity_mismatch, wrong_audience), issued-at within the skew window
+// (clock_skew), the request id never seen (replay), the consent (consent_*),
+// then the OPA policy. Every inquiry, allowed or denied, is appended durably
+// to the inquiry log before any response leaves; if the append fails the
+// request fails closed with log_unavailable and nothing is sent.
+package server
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"time"
+
+	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/policy"
+	"github.com/creditexchange/node/schemas"
+)
+
+// RegistryView is one consistent snapshot of the federation registry.
+type RegistryView interface {
+	Member(id string) (*schemas.Member, bool)
+	MemberByFingerprint(fp string) (string, bool)
+	SigningKey(memberID, kid string) (ed25519.PublicKey, bool)
+	RegistrarKey(memberID, kid string) (ed25519.PublicKey, bool)
+	EncryptionKey(memberID string) (*ecdh.PublicKey, string, bool)
+}
+
+// Registries yields the registry in force, or an error when none is valid
+// (then requests fail closed with registry_unavailable).
+type Registries interface {
+	Snapshot(now time.Time) (RegistryView, error)
+}
+
+// Store is what the provider needs of the node's store.
+type Store interface {
+	Records(ctx context.Context, subject string, categories []string) ([]records.Record, error)
+	RequestSeen(ctx context.Context, requester, requestID string) (bool, error)
+	ConsentUses(ctx context.Context, consentID string) (int, error)
+	Revoked(ctx context.Context, consentID string) (bool, error)
+	Revoke(ctx context.Context, r store.Revocation) error
+	CommitInquiry(ctx context.Context, c store.Commit) (store.Appended, error)
+	AppendInquiry(ctx context.Context, l store.Leaf) (store.Appended, error)
+	SubjectInquiries(ctx context.Context, subject string) ([]store.StoredLeaf, error)
+	Ping(ctx context.Context) error
+}
+
+// Decider evaluates the policy.
+type Decider interface {
+	Decide(ctx context.Context, in policy.Input) (policy.Result, error)
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/creditexchange/node/certs"
+	"github.com/creditexchange/node/schemas"
+)
+
+// HTTP routes.
+const (
+	RouteQuery            = "POST /v1/query"
+	RouteMemberJWKS       = "GET /v1/jwks"
+	RouteSubjectInquiries = "POST /v1/subject/inquiries"
+	RouteRevoke           = "POST /v1/consent/revoke"
+	RoutePublicJWKS       = "GET /.well-known/jwks.json"
+	RouteHealthz          = "GET /healthz"
+	RouteReadyz           = "GET /readyz"
+)
+
+// MemberHandler serves the mutual-TLS member API. The TLS layer has already
+// required a client certificate registered to a member; the handler looks the
+// member up again in the registry snapshot of this request.
+func (p *Provider) MemberHandler(maxBody int64) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(RouteQuery, func(w http.ResponseWriter, r *http.Request) {
+		peer, e := p.peerOf(r)
+		if e != nil {
+			p.write(w, r, Answer{Err: e})
+			return
+		}
+		body, e := readBody(r)
+		if e != nil {
+			p.write(w, r, Answer{Err: e})
+			return
+		}
+		p.write(w, r, p.Query(r.Context(), peer, body))
+	})
+	mux.HandleFunc(RouteMemberJWKS, p.serveJWKS)
+	mux.HandleFunc(RouteHealthz, p.serveHealthz)
+	mux.HandleFunc(RouteReadyz, p.serveReadyz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.write(w, r, Answer{Err: schemas.Errorf(schemas.CodeNotFound, "no such endpoint")})
+	})
+	return http.MaxBytesHandler(mux, maxBody)
+}
+
+// PublicHandler serves subjects over server-authenticated TLS: reading their
+// own inquiry log and revoking consents. Authentication is the subject's
+// signature, checked against its registrar-issued certificate.
+func (p *Provider) PublicHandler(maxBody int64) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(RouteSubjectInquiries, p.bodyHandler(p.SubjectInquiries))
+	mux.HandleFunc(RouteRevoke, p.bodyHandler(p.Revoke))
+	mux.HandleFunc(RoutePublicJWKS, p.serveJWKS)
+	mux.HandleFunc(RouteHealthz, p.serveHealthz)
+	mux.HandleFunc(RouteReadyz, p.serveReadyz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.write(w, r, Answer{Err: schemas.Errorf(schemas.CodeNotFound, "no such endpoint")})
+	})
+	return http.MaxBytesHandler(mux, maxBody)
+}
+
+func (p *Provider) bodyHandler(h func(context.Context, []byte) Answer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, e := readBody(r)
+		if e != nil {
+			p.write(w, r, Answer{Err: e})
+			return
+		}
+		p.write(w, r, h(r.Context(), body))
+	}
+}
+
+// peerOf names the registry member holding the TLS client certificate.
+func (p *Provider) peerOf(r *http.Request) (string, *schemas.Error) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return "", schemas.Errorf(schemas.CodeUnknownMember, "no client certificate")
+	}
+	reg, err := p.opts.Registries.Snapshot(p.opts.Clock())
+	if err != nil {
+		return "", schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")
+	}
+	id, ok := reg.MemberByFingerprint(certs.Fingerprint(r.TLS.PeerCertificates[0].Raw))
+	if !ok {
+		return "", schemas.Errorf(schemas.CodeUnknownMember, "client certificate is not registered")
+	}
+	return id, nil
+}
+
+func readBody(r *http.Request) ([]byte, *schemas.Error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, schemas.Errorf(schemas.CodeBodyTooLarge, "body over %d bytes", mbe.Limit)
+		}
+		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "could not read body")
+	}
+	return body, nil
+}
+
+// write is the one place where answers and errors become HTTP responses.
+func (p *Provider) write(w http.ResponseWriter, r *http.Request, a Answer) {
+	if a.Err == nil {
+		w.Header().Set("Content-Type", a.ContentType)
+		w.WriteHeader(http.StatusOK)
+		w.Write(a.Body)
+		return
+	}
+	body := schemas.ErrorBody{Error: schemas.ErrorDetail{
+		Code:      a.Err.Code,
+		Message:   a.Err.Message,
+		RequestID: a.RequestID,
+		LogIndex:  a.LogIndex,
+	}}
+	if a.Err.Code.Status() >= 500 {
+		p.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("path", r.URL.Path),
+			slog.String("code", string(a.Err.Code)), slog.Any("cause", a.Err.Err))
+	}
+	w.Header().Set("Content-Type", schemas.ContentTypeError)
+	w.WriteHeader(a.Err.Code.Status())
+	json.NewEncoder(w).Encode(body)
+}
+
+func (p *Provider) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	json.NewEncoder(w).Encode(p.opts.Keys.PublicJWKS())
+}
+
+func (p *Provider) serveHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", schemas.ContentTypeJSON)
+	w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+// Ready reports whether the node can answer: a valid registry and a
+// reachable store.
+func (p *Provider) Ready(ctx context.Context) error {
+	if _, err := p.opts.Registries.Snapshot(p.opts.Clock()); err != nil {
+		return schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid registry")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := p.opts.Store.Ping(ctx); err != nil {
+		return schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	return nil
+}
+
+func (p *Provider) serveReadyz(w http.ResponseWriter, r *http.Request) {
+	if err := p.Ready(r.Context()); err != nil {
+		p.write(w, r, Answer{Err: asWire(err, schemas.CodeInternal)})
+		return
+	}
+	w.Header().Set("Content-Type", schemas.ContentTypeJSON)
+	w.Write([]byte(`{"status":"ready"}` + "\n"))
+}

@@ -1,0 +1,460 @@
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/creditexchange/node/crypto/jose"
+	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/inquirylog"
+	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/policy"
+	"github.com/creditexchange/node/schemas"
+)
+
+// Limits on a query's contents.
+const (
+	maxRequestIDLen = 128
+	maxCategories   = 32
+)
+
+// Options configures a Provider. Every field is required unless noted.
+type Options struct {
+	ID           string // this node's member id
+	Jurisdiction string
+	Keys         *keys.NodeKeys
+	Registries   Registries
+	Store        Store
+	Policy       Decider
+	// Catalog maps each category this node provides to its sharing level.
+	Catalog map[string]string
+	Skew    time.Duration
+	Clock   func() time.Time // defaults to time.Now
+	Logger  *slog.Logger     // defaults to slog.Default()
+}
+
+// Provider answers queries and subject requests.
+type Provider struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New makes a Provider.
+func New(opts Options) (*Provider, error) {
+	switch {
+	case opts.ID == "":
+		return nil, errors.New("server: ID is required")
+	case opts.Keys == nil, opts.Registries == nil, opts.Store == nil, opts.Policy == nil:
+		return nil, errors.New("server: Keys, Registries, Store and Policy are required")
+	case opts.Skew <= 0:
+		return nil, errors.New("server: Skew must be positive")
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Provider{opts: opts, log: opts.Logger}, nil
+}
+
+// Answer is what goes back to the caller: either a body with a status, or an
+// error carrying a wire code. LogIndex is the inquiry-log entry recording it.
+type Answer struct {
+	Body        []byte
+	ContentType string
+	LogIndex    *uint64
+	RequestID   string
+	Err         *schemas.Error
+}
+
+// inquiry carries what is known about a query as the checks progress; what is
+// known is what goes into its log entry.
+type inquiry struct {
+	peer          string
+	peerOrg       string
+	requestDigest string
+	claims        *schemas.QueryClaims // set once the signature verified
+	consentID     string
+	usesLeft      int // of the consent, before this query
+	decision      *policy.Result
+}
+
+func (q *inquiry) entry(now time.Time) schemas.InquiryEntry {
+	e := schemas.InquiryEntry{
+		Time:          now.UTC().Format(time.RFC3339Nano),
+		Kind:          schemas.KindQuery,
+		Requester:     q.peer,
+		RequesterOrg:  q.peerOrg,
+		RequestDigest: q.requestDigest,
+		ConsentID:     q.consentID,
+		Decision:      schemas.DecisionDeny,
+	}
+	if c := q.claims; c != nil {
+		e.RequestID = c.ID
+		e.Subject = c.Subject
+		e.Purpose = c.Purpose
+		e.Categories = c.Categories
+	}
+	if d := q.decision; d != nil {
+		e.DecisionID = d.DecisionID
+		e.PolicyRevision = d.Revision
+		e.Reasons = d.Reasons
+	}
+	return e
+}
+
+// Query handles a signed query from the authenticated TLS peer peerID.
+func (p *Provider) Query(ctx context.Context, peerID string, body []byte) Answer {
+	now := p.opts.Clock()
+	q := &inquiry{peer: peerID, requestDigest: inquirylog.Digest(body)}
+	reg, err := p.opts.Registries.Snapshot(now)
+	if err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry"))
+	}
+	if m, ok := reg.Member(peerID); ok {
+		q.peerOrg = m.Organisation
+	}
+	if e := p.authenticate(reg, q, body, now); e != nil {
+		return p.deny(ctx, q, e)
+	}
+	c := q.claims
+	seen, err := p.opts.Store.RequestSeen(ctx, peerID, c.ID)
+	if err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	if seen {
+		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	}
+	cons, e := p.checkConsent(ctx, reg, q, now)
+	if e != nil {
+		return p.deny(ctx, q, e)
+	}
+	in := p.policyInput(reg, c, cons, q.usesLeft, now)
+	res, err := p.opts.Policy.Decide(ctx, in)
+	if err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated"))
+	}
+	q.decision = &res
+	if !res.Allow {
+		code := schemas.Code(res.Code)
+		if !code.Known() {
+			code = schemas.CodePolicyDenied
+		}
+		return p.deny(ctx, q, schemas.Errorf(code, "denied by policy: %s", strings.Join(res.Reasons, ", ")))
+	}
+	return p.release(ctx, reg, q, cons, now)
+}
+
+// authenticate runs the first checks: profile, key of the TLS peer,
+// signature, claims shape, issuer, audience, issued-at.
+func (p *Provider) authenticate(reg RegistryView, q *inquiry, body []byte, now time.Time) *schemas.Error {
+	hdr, err := jose.ParseJWSHeader(body)
+	if err != nil {
+		if errors.Is(err, jose.ErrMalformed) {
+			return schemas.Wrap(schemas.CodeMalformedRequest, err, "request is not a compact JWS")
+		}
+		return schemas.Wrap(schemas.CodeBadSignature, err, "request token outside the profile")
+	}
+	pub, ok := reg.SigningKey(q.peer, hdr.KeyID)
+	if !ok {
+		return schemas.Errorf(schemas.CodeBadSignature, "kid is not a registered key of the TLS peer")
+	}
+	payload, _, err := jose.Verify(body, schemas.TypQuery, pub)
+	if err != nil {
+		return schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
+	}
+	var c schemas.QueryClaims
+	if err := decodeStrict(payload, &c); err != nil {
+		return schemas.Wrap(schemas.CodeMalformedRequest, err, "query claims malformed")
+	}
+	if c.Issuer != q.peer {
+		return schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
+	}
+	if c.ID == "" || len(c.ID) > maxRequestIDLen {
+		return schemas.Errorf(schemas.CodeMalformedRequest, "jti must be 1..%d characters", maxRequestIDLen)
+	}
+	subject, subjectType, err := records.NormalizeSubject(c.Subject)
+	if err != nil {
+		return schemas.Wrap(schemas.CodeMalformedRequest, err, "bad subject id")
+	}
+	if c.SubjectType != "" && c.SubjectType != subjectType {
+		return schemas.Errorf(schemas.CodeMalformedRequest, "sub_type does not match the subject id")
+	}
+	c.Subject, c.SubjectType = subject, subjectType
+	if len(c.Categories) == 0 || len(c.Categories) > maxCategories {
+		return schemas.Errorf(schemas.CodeMalformedRequest, "categories must list 1..%d names", maxCategories)
+	}
+	if !uniqueNonEmpty(c.Categories) {
+		return schemas.Errorf(schemas.CodeMalformedRequest, "categories must be unique and non-empty")
+	}
+	q.claims = &c // authenticated: from here the entry names the subject
+	if c.Audience != p.opts.ID {
+		return schemas.Errorf(schemas.CodeWrongAudience, "request addressed to another node")
+	}
+	if d := now.Sub(time.Unix(c.IssuedAt, 0)); d > p.opts.Skew || d < -p.opts.Skew {
+		return schemas.Errorf(schemas.CodeClockSkew, "issued-at outside the ±%s window", p.opts.Skew)
+	}
+	return nil
+}
+
+// checkConsent verifies the consent token, if any, against the registry and
+// the store. A missing consent is not an error here: the policy decides
+// whether the categories need one.
+func (p *Provider) checkConsent(ctx context.Context, reg RegistryView, q *inquiry, now time.Time) (*consent.Consent, *schemas.Error) {
+	c := q.claims
+	if c.Consent == "" {
+		return nil, nil
+	}
+	cons, err := consent.VerifyConsentToken([]byte(c.Consent), reg, now, p.opts.Skew)
+	if err != nil {
+		return nil, asWire(err, schemas.CodeConsentInvalid)
+	}
+	q.consentID = cons.Claims.ID
+	if err := cons.CheckParties(consent.Expectation{Requester: q.peer, Provider: p.opts.ID, Subject: c.Subject}); err != nil {
+		return nil, asWire(err, schemas.CodeConsentInvalid)
+	}
+	revoked, err := p.opts.Store.Revoked(ctx, cons.Claims.ID)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	if revoked {
+		return nil, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent")
+	}
+	used, err := p.opts.Store.ConsentUses(ctx, cons.Claims.ID)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	if used >= cons.Claims.MaxUses {
+		return nil, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left")
+	}
+	q.usesLeft = cons.Claims.MaxUses - used
+	return cons, nil
+}
+
+func (p *Provider) policyInput(reg RegistryView, c *schemas.QueryClaims, cons *consent.Consent, usesLeft int, now time.Time) policy.Input {
+	in := policy.Input{
+		Purpose: c.Purpose,
+		Time:    now.UTC(),
+	}
+	in.Requester.ID = c.Issuer
+	if m, ok := reg.Member(c.Issuer); ok {
+		in.Requester.Organisation = m.Organisation
+		in.Requester.Roles = m.Roles
+		in.Requester.Jurisdiction = m.Jurisdiction
+	}
+	in.Provider.ID = p.opts.ID
+	in.Provider.Jurisdiction = p.opts.Jurisdiction
+	in.Subject.ID = c.Subject
+	in.Subject.Type = c.SubjectType
+	for _, name := range c.Categories {
+		in.Categories = append(in.Categories, policy.Category{Name: name, Level: p.opts.Catalog[name]})
+	}
+	if cons != nil {
+		in.Consent.Present = true
+		in.Consent.ID = cons.Claims.ID
+		in.Consent.Requester = cons.Claims.Requester
+		in.Consent.Purpose = cons.Claims.Purpose
+		in.Consent.Categories = cons.Claims.Categories
+		in.Consent.UsesLeft = usesLeft
+	}
+	return in
+}
+
+// release projects the records, logs the inquiry durably (consuming a consent
+// use and the request id in the same transaction), then signs and encrypts.
+func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, cons *consent.Consent, now time.Time) Answer {
+	c := q.claims
+	recs, err := p.opts.Store.Records(ctx, c.Subject, c.Categories)
+	if err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	out := make([]schemas.RecordOut, 0, len(recs))
+	for _, r := range recs {
+		data, err := Project(r.Data, q.decision.Fields[r.Category])
+		if err != nil {
+			return p.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "record projection failed"))
+		}
+		out = append(out, schemas.RecordOut{Category: r.Category, ID: r.ID, Data: data})
+	}
+	digest, err := inquirylog.RecordsDigest(out)
+	if err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "digest failed"))
+	}
+	recipient, recipientKID, ok := reg.EncryptionKey(q.peer)
+	if !ok {
+		return p.deny(ctx, q, schemas.Errorf(schemas.CodeUnknownMember, "requester has no registered encryption key"))
+	}
+	entry := q.entry(now)
+	entry.Decision = schemas.DecisionAllow
+	entry.RecordsDigest = digest
+	leaf, err := inquirylog.NewLeaf(entry, now)
+	if err != nil {
+		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made"))
+	}
+	commit := store.Commit{Requester: q.peer, RequestID: c.ID, Leaf: leaf}
+	if cons != nil {
+		commit.ConsentID, commit.MaxUses = cons.Claims.ID, cons.Claims.MaxUses
+	}
+	app, err := p.opts.Store.CommitInquiry(ctx, commit)
+	switch {
+	case errors.Is(err, store.ErrReplay):
+		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	case errors.Is(err, store.ErrConsentExhausted):
+		return p.deny(ctx, q, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left"))
+	case err != nil:
+		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
+	}
+	resp := schemas.QueryResponse{
+		RequestID: c.ID,
+		Issuer:    p.opts.ID,
+		Audience:  q.peer,
+		IssuedAt:  now.Unix(),
+		Subject:   c.Subject,
+		Purpose:   c.Purpose,
+		Decision: schemas.Decision{
+			ID:             q.decision.DecisionID,
+			PolicyRevision: q.decision.Revision,
+			Allow:          true,
+			Reasons:        q.decision.Reasons,
+			Obligations:    q.decision.Obligations,
+			Fields:         q.decision.Fields,
+		},
+		Records: out,
+		Receipt: schemas.Receipt{Provider: p.opts.ID, LogIndex: app.Index, LeafHash: hex.EncodeToString(app.LeafHash), RecordsDigest: digest},
+	}
+	payload, err := json.Marshal(resp)
+	if err != nil {
+		return p.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encode response"))
+	}
+	signed, err := jose.Sign(p.opts.Keys.Signer, p.opts.Keys.SigningKID, schemas.TypResponse, payload)
+	if err != nil {
+		return p.fail(q, schemas.Wrap(schemas.CodeKeysUnavailable, err, "signing key unavailable"))
+	}
+	sealed, err := jose.Encrypt(signed, recipient, recipientKID, schemas.TypResponse)
+	if err != nil {
+		return p.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encrypt response"))
+	}
+	idx := app.Index
+	p.log.LogAttrs(ctx, slog.LevelInfo, "query answered",
+		slog.String("request_id", c.ID), slog.String("requester", q.peer), slog.String("purpose", c.Purpose),
+		slog.Int("records", len(out)), slog.Uint64("log_index", idx), slog.String("records_digest", digest))
+	return Answer{Body: sealed, ContentType: schemas.ContentTypeJOSE, LogIndex: &idx, RequestID: c.ID}
+}
+
+// deny logs a denied inquiry and answers with its code. If the log append
+// fails, the answer is log_unavailable instead: nothing leaves unlogged.
+func (p *Provider) deny(ctx context.Context, q *inquiry, e *schemas.Error) Answer {
+	entry := q.entry(p.opts.Clock())
+	entry.Code = e.Code
+	leaf, err := inquirylog.NewLeaf(entry, p.opts.Clock())
+	if err == nil {
+		var app store.Appended
+		app, err = p.opts.Store.AppendInquiry(ctx, leaf)
+		if err == nil {
+			idx := app.Index
+			p.log.LogAttrs(ctx, slog.LevelInfo, "query denied",
+				slog.String("request_id", entry.RequestID), slog.String("requester", q.peer),
+				slog.String("code", string(e.Code)), slog.Uint64("log_index", idx), slog.Any("cause", e.Err))
+			return Answer{LogIndex: &idx, RequestID: entry.RequestID, Err: e}
+		}
+	}
+	return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
+}
+
+// fail answers without a log entry: only for failures of the log itself.
+func (p *Provider) fail(q *inquiry, e *schemas.Error) Answer {
+	id := ""
+	if q.claims != nil {
+		id = q.claims.ID
+	}
+	p.log.LogAttrs(context.Background(), slog.LevelError, "request failed closed",
+		slog.String("request_id", id), slog.String("requester", q.peer), slog.String("code", string(e.Code)), slog.Any("cause", e.Err))
+	return Answer{RequestID: id, Err: e}
+}
+
+// asWire returns err's *schemas.Error, or wraps it with the fallback code.
+func asWire(err error, fallback schemas.Code) *schemas.Error {
+	var e *schemas.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return schemas.Wrap(fallback, err, "rejected")
+}
+
+func uniqueNonEmpty(xs []string) bool {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	for i, x := range s {
+		if x == "" || (i > 0 && s[i-1] == x) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeStrict decodes JSON refusing unknown fields and trailing data.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// Project reduces a JSON object to the given gjson paths. Only plain dotted
+// paths of names are accepted (no wildcards, queries or modifiers), so the
+// allowed list is exactly what can leave. Missing fields are omitted; the
+// output nests dotted paths back into objects.
+func Project(data []byte, paths []string) (json.RawMessage, error) {
+	out := map[string]any{}
+	for _, path := range paths {
+		if !plainPath(path) {
+			return nil, fmt.Errorf("server: field path %q is not a plain dotted path", path)
+		}
+		v := gjson.GetBytes(data, path)
+		if !v.Exists() {
+			continue
+		}
+		parts := strings.Split(path, ".")
+		m := out
+		for _, k := range parts[:len(parts)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[parts[len(parts)-1]] = json.RawMessage(v.Raw)
+	}
+	return json.Marshal(out)
+}
+
+func plainPath(p string) bool {
+	if p == "" || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") || strings.Contains(p, "..") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/creditexchange/node/crypto/jose"
+	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/inquirylog"
+	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/schemas"
+)
+
+// subjectRequester is the requester name under which a subject's own
+// requests are recorded, so their ids share the replay store with members'.
+func subjectRequester(subject string) string { return "subject:" + subject }
+
+// SubjectInquiries answers a subject's signed read of its own inquiry log.
+// The read itself is logged first, then the subject's entries (including the
+// read) are returned, signed by this node. Nobody but the certified subject
+// can read them: the token must be signed by the key a registrar bound to
+// that subject.
+func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
+	now := p.opts.Clock()
+	reg, err := p.opts.Registries.Snapshot(now)
+	if err != nil {
+		return Answer{Err: schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")}
+	}
+	rd, err := consent.VerifySubjectRead(body, reg, p.opts.ID, now, p.opts.Skew)
+	if err != nil {
+		// Unauthenticated: not attributed to any subject's log.
+		return p.denyUnattributed(ctx, schemas.KindSubjectRead, body, asWire(err, schemas.CodeSubjectCertInvalid))
+	}
+	subject, jti := rd.Subject(), rd.ID()
+	entry := schemas.InquiryEntry{
+		Time:          now.UTC().Format(time.RFC3339Nano),
+		Kind:          schemas.KindSubjectRead,
+		RequestID:     jti,
+		Requester:     subjectRequester(subject),
+		Subject:       subject,
+		Purpose:       "self_query",
+		Decision:      schemas.DecisionAllow,
+		RequestDigest: inquirylog.Digest(body),
+	}
+	leaf, err := inquirylog.NewLeaf(entry, now)
+	if err != nil {
+		return Answer{Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made")}
+	}
+	app, err := p.opts.Store.CommitInquiry(ctx, store.Commit{Requester: subjectRequester(subject), RequestID: jti, Leaf: leaf})
+	switch {
+	case errors.Is(err, store.ErrReplay):
+		return p.denySubject(ctx, entry, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	case err != nil:
+		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable")}
+	}
+	leaves, err := p.opts.Store.SubjectInquiries(ctx, subject)
+	if err != nil {
+		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")}
+	}
+	out := schemas.SubjectLog{Issuer: p.opts.ID, Subject: subject, IssuedAt: now.Unix(), Entries: make([]schemas.LoggedEntry, 0, len(leaves))}
+	for _, l := range leaves {
+		le, err := inquirylog.Decode(l)
+		if err != nil {
+			return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeInternal, err, "log entry failed its own hash check")}
+		}
+		out.Entries = append(out.Entries, le)
+	}
+	out.Receipt = &schemas.Receipt{Provider: p.opts.ID, LogIndex: app.Index, LeafHash: hex.EncodeToString(app.LeafHash)}
+	return p.signJSON(ctx, schemas.TypSubjectLog, out, jti, app.Index)
+}
+
+// Revoke handles a subject's signed revocation of a consent. From the moment
+// it is stored, queries carrying that consent are denied consent_revoked.
+func (p *Provider) Revoke(ctx context.Context, body []byte) Answer {
+	now := p.opts.Clock()
+	reg, err := p.opts.Registries.Snapshot(now)
+	if err != nil {
+		return Answer{Err: schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")}
+	}
+	rv, err := consent.VerifyRevocation(body, reg, p.opts.ID, now, p.opts.Skew)
+	if err != nil {
+		return p.denyUnattributed(ctx, schemas.KindRevocation, body, asWire(err, schemas.CodeSubjectCertInvalid))
+	}
+	subject, jti := rv.Subject(), rv.ID()
+	if err := p.opts.Store.Revoke(ctx, store.Revocation{ConsentID: rv.Claims.ConsentID, Subject: subject, RevocationID: jti, RevokedAt: now}); err != nil {
+		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")}
+	}
+	entry := schemas.InquiryEntry{
+		Time:          now.UTC().Format(time.RFC3339Nano),
+		Kind:          schemas.KindRevocation,
+		RequestID:     jti,
+		Requester:     subjectRequester(subject),
+		Subject:       subject,
+		Decision:      schemas.DecisionAllow,
+		ConsentID:     rv.Claims.ConsentID,
+		RequestDigest: inquirylog.Digest(body),
+	}
+	leaf, err := inquirylog.NewLeaf(entry, now)
+	if err != nil {
+		return Answer{Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made")}
+	}
+	app, err := p.opts.Store.CommitInquiry(ctx, store.Commit{Requester: subjectRequester(subject), RequestID: jti, Leaf: leaf})
+	switch {
+	case errors.Is(err, store.ErrReplay):
+		// The revocation is stored (idempotent); the repeat is not logged twice.
+		return p.denySubject(ctx, entry, schemas.Errorf(schemas.CodeReplay, "revocation already received"))
+	case err != nil:
+		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable")}
+	}
+	p.log.LogAttrs(ctx, slog.LevelInfo, "consent revoked", slog.String("consent_id", rv.Claims.ConsentID), slog.Uint64("log_index", app.Index))
+	body, err = json.Marshal(map[string]any{"status": "revoked", "consent_id": rv.Claims.ConsentID, "log_index": app.Index})
+	if err != nil {
+		return Answer{Err: schemas.Wrap(schemas.CodeInternal, err, "encode")}
+	}
+	idx := app.Index
+	return Answer{Body: body, ContentType: schemas.ContentTypeJSON, LogIndex: &idx, RequestID: jti}
+}
+
+func (p *Provider) denySubject(ctx context.Context, entry schemas.InquiryEntry, e *schemas.Error) Answer {
+	entry.Decision = schemas.DecisionDeny
+	entry.Code = e.Code
+	return p.appendDenial(ctx, entry, e)
+}
+
+func (p *Provider) denyUnattributed(ctx context.Context, kind string, body []byte, e *schemas.Error) Answer {
+	now := p.opts.Clock()
+	entry := schemas.InquiryEntry{
+		Time:          now.UTC().Format(time.RFC3339Nano),
+		Kind:          kind,
+		Decision:      schemas.DecisionDeny,
+		Code:          e.Code,
+		RequestDigest: inquirylog.Digest(body),
+	}
+	return p.appendDenial(ctx, entry, e)
+}
+
+func (p *Provider) appendDenial(ctx context.Context, entry schemas.InquiryEntry, e *schemas.Error) Answer {
+	leaf, err := inquirylog.NewLeaf(entry, p.opts.Clock())
+	if err == nil {
+		var app store.Appended
+		if app, err = p.opts.Store.AppendInquiry(ctx, leaf); err == nil {
+			idx := app.Index
+			p.log.LogAttrs(ctx, slog.LevelInfo, "subject request denied", slog.String("kind", entry.Kind),
+				slog.String("code", string(e.Code)), slog.Uint64("log_index", idx), slog.Any("cause", e.Err))
+			return Answer{LogIndex: &idx, RequestID: entry.RequestID, Err: e}
+		}
+	}
+	return Answer{RequestID: entry.RequestID, Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable")}
+}
+
+func (p *Provider) signJSON(ctx context.Context, typ string, v any, requestID string, idx uint64) Answer {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return Answer{RequestID: requestID, Err: schemas.Wrap(schemas.CodeInternal, err, "encode")}
+	}
+	tok, err := jose.Sign(p.opts.Keys.Signer, p.opts.Keys.SigningKID, typ, payload)
+	if err != nil {
+		return Answer{RequestID: requestID, Err: schemas.Wrap(schemas.CodeKeysUnavailable, err, "signing key unavailable")}
+	}
+	return Answer{Body: tok, ContentType: schemas.ContentTypeJOSE, LogIndex: &idx, RequestID: requestID}
+}

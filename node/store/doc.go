@@ -1,0 +1,25 @@
+// Package store is the node's database: the provider's credit records, the
+// replay guard on request ids, consent use counts and revocations, and the two
+// append-only logs (the provider's inquiry log and the requester's outbound
+// log) whose leaves the tamper-evident log package hashes into its trees.
+//
+// [SQLite] is the embedded backend. A PostgreSQL backend is to implement the
+// same methods; the behaviour both must share is pinned by the reusable test
+// suite in package storetest.
+//
+// # Guarantees
+//
+//   - Every write is durable when its method returns.
+//   - Log indexes are 0-based, dense and never reused, even across crashes:
+//     they are assigned inside the writing transaction from the rows already
+//     stored, never from a counter in memory. Log rows are never updated or
+//     deleted.
+//   - [SQLite.CommitInquiry] marks the request id used, consumes a consent
+//     use and appends the inquiry-log leaf in one transaction: either all of
+//     it is stored or none of it.
+//   - Every database failure is returned wrapping [ErrUnavailable], so
+//     callers can fail closed without inspecting driver errors.
+//
+// The store never logs, and treats log entries and record data as opaque
+// bytes.
+package store
