@@ -15,7 +15,7 @@ import (
 // fails if a category is added without one.
 var good = map[string]string{
 	"registration": `{"name":"Fujian Example Trading Co., Ltd.","legal_representative":"Zhang San",
-		"registered_capital":5000000,"established":"2015-10-01","status":"active",
+		"registered_capital":5000000,"established":"2015-10-01","status":"in_business",
 		"address":"1 Example Road, Fuzhou","industry":"F5191"}`,
 	"administrative_penalty": `{"decision_no":"榕市监处罚〔2021〕88号","authority":"Fuzhou Market Regulation Bureau",
 		"decision_date":"2021-06-30","violation":"false advertising","penalty":"fine","amount":20000.5,
@@ -236,9 +236,9 @@ func TestValidateRefusesSpecific(t *testing.T) {
 	tests := []struct {
 		category, data, ptr, reason string
 	}{
-		{"registration", `{"name":"A","legal_representative":"B","established":"2015-10-01","status":"dormant"}`, "/status", "not one of active"},
-		{"registration", `{"name":"A","legal_representative":"B","established":"2015-10-01","status":"active","industry":"manufacturing"}`, "/industry", "does not match pattern"},
-		{"registration", `{"name":"","legal_representative":"B","established":"2015-10-01","status":"active"}`, "/name", "shorter than 1"},
+		{"registration", `{"name":"A","legal_representative":"B","established":"2015-10-01","status":"dormant"}`, "/status", "not one of in_business, suspended"},
+		{"registration", `{"name":"A","legal_representative":"B","established":"2015-10-01","status":"in_business","industry":"` + strings.Repeat("x", 129) + `"}`, "/industry", "longer than 128 characters"},
+		{"registration", `{"name":"","legal_representative":"B","established":"2015-10-01","status":"in_business"}`, "/name", "shorter than 1"},
 		{"tax_payment", `{"year":2023,"tax_paid":1,"tax_credit_grade":"E"}`, "/tax_credit_grade", "not one of A, B, M, C, D"},
 		{"tax_payment", `{"year":2023.5,"tax_paid":1}`, "/year", "want integer"},
 		{"tax_payment", `{"year":1800,"tax_paid":1}`, "/year", "below minimum 1949"},
@@ -264,9 +264,9 @@ func TestValidateErrorOmitsValues(t *testing.T) {
 	v := newValidator(t)
 	secret := "SECRET-VALUE-9f2c"
 	docs := []struct{ category, data string }{
-		{"registration", `{"name":"A","legal_representative":"B","established":"` + secret + `","status":"active"}`},
+		{"registration", `{"name":"A","legal_representative":"B","established":"` + secret + `","status":"in_business"}`},
 		{"registration", `{"name":"A","legal_representative":"B","established":"2015-10-01","status":"` + secret + `"}`},
-		{"registration", `{"name":"A","legal_representative":"B","established":"2015-10-01","status":"active","industry":"` + secret + `"}`},
+		{"social_insurance", `{"month":"` + secret + `","insured_headcount":1}`},
 		{"tax_payment", `{"year":2023,"tax_paid":-98765123}`},
 	}
 	for _, d := range docs {

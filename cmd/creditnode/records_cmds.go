@@ -41,8 +41,11 @@ transaction (records with an existing subject, category and id are replaced).`,
 			}
 			defer st.Close()
 			rep, err := records.ImportFile(cmd.Context(), args[0], v, st)
-			for _, b := range rep.Bad {
-				fmt.Fprintf(a.out, "%s:%d: %s\n", args[0], b.Line, b.Reason)
+			if len(rep.Bad) > 0 {
+				for _, b := range rep.Bad {
+					fmt.Fprintf(a.out, "%s:%d: %s\n", args[0], b.Line, b.Reason)
+				}
+				return fmt.Errorf("%d bad line(s); nothing imported", len(rep.Bad))
 			}
 			if err != nil {
 				return err

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"math/big"
 	"strings"
@@ -247,26 +246,6 @@ func stdAlphabet(t *testing.T, priv ed25519.PrivateKey) []byte {
 	return []byte(strings.NewReplacer("-", "+", "_", "/").Replace(tok))
 }
 
-// lowOrderX25519 are the encodings of the X25519 points of small order,
-// canonical and non-canonical (u+p and bit 255 set): the seven points listed
-// at https://cr.yp.to/ecdh.html#validate and their aliases.
-var lowOrderX25519 = []string{
-	"0000000000000000000000000000000000000000000000000000000000000000",
-	"0100000000000000000000000000000000000000000000000000000000000000",
-	"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
-	"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
-	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-	"0000000000000000000000000000000000000000000000000000000000000080",
-	"0100000000000000000000000000000000000000000000000000000000000080",
-	"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880",
-	"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7",
-	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-}
-
 func TestJWEAttacks(t *testing.T) {
 	priv, _ := ecdh.X25519().GenerateKey(rand.Reader)
 	rcpt := priv.PublicKey()
@@ -363,7 +342,7 @@ func TestJWEAttacks(t *testing.T) {
 
 	// A low-order ephemeral key makes the shared secret all zero, which the
 	// attacker knows: a library that accepted it would decrypt this forgery.
-	for _, h := range lowOrderX25519 {
+	for _, h := range strings.Fields(lowOrderX25519) {
 		t.Run("epk_low_order_"+h[:8]+h[62:], func(t *testing.T) {
 			forged := rawJWE(t, rcpt, jweParts{header: jweHeader(testKID), epk: mustHex(t, h), z: make([]byte, 32)}, testPayload)
 			if _, err := ParseJWEHeader(forged); err != nil {
@@ -427,20 +406,4 @@ func mustEd25519(t *testing.T) ed25519.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
-}
-
-// The lists above must hold what they claim: each entry decodes to the same
-// point class, which crypto/ecdh refuses to use.
-func TestLowOrderListIsLowOrder(t *testing.T) {
-	k := mustX25519(t)
-	for _, h := range lowOrderX25519 {
-		b, _ := hex.DecodeString(h)
-		pub, err := ecdh.X25519().NewPublicKey(b)
-		if err != nil {
-			t.Fatalf("%s: %v", h, err)
-		}
-		if _, err := k.ECDH(pub); err == nil {
-			t.Errorf("%s: ECDH succeeded, point is not of low order", h)
-		}
-	}
 }

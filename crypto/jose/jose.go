@@ -11,10 +11,16 @@
 //
 // Everything outside the profile is rejected before any key is touched: "none"
 // in any case, HMAC or other algorithms (key confusion), embedded "jwk",
-// "jku", "x5u", "x5c", any "crit", duplicate header members, the JSON
-// serialisation, missing or extra parts, a JWS without "typ", and base64 that is not the canonical
-// unpadded base64url form (so one token has exactly one byte form). The jwx
-// library then does the cryptography on input that already fits the profile.
+// "jku", "x5u", "x5c", any "crit", duplicate members in the header or its
+// "epk", the JSON serialisation, missing or extra parts, a JWS without "typ",
+// and base64 that is not the canonical unpadded base64url form (so one token
+// has exactly one byte form). The jwx library then does the cryptography on
+// input that already fits the profile. Verify also refuses Ed25519 public keys
+// of small order, under which Go's ed25519.Verify accepts forgeries, and
+// Encrypt refuses X25519 recipients of low order (see WeakEd25519Key).
+//
+// The Wycheproof JOSE vectors hold no Ed25519 or X25519 cases; the tests run
+// all of them as must-reject inputs and take known answers from RFC 8037.
 //
 // The package never logs and never returns key material in errors.
 package jose
@@ -287,6 +293,9 @@ func Verify(tok []byte, typ string, pub ed25519.PublicKey) ([]byte, Header, erro
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, Header{}, ErrSignature
 	}
+	if WeakEd25519Key(pub) {
+		return nil, Header{}, fmt.Errorf("%w: public key of small order", ErrSignature)
+	}
 	payload, err := jws.Verify(tok, jws.WithKey(jwa.EdDSA(), pub))
 	if err != nil {
 		return nil, Header{}, ErrSignature
@@ -302,6 +311,9 @@ var jweHeaderMembers = map[string]bool{"alg": true, "enc": true, "epk": true, "k
 func Encrypt(plaintext []byte, recipient *ecdh.PublicKey, kid, cty string) ([]byte, error) {
 	if recipient == nil || recipient.Curve() != ecdh.X25519() {
 		return nil, fmt.Errorf("jose: recipient is not an X25519 key")
+	}
+	if WeakX25519Key(recipient.Bytes()) {
+		return nil, fmt.Errorf("jose: recipient key of low order")
 	}
 	if !validKID(kid) {
 		return nil, fmt.Errorf("jose: invalid kid")

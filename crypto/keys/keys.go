@@ -18,7 +18,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -30,6 +29,8 @@ import (
 	"strings"
 
 	"filippo.io/age"
+
+	"github.com/creditexchange/node/crypto/jose"
 )
 
 // File names inside a node directory.
@@ -279,47 +280,6 @@ func (k *NodeKeys) PublicJWKS() JWKS {
 // of the expected kind, carries private key material, or names a weak key.
 var ErrJWK = errors.New("keys: bad JWK")
 
-// Weak public keys: the encodings of points of small order, canonical and
-// non-canonical, that Go's decoders accept. A signature "verifies" under a
-// small-order Ed25519 key for a large share of all messages, so such a key
-// proves nothing; an X25519 key of small order makes the shared secret zero.
-const (
-	smallOrderEd25519 = "0000000000000000000000000000000000000000000000000000000000000000 " +
-		"0100000000000000000000000000000000000000000000000000000000000000 " +
-		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05 " +
-		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a " +
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
-		"0000000000000000000000000000000000000000000000000000000000000080 " +
-		"0100000000000000000000000000000000000000000000000000000000000080 " +
-		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85 " +
-		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa " +
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff " +
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff " +
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-	lowOrderX25519 = "0000000000000000000000000000000000000000000000000000000000000000 " +
-		"0100000000000000000000000000000000000000000000000000000000000000 " +
-		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800 " +
-		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157 " +
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f " +
-		"0000000000000000000000000000000000000000000000000000000000000080 " +
-		"0100000000000000000000000000000000000000000000000000000000000080 " +
-		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880 " +
-		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11d7 " +
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff " +
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff " +
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-)
-
-// inList reports whether the 32-byte key is one of the space-separated hex
-// encodings in list.
-func inList(list string, key []byte) bool {
-	return len(key) == 32 && strings.Contains(list, hex.EncodeToString(key))
-}
-
 // parseOKP strictly decodes a public OKP JWK on curve crv: no duplicate
 // members, none but kty, crv, x, kid, use and alg (so never the private "d"), "use" and "alg" (if present) as given, x the canonical
 // base64url of 32 bytes.
@@ -402,7 +362,7 @@ func ParseSigningJWK(raw []byte) (ed25519.PublicKey, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if inList(smallOrderEd25519, x) {
+	if jose.WeakEd25519Key(x) {
 		return nil, "", fmt.Errorf("%w: Ed25519 key of small order", ErrJWK)
 	}
 	pub := ed25519.PublicKey(x)
@@ -465,7 +425,7 @@ func ParseEncryptionJWK(raw []byte) (*ecdh.PublicKey, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if inList(lowOrderX25519, x) {
+	if jose.WeakX25519Key(x) {
 		return nil, "", fmt.Errorf("%w: X25519 key of low order", ErrJWK)
 	}
 	pub, err := ecdh.X25519().NewPublicKey(x)

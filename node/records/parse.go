@@ -84,7 +84,6 @@ type limits struct {
 	errors     int
 }
 
-
 // Parse reads records in the given format, normalising subjects with
 // NormalizeSubject, checking record ids with CheckRecordID and validating
 // each record's data against its category with v. Record data is returned

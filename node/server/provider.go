@@ -313,6 +313,8 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
 	case errors.Is(err, store.ErrConsentExhausted):
 		return p.deny(ctx, q, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left"))
+	case errors.Is(err, store.ErrConsentRevoked): // revoked while this query was being checked
+		return p.deny(ctx, q, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent"))
 	case err != nil:
 		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
 	}

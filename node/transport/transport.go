@@ -20,7 +20,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/creditexchange/node/certs"
@@ -202,7 +201,7 @@ func verifiedLeaf(cs *tls.ConnectionState, now time.Time) (*x509.Certificate, er
 
 func checkCertificate(c tls.Certificate) error {
 	if len(c.Certificate) == 0 || c.PrivateKey == nil {
-		return fmt.Errorf("transport: a certificate with its private key is required")
+		return errors.New("transport: a certificate with its private key is required")
 	}
 	return nil
 }

@@ -357,12 +357,18 @@ func (r *resumptions) last() (resumed bool, n int) {
 }
 
 func TestServerChecksResumedSessions(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(v), func(t *testing.T) { testServerChecksResumedSessions(t, v) })
+	}
+}
+
+func testServerChecksResumedSessions(t *testing.T, version uint16) {
 	f := newFixture(t)
 	var seen resumptions
 	seen.wrap(f.serverCfg)
 	url := serve(t, f.serverCfg, f.members)
 	cfg := f.clientConfig(t, f.client, f.serverPin(), tls.NewLRUClientSessionCache(8))
-	cfg.MinVersion = tls.VersionTLS13
+	cfg.MaxVersion = version
 
 	if _, state, err := get(cfg, url); err != nil || state.DidResume {
 		t.Fatalf("first connection: err=%v", err)
@@ -396,6 +402,12 @@ func TestServerChecksResumedSessions(t *testing.T) {
 }
 
 func TestClientChecksResumedSessions(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(v), func(t *testing.T) { testClientChecksResumedSessions(t, v) })
+	}
+}
+
+func testClientChecksResumedSessions(t *testing.T, version uint16) {
 	f := newFixture(t)
 	url := serve(t, f.serverCfg, f.members)
 	var mu sync.Mutex
@@ -407,7 +419,7 @@ func TestClientChecksResumedSessions(t *testing.T) {
 		return fp, registered
 	}
 	cfg := f.clientConfig(t, f.client, pin, tls.NewLRUClientSessionCache(8))
-	cfg.MinVersion = tls.VersionTLS13
+	cfg.MaxVersion = version
 	var seen resumptions
 	seen.wrap(cfg)
 
