@@ -187,4 +187,3 @@ func (f *fed) claims(consentTok string) schemas.QueryClaims {
 func containsKey(data []byte, key string) bool { return bytes.Contains(data, []byte(`"`+key+`"`)) }
 
 func hostPort(url string) string { return strings.TrimPrefix(url, "https://") }
-

@@ -342,8 +342,8 @@ func TestWireAttacks(t *testing.T) {
 		body []byte
 		want schemas.Code
 	}{
-		{"alg none", []byte(b64(`{"alg":"none","kid":"` + kid + `","typ":"cx-query+jws"}`) + "." + parts[1] + "."), schemas.CodeBadSignature},
-		{"alg noNE with signature", []byte(b64(`{"alg":"noNE","kid":"` + kid + `","typ":"cx-query+jws"}`) + "." + parts[1] + "." + parts[2]), schemas.CodeBadSignature},
+		{"alg none", []byte(b64(`{"alg":"none","kid":"`+kid+`","typ":"cx-query+jws"}`) + "." + parts[1] + "."), schemas.CodeBadSignature},
+		{"alg noNE with signature", []byte(b64(`{"alg":"noNE","kid":"`+kid+`","typ":"cx-query+jws"}`) + "." + parts[1] + "." + parts[2]), schemas.CodeBadSignature},
 		{"empty signature", []byte(parts[0] + "." + parts[1] + "."), schemas.CodeBadSignature},
 		{"HMAC key confusion", hmacKeyConfusion(), schemas.CodeBadSignature},
 		{"embedded jwk", []byte(b64(`{"alg":"EdDSA","kid":"`+kid+`","typ":"cx-query+jws","jwk":{"kty":"OKP"}}`) + "." + parts[1] + "." + parts[2]), schemas.CodeBadSignature},
@@ -497,5 +497,6 @@ type clientRegs struct {
 	id string
 }
 
-func (c clientRegs) Snapshot(time.Time) (peer.Registry, error) { return c.f.nodes[c.id].Registry.Current(), nil }
-
+func (c clientRegs) Snapshot(time.Time) (peer.Registry, error) {
+	return c.f.nodes[c.id].Registry.Current(), nil
+}
