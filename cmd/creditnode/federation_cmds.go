@@ -83,6 +83,9 @@ func (a *app) registryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := os.MkdirAll(keygenOut, 0o700); err != nil {
+				return err
+			}
 			if err := registry.SaveAuthority(keygenOut, k); err != nil {
 				return err
 			}

@@ -76,102 +76,85 @@ allow if {
 	jurisdiction_permitted
 	count(checks) == 0
 	every c in input.categories {
-		known_category(c)
-		level_grant(c)
-		subject_permitted(c)
-		purpose_fields(c.name)
+		cfg.categories[c.name]
+		grant[c.name]
+		c.name in subject_cleared
+		purpose_fields[c.name]
 	}
 }
 
 # ---------------------------------------------------------------------------
 # Input shape. Anything missing, null or of the wrong type is malformed.
+# Written inline, without helper functions: this rule runs on every request.
 
 well_formed if {
 	is_object(input)
-	valid_requester
-	valid_provider
-	valid_subject
-	is_string(input.purpose)
-	valid_categories
-	valid_consent
-	valid_approval
-	time.parse_rfc3339_ns(input.time)
-}
 
-non_empty_string(x) if {
-	is_string(x)
-	x != ""
-}
-
-string_array(xs) if {
-	is_array(xs)
-	every x in xs {
-		is_string(x)
-	}
-}
-
-valid_requester if {
 	r := input.requester
-	non_empty_string(r.id)
+	is_string(r.id)
+	r.id != ""
 	is_string(r.organisation)
-	string_array(r.roles)
-	non_empty_string(r.jurisdiction)
-}
+	is_array(r.roles)
+	every role in r.roles {
+		is_string(role)
+	}
+	is_string(r.jurisdiction)
+	r.jurisdiction != ""
 
-valid_provider if {
-	non_empty_string(input.provider.id)
-	non_empty_string(input.provider.jurisdiction)
-}
+	is_string(input.provider.id)
+	input.provider.id != ""
+	is_string(input.provider.jurisdiction)
+	input.provider.jurisdiction != ""
 
-valid_subject if {
-	non_empty_string(input.subject.id)
+	is_string(input.subject.id)
+	input.subject.id != ""
 	input.subject.type in subject_types
-}
 
-valid_categories if {
+	is_string(input.purpose)
+
 	cs := input.categories
 	is_array(cs)
 	count(cs) > 0
 	every c in cs {
-		non_empty_string(c.name)
-		is_string(c.level)
-		valid_level(c.level)
+		is_string(c.name)
+		c.name != ""
+		c.level in level_values # "" means the provider lacks the category
 	}
 	count({c.name | some c in cs}) == count(cs)
-}
 
-# "" means the provider has no such category: well formed, but denied.
-valid_level("") := true
-
-valid_level(level) if level in known_levels
-
-# Consent and approval are always fully typed; a present one also has an id.
-valid_consent if {
+	# Consent and approval are always fully typed; a present one has an id.
 	k := input.consent
-	is_boolean(k.present)
 	is_string(k.id)
 	is_string(k.requester)
 	is_string(k.purpose)
-	string_array(k.categories)
+	is_array(k.categories)
+	every x in k.categories {
+		is_string(x)
+	}
 	is_number(k.uses_left)
 	present_has_id(k)
-}
 
-valid_approval if {
 	a := input.approval
-	is_boolean(a.present)
 	is_string(a.id)
 	is_string(a.purpose)
-	string_array(a.categories)
+	is_array(a.categories)
+	every x in a.categories {
+		is_string(x)
+	}
 	is_string(a.requester)
 	is_string(a.subject)
 	present_has_id(a)
+
+	time.parse_rfc3339_ns(input.time)
 }
+
+level_values := known_levels | {""}
 
 present_has_id(x) if x.present == false
 
 present_has_id(x) if {
 	x.present == true
+	is_string(x.id)
 	x.id != ""
 }
 
@@ -193,44 +176,50 @@ checks contains fault if some [_, fault] in category_faults
 # category failed.
 category_faults contains [c.name, "category_unknown"] if {
 	some c in input.categories
-	not known_category(c)
+	not cfg.categories[c.name]
+}
+
+category_faults contains [c.name, "category_unknown"] if {
+	some c in input.categories
+	c.level == ""
 }
 
 category_faults contains [c.name, "level_not_permitted"] if {
-	some c in considered_categories
-	not level_reachable(c.level)
+	some c in considered
+	not c.level in reachable_levels
 }
 
 # Minimisation: a purpose with no field list for a category may not reach it.
 category_faults contains [c.name, "level_not_permitted"] if {
-	some c in considered_categories
-	not purpose_fields(c.name)
+	some c in considered
+	not purpose_fields[c.name]
 }
 
 category_faults contains [c.name, fault] if {
-	some c in considered_categories
-	needs_consent(c)
+	some c in considered
+	c.name in consent_needed
 	some fault in consent_faults
 }
 
 category_faults contains [c.name, "consent_wrong_category"] if {
-	some c in considered_categories
-	needs_consent(c)
+	some c in considered
+	c.name in consent_needed
 	input.consent.present == true
 	not c.name in input.consent.categories
 }
 
 category_faults contains [c.name, "approval_missing"] if {
-	some c in considered_categories
+	some c in considered
 	c.level == "restricted"
-	not approval_covers(c.name)
+	not c.name in approved
 }
 
 # Categories judged against the purpose: known ones, once the purpose is known.
-considered_categories contains c if {
+considered contains c if {
 	purpose_known
 	some c in input.categories
-	known_category(c)
+	cfg.categories[c.name]
+	c.level != ""
 }
 
 consent_faults contains "consent_missing" if not input.consent.present == true
@@ -280,77 +269,90 @@ jurisdiction_permitted if {
 
 cross_border if input.requester.jurisdiction != input.provider.jurisdiction
 
-known_category(c) if {
-	cfg.categories[c.name]
-	c.level != ""
+# Levels this purpose can reach at all, given the requester's roles.
+reachable_levels contains "public"
+
+reachable_levels contains "restricted"
+
+reachable_levels contains "shared" if statutory_access
+
+reachable_levels contains "authorised" if purpose.consent == true
+
+# Minimisation: per category, the field paths this purpose may receive.
+purpose_fields[name] := paths if {
+	some name, paths in cfg.fields[input.purpose]
+	count(paths) > 0
 }
 
-level_reachable("public") := true
-
-level_reachable("shared") if statutory_access
-
-level_reachable("authorised") if purpose.consent == true
-
-level_reachable("restricted") := true
-
-# The positive grant for a category's level; undefined when not granted.
-level_grant(c) := "level_public" if c.level == "public"
-
-level_grant(c) := "statutory_purpose" if {
-	c.level == "shared"
-	statutory_access
-}
-
-level_grant(c) := "consent_covers" if {
-	c.level == "authorised"
+# Categories that need the subject's consent. Natural persons always do.
+consent_needed contains c.name if {
 	purpose.consent == true
-	consent_covers(c.name)
+	some c in input.categories
+	c.level == "authorised"
 }
 
-level_grant(c) := "approval_covers" if {
-	c.level == "restricted"
-	approval_covers(c.name)
-}
-
-# Natural persons always need consent, whatever the level.
-subject_permitted(_) if input.subject.type == "enterprise"
-
-subject_permitted(c) if {
+consent_needed contains c.name if {
 	input.subject.type == "person"
-	consent_covers(c.name)
+	some c in input.categories
 }
 
-needs_consent(c) if {
-	c.level == "authorised"
-	purpose.consent == true
-}
-
-needs_consent(_) if input.subject.type == "person"
-
-consent_covers(name) if {
+# Categories the consent covers, once it is good for requester and purpose.
+consented contains name if {
 	input.consent.present == true
 	count(consent_faults) == 0
-	name in input.consent.categories
+	some name in input.consent.categories
 }
 
-approval_covers(name) if {
+# Categories the special approval covers.
+approved contains name if {
 	a := input.approval
 	a.present == true
 	a.subject == input.subject.id
 	a.requester == input.requester.id
 	a.purpose == input.purpose
-	name in a.categories
+	some name in a.categories
 }
 
-purpose_fields(name) := paths if {
-	paths := cfg.fields[input.purpose][name]
-	count(paths) > 0
+# The positive grant for each category's level; absent when not granted.
+grant[c.name] := "level_public" if {
+	some c in input.categories
+	c.level == "public"
+}
+
+grant[c.name] := "statutory_purpose" if {
+	statutory_access
+	some c in input.categories
+	c.level == "shared"
+}
+
+grant[c.name] := "consent_covers" if {
+	purpose.consent == true
+	some c in input.categories
+	c.level == "authorised"
+	c.name in consented
+}
+
+grant[c.name] := "approval_covers" if {
+	some c in input.categories
+	c.level == "restricted"
+	c.name in approved
+}
+
+# Categories the subject's type allows: a person's need consent.
+subject_cleared contains c.name if {
+	input.subject.type == "enterprise"
+	some c in input.categories
+}
+
+subject_cleared contains name if {
+	input.subject.type == "person"
+	some name in consented
 }
 
 # ---------------------------------------------------------------------------
 # What an allow carries.
 
-allow_reasons := (({r | some c in input.categories; r := level_grant(c)} | person_reasons) | cross_border_reasons) | {"purpose_permitted"}
+allow_reasons := ((({r | some r in grant} | person_reasons) | cross_border_reasons) | {"purpose_permitted"})
 
 person_reasons := {"consent_covers"} if input.subject.type == "person"
 
@@ -360,12 +362,7 @@ cross_border_reasons := {"jurisdiction_cross_border"} if cross_border
 
 cross_border_reasons := set() if not cross_border
 
-fields := {c.name: purpose_fields(c.name) | some c in input.categories}
-
-consent_used if {
-	some c in input.categories
-	needs_consent(c)
-}
+fields := {c.name: purpose_fields[c.name] | some c in input.categories}
 
 obligations := object.union(base_obligations, consent_obligations)
 
@@ -378,6 +375,6 @@ base_obligations := {
 }
 
 # The caller spends one use of the consent when this is present.
-consent_obligations := {"consume_consent": input.consent.id} if consent_used
+consent_obligations := {"consume_consent": input.consent.id} if count(consent_needed) > 0
 
-consent_obligations := {} if not consent_used
+consent_obligations := {} if count(consent_needed) == 0
