@@ -164,7 +164,7 @@ func (f *fed) logSize(t *testing.T, id string) uint64 {
 }
 
 // signQuery signs arbitrary query claims with bank-a's key.
-func (f *fed) signQuery(t *testing.T, c schemas.QueryClaims) []byte {
+func (f *fed) signQuery(t testing.TB, c schemas.QueryClaims) []byte {
 	t.Helper()
 	b := f.nodes["bank-a"]
 	payload, err := json.Marshal(c)

@@ -11,7 +11,7 @@ func BenchmarkZZRules(b *testing.B){
 	store := inmem.NewFromObjectWithOpts(doc, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 	in := loanInput()
 	v := in.value()
-	for _, q := range []string{"data.creditnode.authz.precedence", "data.creditnode.authz.purpose_known", "data.creditnode.authz.well_formed","data.creditnode.authz.checks","data.creditnode.authz.allow","data.creditnode.authz.allow_reasons","data.creditnode.authz.fields","data.creditnode.authz.obligations","data.creditnode.authz.decision", "data.creditnode.authz.consent_faults", "data.creditnode.authz.category_faults"} {
+	for _, q := range []string{"data.creditnode.authz.grant", "data.creditnode.authz.cleared", "data.creditnode.authz.purpose_fields", "data.creditnode.authz.consented", "data.creditnode.authz.subject_cleared", "data.creditnode.authz.purpose", "data.creditnode.authz.precedence", "data.creditnode.authz.purpose_known", "data.creditnode.authz.well_formed","data.creditnode.authz.checks","data.creditnode.authz.allow","data.creditnode.authz.allow_reasons","data.creditnode.authz.fields","data.creditnode.authz.obligations","data.creditnode.authz.decision", "data.creditnode.authz.consent_faults", "data.creditnode.authz.category_faults"} {
 		pq, err := rego.New(rego.Query(q), rego.Compiler(compiler), rego.Store(store)).PrepareForEval(ctx)
 		if err != nil { b.Fatal(err) }
 		b.Run(q[len("data.creditnode.authz."):], func(b *testing.B){

@@ -75,12 +75,7 @@ allow if {
 	role_permitted
 	jurisdiction_permitted
 	count(checks) == 0
-	every c in input.categories {
-		cfg.categories[c.name]
-		grant[c.name]
-		c.name in subject_cleared
-		purpose_fields[c.name]
-	}
+	count(cleared) == count(input.categories)
 }
 
 # ---------------------------------------------------------------------------
@@ -94,10 +89,7 @@ well_formed if {
 	is_string(r.id)
 	r.id != ""
 	is_string(r.organisation)
-	is_array(r.roles)
-	every role in r.roles {
-		is_string(role)
-	}
+	string_array(r.roles)
 	is_string(r.jurisdiction)
 	r.jurisdiction != ""
 
@@ -112,35 +104,34 @@ well_formed if {
 
 	is_string(input.purpose)
 
+	# Categories: a non-empty array of objects with unique non-empty names
+	# and known levels ("" means the provider lacks the category).
 	cs := input.categories
 	is_array(cs)
 	count(cs) > 0
-	every c in cs {
-		is_string(c.name)
-		c.name != ""
-		c.level in level_values # "" means the provider lacks the category
+	names := {c.name | some c in cs}
+	count(names) == count(cs)
+	string_array([c.name | some c in cs])
+	not "" in names
+	levels := [c.level | some c in cs]
+	count(levels) == count(cs)
+	every level in levels {
+		level in level_values
 	}
-	count({c.name | some c in cs}) == count(cs)
 
 	# Consent and approval are always fully typed; a present one has an id.
 	k := input.consent
 	is_string(k.id)
 	is_string(k.requester)
 	is_string(k.purpose)
-	is_array(k.categories)
-	every x in k.categories {
-		is_string(x)
-	}
+	string_array(k.categories)
 	is_number(k.uses_left)
 	present_has_id(k)
 
 	a := input.approval
 	is_string(a.id)
 	is_string(a.purpose)
-	is_array(a.categories)
-	every x in a.categories {
-		is_string(x)
-	}
+	string_array(a.categories)
 	is_string(a.requester)
 	is_string(a.subject)
 	present_has_id(a)
@@ -149,6 +140,12 @@ well_formed if {
 }
 
 level_values := known_levels | {""}
+
+# concat is undefined unless every element is a string.
+string_array(xs) if {
+	is_array(xs)
+	concat(",", xs)
+}
 
 present_has_id(x) if x.present == false
 
@@ -192,7 +189,7 @@ category_faults contains [c.name, "level_not_permitted"] if {
 # Minimisation: a purpose with no field list for a category may not reach it.
 category_faults contains [c.name, "level_not_permitted"] if {
 	some c in considered
-	not purpose_fields[c.name]
+	not has_fields(c.name)
 }
 
 category_faults contains [c.name, fault] if {
@@ -279,10 +276,10 @@ reachable_levels contains "shared" if statutory_access
 reachable_levels contains "authorised" if purpose.consent == true
 
 # Minimisation: per category, the field paths this purpose may receive.
-purpose_fields[name] := paths if {
-	some name, paths in cfg.fields[input.purpose]
-	count(paths) > 0
-}
+# A category without a non-empty list is not reachable for the purpose.
+purpose_fields := cfg.fields[input.purpose]
+
+has_fields(name) if count(purpose_fields[name]) > 0
 
 # Categories that need the subject's consent. Natural persons always do.
 consent_needed contains c.name if {
@@ -336,6 +333,15 @@ grant[c.name] := "approval_covers" if {
 	some c in input.categories
 	c.level == "restricted"
 	c.name in approved
+}
+
+# Categories with positive evidence on every count.
+cleared contains c.name if {
+	some c in input.categories
+	cfg.categories[c.name]
+	grant[c.name]
+	c.name in subject_cleared
+	has_fields(c.name)
 }
 
 # Categories the subject's type allows: a person's need consent.
