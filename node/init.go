@@ -1,15 +1,14 @@
 package node
 
 import (
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/creditexchange/node/certs"
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/registry"
 	"github.com/creditexchange/node/schemas"
 	"github.com/creditexchange/node/schemas/uscc"
 )
@@ -77,7 +76,7 @@ func Init(dir string, o InitOptions) (*config.Config, error) {
 }
 
 // MemberEntry builds the registry entry for the node in dir from its config,
-// public keys and TLS certificate.
+// public keys and TLS certificate, validated as the registry will check it.
 func MemberEntry(dir string) (schemas.Member, error) {
 	cfg, err := config.Load(dir)
 	if err != nil {
@@ -91,21 +90,17 @@ func MemberEntry(dir string) (schemas.Member, error) {
 	if err != nil {
 		return schemas.Member{}, err
 	}
-	fp, err := certs.FingerprintFile(cfg.Path(cfg.TLS.Cert))
+	certPEM, err := os.ReadFile(cfg.Path(cfg.TLS.Cert))
+	if err != nil {
+		return schemas.Member{}, fmt.Errorf("node: TLS certificate: %w", err)
+	}
+	jwks, err := json.Marshal(keys.FromKeys(signer, enc).PublicJWKS())
 	if err != nil {
 		return schemas.Member{}, err
 	}
-	sigKeys, err := json.Marshal(keys.JWKS{Keys: []keys.JWK{keys.SigningJWK(signer.Public().(ed25519.PublicKey))}})
-	if err != nil {
-		return schemas.Member{}, err
-	}
-	encKey, err := json.Marshal(keys.EncryptionJWK(enc.PublicKey()))
-	if err != nil {
-		return schemas.Member{}, err
-	}
-	return schemas.Member{
+	return registry.MemberFromParts(registry.MemberParts{
 		ID: cfg.ID, Organisation: cfg.Organisation, USCC: cfg.USCC, Roles: cfg.Roles, Jurisdiction: cfg.Jurisdiction,
-		Endpoint: "https://" + cfg.Listen, PublicEndpoint: "https://" + cfg.PublicListen,
-		SigningKeys: sigKeys, EncryptionKey: encKey, TLSCertSHA256: fp,
-	}, nil
+		Endpoint: cfg.AdvertisedEndpoint(), PublicEndpoint: cfg.AdvertisedPublicEndpoint(),
+		Keys: jwks, CertPEM: certPEM,
+	})
 }

@@ -41,6 +41,10 @@ type Config struct {
 	// subjects (server TLS only).
 	Listen       string `yaml:"listen"`
 	PublicListen string `yaml:"public_listen"`
+	// Endpoint and PublicEndpoint are the https URLs peers and subjects use,
+	// as published in the registry; by default https://LISTEN.
+	Endpoint       string `yaml:"endpoint,omitempty"`
+	PublicEndpoint string `yaml:"public_endpoint,omitempty"`
 
 	Registry     string `yaml:"registry"`      // signed registry file (JWS)
 	AuthorityKey string `yaml:"authority_key"` // trust anchor: federation authority public JWK
@@ -236,6 +240,22 @@ func (c *Config) Path(p string) string {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
+}
+
+// AdvertisedEndpoint is the member API URL published in the registry.
+func (c *Config) AdvertisedEndpoint() string {
+	if c.Endpoint != "" {
+		return c.Endpoint
+	}
+	return "https://" + c.Listen
+}
+
+// AdvertisedPublicEndpoint is the subject API URL published in the registry.
+func (c *Config) AdvertisedPublicEndpoint() string {
+	if c.PublicEndpoint != "" {
+		return c.PublicEndpoint
+	}
+	return "https://" + c.PublicListen
 }
 
 // StorePath is the SQLite file path.

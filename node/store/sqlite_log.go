@@ -150,8 +150,8 @@ func consumeConsent(ctx context.Context, tx *sql.Tx, consentID string, maxUses i
 		return ErrConsentExhausted
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO consent_uses (consent_id, uses) VALUES (?, 1)
-		ON CONFLICT (consent_id) DO UPDATE SET uses = consent_uses.uses + 1`,
-		consentID)
+		ON CONFLICT (consent_id) DO UPDATE SET uses = consent_uses.uses + 1 WHERE consent_uses.uses < ?`,
+		consentID, maxUses)
 	if err != nil {
 		return unavailable("consuming consent", err)
 	}
