@@ -100,7 +100,7 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) (err error) {
 		return tx.Rollback()
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("store: applying migration %s: %w", m.name, err)
+		return unavailable("applying migration "+m.name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, time.Now().UnixNano()); err != nil {

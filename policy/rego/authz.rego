@@ -80,7 +80,7 @@ allow if {
 
 # ---------------------------------------------------------------------------
 # Input shape. Anything missing, null or of the wrong type is malformed.
-# Written inline, without helper functions: this rule runs on every request.
+# Kept to few helper calls: this rule runs on every request.
 
 well_formed if {
 	is_object(input)

@@ -51,13 +51,6 @@ CREATE TABLE inquiry_log (
 );
 CREATE INDEX inquiry_log_subject ON inquiry_log (subject, idx);
 
--- Appends only at the next index: no gaps, and no INSERT OR REPLACE over an
--- existing row (REPLACE deletes without firing DELETE triggers).
-CREATE TRIGGER inquiry_log_dense BEFORE INSERT ON inquiry_log
-WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM inquiry_log)
-BEGIN
-    SELECT RAISE(ABORT, 'inquiry_log is append-only: wrong index');
-END;
 CREATE TRIGGER inquiry_log_no_update BEFORE UPDATE ON inquiry_log
 BEGIN
     SELECT RAISE(ABORT, 'inquiry_log is append-only');
@@ -77,13 +70,6 @@ CREATE TABLE outbound_log (
     leaf_hash BLOB    NOT NULL CHECK (length(leaf_hash) = 32)
 );
 
--- Appends only at the next index: no gaps, and no INSERT OR REPLACE over an
--- existing row (REPLACE deletes without firing DELETE triggers).
-CREATE TRIGGER outbound_log_dense BEFORE INSERT ON outbound_log
-WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM outbound_log)
-BEGIN
-    SELECT RAISE(ABORT, 'outbound_log is append-only: wrong index');
-END;
 CREATE TRIGGER outbound_log_no_update BEFORE UPDATE ON outbound_log
 BEGIN
     SELECT RAISE(ABORT, 'outbound_log is append-only');
