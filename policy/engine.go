@@ -287,6 +287,11 @@ func (e *Engine) DecideRaw(ctx context.Context, input any) (Result, error) {
 }
 
 func (e *Engine) eval(ctx context.Context, input ast.Value) (Result, error) {
+	// OPA notices cancellation only at its periodic checks; a request whose
+	// deadline has passed gets no decision at all (the caller fails closed).
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("policy: evaluate: %w", err)
+	}
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return Result{}, fmt.Errorf("policy: evaluate: %w", err)

@@ -148,11 +148,7 @@ func (p *Provider) Query(ctx context.Context, peerID string, body []byte) Answer
 	}
 	q.decision = &res
 	if !res.Allow {
-		code := schemas.Code(res.Code)
-		if !code.Known() {
-			code = schemas.CodePolicyDenied
-		}
-		return p.deny(ctx, q, schemas.Errorf(code, "denied by policy: %s", strings.Join(res.Reasons, ", ")))
+		return p.deny(ctx, q, schemas.Errorf(res.WireCode(), "denied by policy: %s", strings.Join(res.Reasons, ", ")))
 	}
 	return p.release(ctx, reg, q, cons, now)
 }
@@ -225,7 +221,9 @@ func (p *Provider) checkConsent(ctx context.Context, reg RegistryView, q *inquir
 	if err := cons.CheckParties(consent.Expectation{Requester: q.peer, Provider: p.opts.ID, Subject: c.Subject}); err != nil {
 		return nil, asWire(err, schemas.CodeConsentInvalid)
 	}
-	revoked, err := p.opts.Store.Revoked(ctx, cons.Claims.ID)
+	// Revocations count only for the subject who sent them: the consent's
+	// own subject, checked above to be the subject queried.
+	revoked, err := p.opts.Store.Revoked(ctx, cons.Claims.Subject, cons.Claims.ID)
 	if err != nil {
 		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
 	}

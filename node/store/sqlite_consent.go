@@ -26,27 +26,33 @@ func (s *SQLite) ConsentUses(ctx context.Context, consentID string) (int, error)
 	return uses, nil
 }
 
-// Revoke records that a consent was withdrawn. It is idempotent: revoking a
-// consent again succeeds and keeps the first revocation. From the moment
-// Revoke returns, CommitInquiry refuses the consent with ErrConsentRevoked.
+// Revoke records that r.Subject withdrew the consent r.ConsentID. It is
+// idempotent per (subject, consent): revoking again succeeds and keeps the
+// first revocation. A revocation counts only for its own subject: one sent by
+// another subject neither revokes the consent for its real subject nor stops
+// that subject's own revocation from being stored. From the moment Revoke
+// returns, CommitInquiry refuses the consent, for that subject, with
+// ErrConsentRevoked.
 func (s *SQLite) Revoke(ctx context.Context, r Revocation) error {
 	if err := r.validate(); err != nil {
 		return err
 	}
 	return s.inWriteTx(ctx, "revoking consent", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO revocations (consent_id, subject, revocation_id, revoked_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT (consent_id) DO NOTHING`,
-			r.ConsentID, r.Subject, r.RevocationID, r.RevokedAt.UnixNano()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO revocations (subject, consent_id, revocation_id, revoked_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (subject, consent_id) DO NOTHING`,
+			r.Subject, r.ConsentID, r.RevocationID, r.RevokedAt.UnixNano()); err != nil {
 			return unavailable("revoking consent", err)
 		}
 		return nil
 	})
 }
 
-// Revoked reports whether the consent has been revoked.
-func (s *SQLite) Revoked(ctx context.Context, consentID string) (bool, error) {
+// Revoked reports whether subject has revoked the consent. A revocation of
+// the same consent id by another subject does not count.
+func (s *SQLite) Revoked(ctx context.Context, subject, consentID string) (bool, error) {
 	var revoked bool
-	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE consent_id = ?)`, consentID).Scan(&revoked); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = ? AND consent_id = ?)`,
+		subject, consentID).Scan(&revoked); err != nil {
 		return false, unavailable("reading revocations", err)
 	}
 	return revoked, nil

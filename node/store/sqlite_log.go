@@ -19,9 +19,10 @@ const (
 // (c.Requester, c.RequestID) as used, consumes one use of c.ConsentID (if
 // set) and appends c.Leaf to the inquiry log. It fails with ErrReplay if the
 // request id was used before, ErrConsentExhausted if the consent has no uses
-// left, and ErrConsentRevoked if it was revoked; in each case nothing is
-// written. Of several concurrent commits of the same request id exactly one
-// succeeds. The leaf is durable when CommitInquiry returns.
+// left, and ErrConsentRevoked if its subject (c.Leaf.Subject) revoked it; in
+// each case nothing is written. Of several concurrent commits of the same
+// request id exactly one succeeds. The leaf is durable when CommitInquiry
+// returns.
 func (s *SQLite) CommitInquiry(ctx context.Context, c Commit) (Appended, error) {
 	if err := c.validate(); err != nil {
 		return Appended{}, err
@@ -125,7 +126,7 @@ func commitTx(ctx context.Context, tx *sql.Tx, c *Commit) (Appended, error) {
 	}
 
 	if c.ConsentID != "" {
-		if err := consumeConsent(ctx, tx, c.ConsentID, c.MaxUses); err != nil {
+		if err := consumeConsent(ctx, tx, c.Leaf.Subject, c.ConsentID, c.MaxUses); err != nil {
 			return Appended{}, err
 		}
 	}
@@ -136,11 +137,12 @@ func commitTx(ctx context.Context, tx *sql.Tx, c *Commit) (Appended, error) {
 	return Appended{Index: idx, LeafHash: c.Leaf.LeafHash}, nil
 }
 
-// consumeConsent adds one use to the consent, refusing revoked consents and
-// uses beyond maxUses.
-func consumeConsent(ctx context.Context, tx *sql.Tx, consentID string, maxUses int) error {
+// consumeConsent adds one use to the consent, refusing a consent its subject
+// revoked and uses beyond maxUses.
+func consumeConsent(ctx context.Context, tx *sql.Tx, subject, consentID string, maxUses int) error {
 	var revoked bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE consent_id = ?)`, consentID).Scan(&revoked); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = ? AND consent_id = ?)`,
+		subject, consentID).Scan(&revoked); err != nil {
 		return unavailable("reading revocations", err)
 	}
 	if revoked {

@@ -107,7 +107,11 @@ type Commit struct {
 	RequestID string
 	// ConsentID, if not empty, is the consent the query relies on: the
 	// commit consumes one use, and fails with ErrConsentExhausted if that
-	// would exceed MaxUses, or ErrConsentRevoked if it was revoked.
+	// would exceed MaxUses, or ErrConsentRevoked if the consent's subject
+	// revoked it. The consent's subject is Leaf.Subject, the subject queried,
+	// which the caller must already have checked is the subject who gave the
+	// consent; a commit with a consent but no Leaf.Subject is invalid, since
+	// no revocation could be found for it.
 	ConsentID string
 	MaxUses   int
 	// Leaf is the inquiry-log entry recording the answer.
@@ -120,6 +124,8 @@ func (c *Commit) validate() error {
 		return invalid("commit has no requester")
 	case c.RequestID == "":
 		return invalid("commit has no request id")
+	case c.ConsentID != "" && c.Leaf.Subject == "":
+		return invalid("commit has a consent but no subject")
 	}
 	return c.Leaf.validate()
 }
@@ -132,9 +138,12 @@ type BatchResult struct {
 	Err      error
 }
 
-// Revocation records that a subject withdrew a consent.
+// Revocation records that a subject withdrew a consent. It counts only for
+// that subject: revocations are keyed by (Subject, ConsentID).
 type Revocation struct {
-	ConsentID    string
+	ConsentID string
+	// Subject is the authenticated subject who sent the revocation, and so
+	// the only subject whose consent it can revoke.
 	Subject      string
 	RevocationID string
 	RevokedAt    time.Time
@@ -144,6 +153,8 @@ func (r *Revocation) validate() error {
 	switch {
 	case r.ConsentID == "":
 		return invalid("revocation has no consent id")
+	case r.Subject == "":
+		return invalid("revocation has no subject")
 	case r.RevocationID == "":
 		return invalid("revocation has no revocation id")
 	case r.RevokedAt.IsZero():

@@ -40,7 +40,7 @@ type Backend interface {
 	RequestSeen(ctx context.Context, requester, requestID string) (bool, error)
 	ConsentUses(ctx context.Context, consentID string) (int, error)
 	Revoke(ctx context.Context, r store.Revocation) error
-	Revoked(ctx context.Context, consentID string) (bool, error)
+	Revoked(ctx context.Context, subject, consentID string) (bool, error)
 
 	CommitInquiry(ctx context.Context, c store.Commit) (store.Appended, error)
 	CommitBatch(ctx context.Context, cs []store.Commit) ([]store.BatchResult, error)
@@ -79,6 +79,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"LeafRanges", testLeafRanges},
 		{"SubjectIsolation", testSubjectIsolation},
 		{"RevocationIdempotent", testRevocationIdempotent},
+		{"RevocationBySubject", testRevocationBySubject},
 		{"Batch", testBatch},
 		{"Durability", testDurability},
 		{"ClosedUnavailable", testClosedUnavailable},
@@ -455,6 +456,10 @@ func testInvalidWritesNothing(t *testing.T, o Opener) {
 	if _, err := b.CommitInquiry(t.Context(), commit("bank-a", "", "", 0, leaf("s1", 5))); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("commit without request id: got %v, want ErrInvalid", err)
 	}
+	// A consent with no subject to look its revocation up under.
+	if _, err := b.CommitInquiry(t.Context(), commit("bank-a", "r2", "c1", 5, leaf("", 6))); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("commit with a consent and no subject: got %v, want ErrInvalid", err)
+	}
 	if mustSize(t, b) != 0 || mustUses(t, b, "c1") != 0 {
 		t.Fatal("invalid input wrote to the inquiry log or consumed a consent")
 	}
@@ -604,14 +609,81 @@ func testRevocationIdempotent(t *testing.T, o Opener) {
 	if err := b.Revoke(t.Context(), r); err != nil {
 		t.Fatalf("Revoke with a second revocation id: %v", err)
 	}
-	for id, want := range map[string]bool{"c1": true, "c2": false} {
-		got, err := b.Revoked(t.Context(), id)
-		if err != nil || got != want {
-			t.Fatalf("Revoked(%s) = %v, %v; want %v", id, got, err, want)
+	for _, tc := range []struct {
+		subject, consentID string
+		want               bool
+	}{{"s1", "c1", true}, {"s1", "c2", false}, {"s2", "c1", false}} {
+		got, err := b.Revoked(t.Context(), tc.subject, tc.consentID)
+		if err != nil || got != tc.want {
+			t.Fatalf("Revoked(%s, %s) = %v, %v; want %v", tc.subject, tc.consentID, got, err, tc.want)
 		}
 	}
 	if err := b.Revoke(t.Context(), store.Revocation{Subject: "s1", RevocationID: "rv3", RevokedAt: baseTime}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("Revoke without consent id: got %v, want ErrInvalid", err)
+	}
+	if err := b.Revoke(t.Context(), store.Revocation{ConsentID: "c3", RevocationID: "rv4", RevokedAt: baseTime}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("Revoke without subject: got %v, want ErrInvalid", err)
+	}
+}
+
+// testRevocationBySubject: a revocation counts only for the subject who sent
+// it. Another subject who learns a consent id can neither revoke the consent
+// nor, by revoking first, keep its real subject from revoking it.
+func testRevocationBySubject(t *testing.T, o Opener) {
+	b := open(t, o)
+	ctx := t.Context()
+	revoked := func(subject, consentID string) bool {
+		t.Helper()
+		got, err := b.Revoked(ctx, subject, consentID)
+		if err != nil {
+			t.Fatalf("Revoked(%s, %s): %v", subject, consentID, err)
+		}
+		return got
+	}
+	// s2 "revokes" s1's consent c1.
+	if err := b.Revoke(ctx, store.Revocation{ConsentID: "c1", Subject: "s2", RevocationID: "rv-s2", RevokedAt: baseTime}); err != nil {
+		t.Fatalf("Revoke by another subject: %v", err)
+	}
+	if revoked("s1", "c1") {
+		t.Fatal("another subject's revocation revoked s1's consent")
+	}
+	if !revoked("s2", "c1") {
+		t.Fatal("s2's revocation was not recorded for s2")
+	}
+	if _, err := b.CommitInquiry(ctx, commit("bank-a", "r1", "c1", 5, leaf("s1", 1))); err != nil {
+		t.Fatalf("commit on s1's consent after another subject's revocation: %v", err)
+	}
+	if _, err := b.CommitInquiry(ctx, commit("bank-a", "r2", "c1", 5, leaf("s2", 2))); !errors.Is(err, store.ErrConsentRevoked) {
+		t.Fatalf("commit on the consent id s2 revoked, for s2: got %v, want ErrConsentRevoked", err)
+	}
+
+	// s1's own revocation is recorded despite s2's earlier one, and refuses
+	// s1's commits, alone and in a batch.
+	if err := b.Revoke(ctx, store.Revocation{ConsentID: "c1", Subject: "s1", RevocationID: "rv-s1", RevokedAt: baseTime.Add(time.Second)}); err != nil {
+		t.Fatalf("Revoke by the real subject: %v", err)
+	}
+	if !revoked("s1", "c1") {
+		t.Fatal("another subject's earlier revocation kept s1's own from being recorded")
+	}
+	if _, err := b.CommitInquiry(ctx, commit("bank-a", "r3", "c1", 5, leaf("s1", 3))); !errors.Is(err, store.ErrConsentRevoked) {
+		t.Fatalf("commit on s1's revoked consent: got %v, want ErrConsentRevoked", err)
+	}
+	res, err := b.CommitBatch(ctx, []store.Commit{
+		commit("bank-a", "b1", "c1", 5, leaf("s1", 4)),
+		commit("bank-a", "b2", "c2", 5, leaf("s1", 5)), // another consent of s1: fine
+	})
+	if err != nil {
+		t.Fatalf("CommitBatch: %v", err)
+	}
+	if !errors.Is(res[0].Err, store.ErrConsentRevoked) || res[1].Err != nil {
+		t.Fatalf("batch results %v, %v; want ErrConsentRevoked, nil", res[0].Err, res[1].Err)
+	}
+	if mustUses(t, b, "c1") != 1 || mustSize(t, b) != 2 {
+		t.Fatal("refused commits on a revoked consent wrote something")
+	}
+	// A third subject's view of c1 is untouched by both.
+	if revoked("s3", "c1") {
+		t.Fatal("revocations by s1 and s2 count for s3")
 	}
 }
 
@@ -700,7 +772,7 @@ func testDurability(t *testing.T, o Opener) {
 	if !mustSeen(t, b, "bank-a", "r1") || mustUses(t, b, "c1") != 1 {
 		t.Fatal("request id or consent use lost across reopen")
 	}
-	if revoked, err := b.Revoked(t.Context(), "c9"); err != nil || !revoked {
+	if revoked, err := b.Revoked(t.Context(), "s1", "c9"); err != nil || !revoked {
 		t.Fatalf("revocation lost across reopen: %v, %v", revoked, err)
 	}
 	got, err := b.InquiryLeaves(t.Context(), 0, 2)
@@ -740,7 +812,7 @@ func testClosedUnavailable(t *testing.T, o Opener) {
 		"Revoke": func() error {
 			return b.Revoke(ctx, store.Revocation{ConsentID: "c1", Subject: "s1", RevocationID: "rv", RevokedAt: baseTime})
 		},
-		"Revoked": func() error { _, err := b.Revoked(ctx, "c1"); return err },
+		"Revoked": func() error { _, err := b.Revoked(ctx, "s1", "c1"); return err },
 		"CommitInquiry": func() error {
 			_, err := b.CommitInquiry(ctx, commit("bank-a", "r1", "c1", 1, leaf("s1", 1)))
 			return err
