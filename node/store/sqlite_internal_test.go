@@ -378,3 +378,116 @@ func TestMigrationUpgrade(t *testing.T) {
 		t.Fatalf("append after upgrade: %+v, %v; want index 1", a, err)
 	}
 }
+
+// openAtVersion creates a database at path migrated only up to version, as an
+// older binary left it, runs seed on it and closes it.
+func openAtVersion(t *testing.T, path string, version int, seed ...string) {
+	t.Helper()
+	ctx := t.Context()
+	ms, err := loadMigrations(migrationFiles, "migrations/sqlite")
+	if err != nil || len(ms) <= version {
+		t.Fatalf("need more than %d migrations: %d, %v", version, len(ms), err)
+	}
+	old, err := openPool(path, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := migrateSQLite(ctx, old, ms[:version]); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range seed {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// TestMigrationRevocationsBySubject opens a database at schema version 2,
+// whose revocations are keyed by consent id alone, and checks 0003 keeps its
+// revocations, each for the subject who sent it, and keys new ones by
+// (subject, consent id).
+func TestMigrationRevocationsBySubject(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "node.db")
+	// c2 was "revoked" by s2, which under the old key would have kept its
+	// real subject s1 from revoking it.
+	openAtVersion(t, path, 2, `INSERT INTO revocations (consent_id, subject, revocation_id, revoked_at) VALUES
+		('c1', 's1', 'rv1', 1700000000000000000),
+		('c2', 's2', 'rv2', 1700000001000000000)`)
+
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("open after upgrade: %v", err)
+	}
+	defer s.Close()
+	ms, _ := loadMigrations(migrationFiles, "migrations/sqlite")
+	var version int
+	if err := s.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&version); err != nil || version != len(ms) {
+		t.Fatalf("schema version %d (%v), want %d", version, err, len(ms))
+	}
+
+	// The old rows are kept whole, each for its own subject.
+	var rid string
+	var at int64
+	if err := s.r.QueryRowContext(ctx, `SELECT revocation_id, revoked_at FROM revocations WHERE subject = 's1' AND consent_id = 'c1'`).Scan(&rid, &at); err != nil ||
+		rid != "rv1" || at != 1700000000000000000 {
+		t.Fatalf("copied row = %q, %d, %v; want rv1, 1700000000000000000", rid, at, err)
+	}
+	for _, tc := range []struct {
+		subject, consentID string
+		want               bool
+	}{{"s1", "c1", true}, {"s2", "c2", true}, {"s1", "c2", false}, {"s2", "c1", false}} {
+		if got, err := s.Revoked(ctx, tc.subject, tc.consentID); err != nil || got != tc.want {
+			t.Errorf("Revoked(%s, %s) = %v, %v; want %v", tc.subject, tc.consentID, got, err, tc.want)
+		}
+	}
+	if _, err := s.CommitInquiry(ctx, Commit{Requester: "bank-a", RequestID: "r1", ConsentID: "c1", MaxUses: 1, Leaf: testLeaf("s1", 1)}); !errors.Is(err, ErrConsentRevoked) {
+		t.Fatalf("commit on a revocation copied by the migration: got %v, want ErrConsentRevoked", err)
+	}
+
+	// The new key: s1 can now revoke the consent s2 revoked first.
+	if err := s.Revoke(ctx, Revocation{ConsentID: "c2", Subject: "s1", RevocationID: "rv3", RevokedAt: time.Unix(1700000002, 0)}); err != nil {
+		t.Fatalf("Revoke after upgrade: %v", err)
+	}
+	if got, err := s.Revoked(ctx, "s1", "c2"); err != nil || !got {
+		t.Fatalf("Revoked(s1, c2) after s1's revocation = %v, %v; want true", got, err)
+	}
+	// The CHECKs survive the rebuild.
+	for _, q := range []string{
+		`INSERT INTO revocations (subject, consent_id, revocation_id, revoked_at) VALUES ('', 'c9', 'rv', 0)`,
+		`INSERT INTO revocations (subject, consent_id, revocation_id, revoked_at) VALUES ('s9', '', 'rv', 0)`,
+	} {
+		if _, err := s.w.ExecContext(ctx, q); err == nil || !strings.Contains(err.Error(), "CHECK") {
+			t.Errorf("%s: got %v, want a CHECK failure", q, err)
+		}
+	}
+}
+
+// TestMigrationRevocationsEmptySubject: a version-2 revocation with no
+// subject cannot be keyed by subject. The migration refuses it, leaving the
+// database at version 2 with the row in place, rather than dropping a
+// revocation silently.
+func TestMigrationRevocationsEmptySubject(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "node.db")
+	openAtVersion(t, path, 2, `INSERT INTO revocations (consent_id, subject, revocation_id, revoked_at) VALUES ('c1', '', 'rv1', 0)`)
+	if s, err := OpenSQLite(ctx, path); !errors.Is(err, ErrUnavailable) {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("open with an unowned revocation: got %v, want the migration refused", err)
+	}
+	db, err := openPool(path, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var version, rows int
+	if err := db.QueryRowContext(ctx, `SELECT MAX(version), (SELECT COUNT(*) FROM revocations WHERE consent_id = 'c1') FROM schema_migrations`).Scan(&version, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if version != 2 || rows != 1 {
+		t.Fatalf("after the refused migration: version %d, %d revocation rows; want 2, 1", version, rows)
+	}
+}
