@@ -44,15 +44,11 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	if concurrency < 1 || duration <= 0 {
 		return fmt.Errorf("bench: need --concurrency ≥ 1 and a positive --duration")
 	}
-	dir := keep
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "creditnode-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+	dir, cleanup, err := workDir(keep, "creditnode-bench-")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	bin, err := os.Executable()
 	if err != nil {
 		return err

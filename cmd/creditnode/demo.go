@@ -66,15 +66,11 @@ func (t *transcript) step(format string, args ...any) {
 func (t *transcript) say(format string, args ...any) { fmt.Fprintf(t.w, "   "+format+"\n", args...) }
 
 func (a *app) runDemo(ctx context.Context, keep string) error {
-	dir := keep
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "creditnode-demo-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+	dir, cleanup, err := workDir(keep, "creditnode-demo-")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	bin, err := os.Executable()
 	if err != nil {
 		return err
@@ -260,3 +256,15 @@ func loadRegistry(net *devnet.Network) (*registry.Registry, error) {
 // discardLogger keeps the in-process bank client quiet: the transcript says
 // what happens, and the node processes log to nodes.log.
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// workDir is keep, or a new temporary directory removed by cleanup.
+func workDir(keep, pattern string) (dir string, cleanup func(), err error) {
+	if keep != "" {
+		return keep, func() {}, os.MkdirAll(keep, 0o700)
+	}
+	tmp, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, err
+	}
+	return tmp, func() { os.RemoveAll(tmp) }, nil
+}

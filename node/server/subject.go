@@ -36,26 +36,11 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 		return p.denyUnattributed(ctx, schemas.KindSubjectRead, body, asWire(err, schemas.CodeSubjectCertInvalid))
 	}
 	subject, jti := rd.Subject(), rd.ID()
-	entry := schemas.InquiryEntry{
-		Time:          now.UTC().Format(time.RFC3339Nano),
-		Kind:          schemas.KindSubjectRead,
-		RequestID:     jti,
-		Requester:     subjectRequester(subject),
-		Subject:       subject,
-		Purpose:       "self_query",
-		Decision:      schemas.DecisionAllow,
-		RequestDigest: inquirylog.Digest(body),
-	}
-	leaf, err := inquirylog.NewLeaf(entry, now)
-	if err != nil {
-		return Answer{Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made")}
-	}
-	app, err := p.opts.Store.CommitInquiry(ctx, store.Commit{Requester: subjectRequester(subject), RequestID: jti, Leaf: leaf})
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		return p.denySubject(ctx, entry, schemas.Errorf(schemas.CodeReplay, "request id already used"))
-	case err != nil:
-		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable")}
+	entry := subjectEntry(now, schemas.KindSubjectRead, subject, jti, body)
+	entry.Purpose = "self_query"
+	app, denied := p.commitSubjectRequest(ctx, entry, now)
+	if denied != nil {
+		return *denied
 	}
 	leaves, err := p.opts.Store.SubjectInquiries(ctx, subject)
 	if err != nil {
@@ -89,27 +74,12 @@ func (p *Provider) Revoke(ctx context.Context, body []byte) Answer {
 	if err := p.opts.Store.Revoke(ctx, store.Revocation{ConsentID: rv.Claims.ConsentID, Subject: subject, RevocationID: jti, RevokedAt: now}); err != nil {
 		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")}
 	}
-	entry := schemas.InquiryEntry{
-		Time:          now.UTC().Format(time.RFC3339Nano),
-		Kind:          schemas.KindRevocation,
-		RequestID:     jti,
-		Requester:     subjectRequester(subject),
-		Subject:       subject,
-		Decision:      schemas.DecisionAllow,
-		ConsentID:     rv.Claims.ConsentID,
-		RequestDigest: inquirylog.Digest(body),
-	}
-	leaf, err := inquirylog.NewLeaf(entry, now)
-	if err != nil {
-		return Answer{Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made")}
-	}
-	app, err := p.opts.Store.CommitInquiry(ctx, store.Commit{Requester: subjectRequester(subject), RequestID: jti, Leaf: leaf})
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		// The revocation is stored (idempotent); the repeat is not logged twice.
-		return p.denySubject(ctx, entry, schemas.Errorf(schemas.CodeReplay, "revocation already received"))
-	case err != nil:
-		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable")}
+	entry := subjectEntry(now, schemas.KindRevocation, subject, jti, body)
+	entry.ConsentID = rv.Claims.ConsentID
+	// A repeated revocation is stored once (idempotent) and denied as a replay.
+	app, denied := p.commitSubjectRequest(ctx, entry, now)
+	if denied != nil {
+		return *denied
 	}
 	p.log.LogAttrs(ctx, slog.LevelInfo, "consent revoked", slog.String("consent_id", rv.Claims.ConsentID), slog.Uint64("log_index", app.Index))
 	body, err = json.Marshal(map[string]any{"status": "revoked", "consent_id": rv.Claims.ConsentID, "log_index": app.Index})
@@ -118,6 +88,38 @@ func (p *Provider) Revoke(ctx context.Context, body []byte) Answer {
 	}
 	idx := app.Index
 	return Answer{Body: body, ContentType: schemas.ContentTypeJSON, LogIndex: &idx, RequestID: jti}
+}
+
+// subjectEntry is the log entry of an authenticated subject request.
+func subjectEntry(now time.Time, kind, subject, jti string, body []byte) schemas.InquiryEntry {
+	return schemas.InquiryEntry{
+		Time:          now.UTC().Format(time.RFC3339Nano),
+		Kind:          kind,
+		RequestID:     jti,
+		Requester:     subjectRequester(subject),
+		Subject:       subject,
+		Decision:      schemas.DecisionAllow,
+		RequestDigest: inquirylog.Digest(body),
+	}
+}
+
+// commitSubjectRequest logs an authenticated subject request durably, its id
+// joining the replay store under the subject's name. It returns the receipt,
+// or the answer to send instead (replay, or the log failing closed).
+func (p *Provider) commitSubjectRequest(ctx context.Context, entry schemas.InquiryEntry, now time.Time) (store.Appended, *Answer) {
+	leaf, err := inquirylog.NewLeaf(entry, now)
+	if err != nil {
+		return store.Appended{}, &Answer{Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made")}
+	}
+	app, err := p.opts.Store.CommitInquiry(ctx, store.Commit{Requester: entry.Requester, RequestID: entry.RequestID, Leaf: leaf})
+	switch {
+	case errors.Is(err, store.ErrReplay):
+		a := p.denySubject(ctx, entry, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+		return store.Appended{}, &a
+	case err != nil:
+		return store.Appended{}, &Answer{RequestID: entry.RequestID, Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable")}
+	}
+	return app, nil
 }
 
 func (p *Provider) denySubject(ctx context.Context, entry schemas.InquiryEntry, e *schemas.Error) Answer {
