@@ -24,7 +24,8 @@ type fed struct {
 	net   *devnet.Network
 	nodes map[string]*node.Node
 	smes  []devnet.SME
-	subj  *devnet.Subject // enrolled subject: smes[0]
+	subj  *devnet.Subject                   // enrolled subject: smes[0]
+	stops map[string]func() <-chan struct{} // stops one node's Serve; the channel closes when it returned
 }
 
 func specs() []devnet.Spec {
@@ -40,13 +41,25 @@ func specs() []devnet.Spec {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // startFed builds the network and starts every node; all stop at test end.
-func startFed(t *testing.T) *fed {
+// prepare, if given, runs on the network before records are imported and the
+// nodes open (e2e_postgres_test.go moves a node to PostgreSQL).
+func startFed(t *testing.T, prepare ...func(*devnet.Network)) *fed {
+	t.Helper()
+	return startFedSpecs(t, specs(), prepare...)
+}
+
+// startFedSpecs is startFed with another list of nodes (it must still hold
+// bank-a, tax-dept and the registrar market-reg).
+func startFedSpecs(t *testing.T, nodes []devnet.Spec, prepare ...func(*devnet.Network)) *fed {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
-	n, err := devnet.Create(dir, specs())
+	n, err := devnet.Create(dir, nodes)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range prepare {
+		p(n)
 	}
 	smes, err := devnet.DemoSMEs(3)
 	if err != nil {
@@ -59,7 +72,7 @@ func startFed(t *testing.T) *fed {
 	if err := n.ImportRecords(ctx, "market-reg", devnet.RegistrationRecords(smes, now)); err != nil {
 		t.Fatal(err)
 	}
-	f := &fed{net: n, nodes: map[string]*node.Node{}, smes: smes}
+	f := &fed{net: n, nodes: map[string]*node.Node{}, smes: smes, stops: map[string]func() <-chan struct{}{}}
 	done := make(chan struct{}, len(n.Specs))
 	for _, s := range n.Specs {
 		nd, err := node.Open(ctx, n.NodeDir(s.ID), quietLogger())
@@ -68,10 +81,14 @@ func startFed(t *testing.T) *fed {
 		}
 		f.nodes[s.ID] = nd
 		ready := make(chan struct{})
+		nctx, ncancel := context.WithCancel(ctx)
+		served := make(chan struct{})
+		f.stops[s.ID] = func() <-chan struct{} { ncancel(); return served }
 		go func() {
-			if err := nd.Serve(ctx, func() { close(ready) }); err != nil {
+			if err := nd.Serve(nctx, func() { close(ready) }); err != nil {
 				t.Errorf("serve %s: %v", s.ID, err)
 			}
+			close(served)
 			done <- struct{}{}
 		}()
 		select {

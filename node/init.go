@@ -1,10 +1,12 @@
 package node
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/config"
@@ -82,11 +84,9 @@ func MemberEntry(dir string) (schemas.Member, error) {
 	if err != nil {
 		return schemas.Member{}, err
 	}
-	signer, err := keys.LoadSigningKey(cfg.Path(cfg.Keys.Signing))
-	if err != nil {
-		return schemas.Member{}, err
-	}
-	enc, err := keys.LoadEncryptionKey(cfg.Path(cfg.Keys.Encryption))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nk, err := OpenKeys(ctx, cfg) // the same path as Open: file or Vault keys
 	if err != nil {
 		return schemas.Member{}, err
 	}
@@ -94,7 +94,7 @@ func MemberEntry(dir string) (schemas.Member, error) {
 	if err != nil {
 		return schemas.Member{}, fmt.Errorf("node: TLS certificate: %w", err)
 	}
-	jwks, err := json.Marshal(keys.FromKeys(signer, enc).PublicJWKS())
+	jwks, err := json.Marshal(nk.PublicJWKS())
 	if err != nil {
 		return schemas.Member{}, err
 	}

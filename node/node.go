@@ -17,11 +17,15 @@ import (
 	"time"
 
 	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node/catalog"
 	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/feeds"
+	"github.com/creditexchange/node/node/ops"
 	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/policyload"
 	"github.com/creditexchange/node/node/registry"
+	"github.com/creditexchange/node/node/rights"
 	"github.com/creditexchange/node/node/server"
-	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/node/transport"
 	"github.com/creditexchange/node/policy"
 )
@@ -31,14 +35,24 @@ type Node struct {
 	Config   *config.Config
 	Keys     *keys.NodeKeys
 	Registry *registry.Watcher
-	Store    *store.SQLite
-	Policy   *policy.Engine
+	Store    Store          // *store.SQLite or *store.Postgres, as configured
+	Policy   *policy.Holder // the policy in force; swapped on bundle reload
 	Provider *server.Provider
 	Client   *peer.Client
+	Metrics  *ops.Metrics // this node's Prometheus registry; Vault errors are counted here too
+	Logs     *Logs        // tamper-evident inquiry and outbound logs (both backends)
+	// Witnessing is the per-subject commitment and the witness of peers'
+	// logs (witness_wiring.go); nil without tamper-evident logs.
+	Witnessing *Witnessing
 
-	log     *slog.Logger
-	tlsCert tls.Certificate
-	caPool  *x509.CertPool
+	policyLoader *policyload.Loader // nil without a configured bundle
+	log          *slog.Logger
+	tlsCert      tls.Certificate
+	caPool       *x509.CertPool
+
+	// CatalogToken is this node's signed catalogue, served at
+	// catalog.RouteCatalog (catalog_wiring.go).
+	CatalogToken []byte
 }
 
 // Open loads the node in dir. The caller must Close it.
@@ -50,17 +64,13 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger = logger.With(slog.String("node", cfg.ID))
-	signer, err := keys.LoadSigningKey(cfg.Path(cfg.Keys.Signing))
+	logger = slog.New(ops.NewContextHandler(logger.Handler())).With(slog.String("node", cfg.ID)) // adds request_id
+	metrics := ops.NewMetrics(cfg.ID)
+	nk, err := OpenKeys(ctx, cfg) // keys.backend: file or vault (keys.go)
 	if err != nil {
 		return nil, err
 	}
-	enc, err := keys.LoadEncryptionKey(cfg.Path(cfg.Keys.Encryption))
-	if err != nil {
-		return nil, err
-	}
-	nk := keys.FromKeys(signer, enc)
-	logger.LogAttrs(ctx, slog.LevelInfo, "keys loaded", slog.Any("keys", nk))
+	logger.LogAttrs(ctx, slog.LevelInfo, "keys loaded", slog.String("backend", cfg.Keys.Backend), slog.Any("keys", nk))
 
 	authority, err := registry.LoadAuthorityPublic(cfg.Path(cfg.AuthorityKey))
 	if err != nil {
@@ -84,38 +94,78 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Node, error) {
 		return nil, errors.New("node: TLS CA file holds no certificate")
 	}
 
-	st, err := store.OpenSQLite(ctx, cfg.StorePath())
+	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := policy.New(ctx, policy.Options{})
+	metrics.WatchLogSizes(st, logger)
+	if oc, ok := st.(rights.OpenObjectionCounter); ok {
+		metrics.WatchOverdueObjections(rights.OverdueCount{Store: oc}, nil, logger)
+	}
+	eng, loader, err := openPolicy(ctx, cfg, authority, logger)
 	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	lg, err := openLogs(ctx, cfg, nk, st, logger) // tamper-evident logs (logs.go)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	wit, err := openWitnessing(ctx, cfg, nk, st, lg, watcher, metrics, logger) // subject commitments, witness (witness_wiring.go)
+	if err != nil {
+		lg.Close()
+		st.Close()
+		return nil, err
+	}
+	levels, catalogTok, err := openCatalog(ctx, cfg, nk, eng) // signed catalogue (catalog_wiring.go)
+	if err != nil {
+		lg.Close()
 		st.Close()
 		return nil, err
 	}
 	regs := Registries{W: watcher}
+	feedH, err := feedHandler(cfg, nk, regs, st, lg.sequencer(), eng, levels, logger) // change feeds (feeds_wiring.go)
+	if err != nil {
+		lg.Close()
+		st.Close()
+		return nil, err
+	}
+	memberRoutes, err := withJointRoutes(ctx, cfg, nk, regs, lg.sequencer(), eng, levels, st, logger, // joint modelling jobs (joint_wiring.go)
+		map[string]http.Handler{catalog.RouteCatalog: catalog.Handler(catalogTok), feeds.Route: feedH})
+	if err != nil {
+		lg.Close()
+		st.Close()
+		return nil, err
+	}
 	prov, err := server.New(server.Options{
 		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: eng,
-		Catalog: cfg.Catalog, Skew: cfg.ClockSkew.D(), Logger: logger,
+		Catalog: levels, Skew: cfg.ClockSkew.D(), Logger: logger, Observer: metrics,
+		Sequencer: lg.sequencer(), Log: lg.proofs(), OutboundLog: lg.outboundProofs(), FreeReportsPerYear: cfg.FreeReportsPerYear,
+		MemberRoutes:  wit.withRoutes(lg, memberRoutes),
+		SubjectProofs: wit.prover(),
 	})
 	if err != nil {
+		lg.Close()
 		st.Close()
 		return nil, err
 	}
 	cl, err := peer.New(peer.Options{
-		ID: cfg.ID, Keys: nk, Registries: ClientRegistries{W: watcher}, Log: st, Certificate: tlsCert, CAs: pool,
+		ID: cfg.ID, Keys: nk, Registries: ClientRegistries{W: watcher}, Log: lg.outbound(st), Certificate: tlsCert, CAs: pool,
 		Timeout: cfg.RequestTimeout.D(), Logger: logger,
 	})
 	if err != nil {
+		lg.Close()
 		st.Close()
 		return nil, err
 	}
-	return &Node{Config: cfg, Keys: nk, Registry: watcher, Store: st, Policy: eng, Provider: prov, Client: cl,
-		log: logger, tlsCert: tlsCert, caPool: pool}, nil
+	wit.setClient(cl)
+	return &Node{Config: cfg, Keys: nk, Registry: watcher, Store: st, Logs: lg, Witnessing: wit, Policy: eng, Provider: prov, Client: cl, CatalogToken: catalogTok,
+		Metrics: metrics, policyLoader: loader, log: logger, tlsCert: tlsCert, caPool: pool}, nil
 }
 
 // Close releases the store.
-func (n *Node) Close() error { return n.Store.Close() }
+func (n *Node) Close() error { return errors.Join(n.Logs.Close(), n.Store.Close()) }
 
 // Serve listens on the configured addresses until ctx ends. ready, if not
 // nil, is called once both listeners are bound.
@@ -128,6 +178,11 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	if err != nil {
 		return err
 	}
+	stopOps, err := n.startOps(ctx) // optional plain-HTTP ops listener on loopback (opsrv.go)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 	ml, err := net.Listen("tcp", n.Config.Listen)
 	if err != nil {
 		return err
@@ -147,8 +202,8 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	}
 	maxBody := n.Config.MaxBodyBytes
 	servers := []*http.Server{
-		newServer(n.Provider.MemberHandler(maxBody), memberTLS),
-		newServer(n.Provider.PublicHandler(maxBody), publicTLS),
+		newServer(n.memberHandler(maxBody), memberTLS), // + /metrics, request ids, latency (opsrv.go)
+		newServer(n.publicHandler(maxBody), publicTLS),
 	}
 	listeners := []net.Listener{ml, pl}
 	errc := make(chan error, len(servers))
@@ -156,6 +211,10 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 		go func() { errc <- s.ServeTLS(listeners[i], "", "") }()
 	}
 	go n.Registry.Run(ctx, n.Config.RegistryPoll.D())
+	n.Witnessing.run(ctx) // subject map and witness loops (witness_wiring.go)
+	if n.policyLoader != nil {
+		go n.policyLoader.Run(ctx)
+	}
 	n.log.LogAttrs(ctx, slog.LevelInfo, "node serving",
 		slog.String("member_api", ml.Addr().String()), slog.String("public_api", pl.Addr().String()))
 	if ready != nil {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -77,7 +79,10 @@ type Engine struct {
 	tests    map[string]string // test modules by name
 	data     []byte            // the data document as canonical JSON
 	purposes []string
+	periods  map[string]time.Duration // fair-use period per purpose
 	revision string
+
+	grading *rego.PreparedEvalQuery // nil if the policy has no grading rules (grading.go)
 }
 
 // New compiles the policy once and prepares the decision query.
@@ -86,6 +91,12 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	return build(ctx, modules, tests, data, "")
+}
+
+// build compiles decision modules and data into an engine. An empty rev
+// means the content hash (see revision).
+func build(ctx context.Context, modules, tests map[string]string, data []byte, rev string) (*Engine, error) {
 	caps := capabilities()
 	compiler, err := compile(modules, caps)
 	if err != nil {
@@ -102,6 +113,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	periods := periodsOf(doc) // before the store takes doc
 	store := inmem.NewFromObjectWithOpts(doc,
 		inmem.OptRoundTripOnWrite(false),
 		inmem.OptReturnASTValuesOnRead(true))
@@ -114,13 +126,19 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: prepare: %w", ErrInvalidPolicy, err)
 	}
+	grading, err := prepareGrading(ctx, compiler, store, caps) // nil without grading rules (grading.go)
+	if err != nil {
+		return nil, err
+	}
 	return &Engine{
 		query:    query,
+		grading:  grading,
 		modules:  modules,
 		tests:    tests,
 		data:     data,
 		purposes: purposes,
-		revision: revision(modules, data),
+		periods:  periods,
+		revision: cmp.Or(rev, revision(modules, data)),
 	}, nil
 }
 

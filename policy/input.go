@@ -34,6 +34,7 @@ type Input struct {
 	Categories []Category `json:"categories"`
 	Consent    Consent    `json:"consent"`
 	Approval   Approval   `json:"approval"`
+	Usage      Usage      `json:"usage"`
 	Time       time.Time  `json:"time"` // sent as RFC 3339 in UTC
 }
 
@@ -75,6 +76,23 @@ type Consent struct {
 	Purpose    string   `json:"purpose"`
 	Categories []string `json:"categories"`
 	UsesLeft   int      `json:"uses_left"`
+	// NotBefore and Expiry (Unix seconds) and MaxUses are the consent's
+	// own terms, checked against the purpose's fair-use limits. Zero
+	// values are not checked.
+	NotBefore int64 `json:"nbf"`
+	Expiry    int64 `json:"exp"`
+	MaxUses   int   `json:"max_uses"`
+	// DataFrom and DataTo are the consent's data date range
+	// (schemas.DateLayout, inclusive; "" for an open bound).
+	DataFrom string `json:"data_from"`
+	DataTo   string `json:"data_to"`
+}
+
+// Usage is what the node's inquiry log says about this requester and
+// subject: allowed queries in the purpose's fair-use period
+// (Engine.UsagePeriod), not counting this one.
+type Usage struct {
+	QueriesInPeriod int `json:"queries_in_period"`
 }
 
 // Approval is a special approval for restricted categories, already
@@ -122,6 +140,14 @@ func (in *Input) value() ast.Value {
 			str("purpose", in.Consent.Purpose),
 			strs("categories", in.Consent.Categories),
 			[2]*ast.Term{ast.StringTerm("uses_left"), ast.IntNumberTerm(in.Consent.UsesLeft)},
+			[2]*ast.Term{ast.StringTerm("nbf"), ast.IntNumberTerm(int(in.Consent.NotBefore))},
+			[2]*ast.Term{ast.StringTerm("exp"), ast.IntNumberTerm(int(in.Consent.Expiry))},
+			[2]*ast.Term{ast.StringTerm("max_uses"), ast.IntNumberTerm(in.Consent.MaxUses)},
+			str("data_from", in.Consent.DataFrom),
+			str("data_to", in.Consent.DataTo),
+		),
+		obj("usage",
+			[2]*ast.Term{ast.StringTerm("queries_in_period"), ast.IntNumberTerm(in.Usage.QueriesInPeriod)},
 		),
 		obj("approval",
 			[2]*ast.Term{ast.StringTerm("present"), ast.BooleanTerm(in.Approval.Present)},

@@ -26,6 +26,14 @@ var good = map[string]string{
 	"judicial_enforcement": `{"case_no":"(2022)闽0102执1234号","court":"Gulou District Court","filed":"2022-03-01","amount":150000,"status":"concluded","dishonest_debtor":false,"conduct_end":"2022-09-01"}`,
 	"abnormal_operation":   `{"listed_on":"2020-07-01","reason":"annual report not filed","authority":"Fuzhou Market Regulation Bureau","removed_on":"2020-11-20","conduct_end":"2020-11-20"}`,
 	"customs":              `{"year":2023,"import_value":1200000,"export_value":3400000,"credit_level":"general"}`,
+	"commitment": `{"matter":"supply the fire-safety inspection certificate","authority":"Fuzhou Market Regulation Bureau",
+		"text_digest":"sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","made_on":"2024-01-10",
+		"due":"2024-04-10","status":"fulfilled","fulfilled_on":"2024-03-28","conduct_end":"2024-03-28"}`,
+	"untrustworthy_list": `{"list":"seriously_untrustworthy","list_name":"Food safety","basis":"Food Safety Law art. 134",
+		"authority":"Fuzhou Market Regulation Bureau","decision_no":"榕市监失信〔2023〕3号","decided_on":"2023-03-01","listed_on":"2023-03-03",
+		"measures":[{"code":"procurement_ban","description":"excluded from public procurement","until":"2026-03-02"}],
+		"publication_end":"2026-03-02","removal_conditions":"rectify, commit, and apply after 1 year","objection":"object to the bureau within 15 days",
+		"removed_on":"2024-04-01","removal_reason":"repaired","conduct_end":"2023-06-01"}`,
 }
 
 func newValidator(t testing.TB) *schemas.CategoryValidator {
@@ -39,8 +47,8 @@ func newValidator(t testing.TB) *schemas.CategoryValidator {
 
 func TestCategoriesList(t *testing.T) {
 	v := newValidator(t)
-	want := []string{"abnormal_operation", "administrative_penalty", "customs", "judicial_enforcement",
-		"registration", "social_insurance", "tax_payment", "utility_payment"}
+	want := []string{"abnormal_operation", "administrative_penalty", "commitment", "customs", "judicial_enforcement",
+		"registration", "social_insurance", "tax_payment", "untrustworthy_list", "utility_payment"}
 	if got := v.Categories(); !slices.Equal(got, want) {
 		t.Fatalf("Categories() = %v, want %v", got, want)
 	}
@@ -118,6 +126,8 @@ func TestFieldTypes(t *testing.T) {
 		"abnormal_operation": {"listed_on": "string", "reason": "string", "authority": "string",
 			"removed_on": "string", "conduct_end": "string"},
 		"customs": {"year": "integer", "import_value": "number", "export_value": "number", "credit_level": "string"},
+		"commitment": {"matter": "string", "authority": "string", "text_digest": "string", "made_on": "string",
+			"due": "string", "status": "string", "fulfilled_on": "string", "conduct_end": "string"},
 	}
 	for c, fields := range want {
 		got := v.FieldTypes(c)

@@ -44,6 +44,11 @@ const (
 	CodeConsentWrongPurpose   Code = "consent_wrong_purpose"   // granted for another purpose
 	CodeConsentWrongCategory  Code = "consent_wrong_category"  // does not cover a requested category
 
+	// Subject rights.
+	CodeFreeReportsExhausted Code = "free_reports_exhausted" // the year's free self reports are used up
+	CodeAlreadyOpen          Code = "already_open"           // an objection or repair on that record is still open
+	CodeRecordNotNegative    Code = "record_not_negative"    // credit repair asked for a record that is not negative
+
 	// Policy.
 	CodePurposeUnknown      Code = "purpose_unknown"       // not in the closed list of purposes
 	CodePurposeNotPermitted Code = "purpose_not_permitted" // requester's roles may not use this purpose
@@ -54,15 +59,40 @@ const (
 	CodePolicyDenied        Code = "policy_denied"      // denied by policy (reason codes say why)
 	CodePolicyUnavailable   Code = "policy_unavailable" // policy could not be evaluated: fail closed
 
+	// Special approvals for restricted categories (schemas.ApprovalClaims).
+	CodeApprovalInvalid        Code = "approval_invalid"         // not a well-formed approval token, or bad signature
+	CodeApprovalNotRegulator   Code = "approval_not_regulator"   // signed by a member without the regulator role
+	CodeApprovalExpired        Code = "approval_expired"         // past its expiry
+	CodeApprovalNotYetValid    Code = "approval_not_yet_valid"   // issued in the future
+	CodeApprovalWrongSubject   Code = "approval_wrong_subject"   // names another subject
+	CodeApprovalWrongRequester Code = "approval_wrong_requester" // names another requester
+	CodeApprovalWrongPurpose   Code = "approval_wrong_purpose"   // granted for another purpose
+	CodeApprovalWrongCategory  Code = "approval_wrong_category"  // does not cover a requested restricted category
+
+	// Fair use (limits per purpose in the policy data).
+	CodeConsentValidityExceeded Code = "consent_validity_exceeded" // consent valid for longer than the purpose allows
+	CodeConsentUsesExceeded     Code = "consent_uses_exceeded"     // consent allows more uses than the purpose allows
+	CodeQueryLimitExceeded      Code = "query_limit_exceeded"      // too many queries about this subject in the period
+
 	// The node's own dependencies: fail closed.
 	CodeLogUnavailable   Code = "log_unavailable"   // the inquiry log could not be appended
 	CodeStoreUnavailable Code = "store_unavailable" // the database failed
 	CodeKeysUnavailable  Code = "keys_unavailable"  // signing or decryption key unavailable
 	CodeInternal         Code = "internal"
 
+	// Tamper-evident log proofs.
+	CodeBadLogRange Code = "bad_log_range" // no proof for that index or pair of sizes
+
 	// Requester side: what the peer did.
 	CodePeerUnavailable Code = "peer_unavailable"  // could not reach the provider
 	CodePeerBadResponse Code = "peer_bad_response" // the provider's answer failed verification
+
+	// Joint modelling jobs (node/joint/remote).
+	CodeJobUnknown            Code = "job_unknown"             // no such joint modelling job for this guest
+	CodeJobCancelled          Code = "job_cancelled"           // the job was cancelled: no further steps
+	CodeJobState              Code = "job_state"               // the step is not allowed in the job's state (finished, failed, out of order)
+	CodePrivacyBudgetExceeded Code = "privacy_budget_exceeded" // an aggregate statistic would exceed the requester's ε budget
+	CodeQuerySetRefused       Code = "query_set_refused"       // an aggregate's query set is too small or differs too little from an earlier one
 )
 
 // codeStatus maps each code to its HTTP status. A code missing from this map is
@@ -95,6 +125,10 @@ var codeStatus = map[Code]int{
 	CodeConsentWrongPurpose:   http.StatusForbidden,
 	CodeConsentWrongCategory:  http.StatusForbidden,
 
+	CodeFreeReportsExhausted: http.StatusTooManyRequests,
+	CodeAlreadyOpen:          http.StatusConflict,
+	CodeRecordNotNegative:    http.StatusBadRequest,
+
 	CodePurposeUnknown:      http.StatusBadRequest,
 	CodePurposeNotPermitted: http.StatusForbidden,
 	CodeCategoryUnknown:     http.StatusBadRequest,
@@ -104,13 +138,33 @@ var codeStatus = map[Code]int{
 	CodePolicyDenied:        http.StatusForbidden,
 	CodePolicyUnavailable:   http.StatusServiceUnavailable,
 
+	CodeApprovalInvalid:        http.StatusForbidden,
+	CodeApprovalNotRegulator:   http.StatusForbidden,
+	CodeApprovalExpired:        http.StatusForbidden,
+	CodeApprovalNotYetValid:    http.StatusForbidden,
+	CodeApprovalWrongSubject:   http.StatusForbidden,
+	CodeApprovalWrongRequester: http.StatusForbidden,
+	CodeApprovalWrongPurpose:   http.StatusForbidden,
+	CodeApprovalWrongCategory:  http.StatusForbidden,
+
+	CodeConsentValidityExceeded: http.StatusForbidden,
+	CodeConsentUsesExceeded:     http.StatusForbidden,
+	CodeQueryLimitExceeded:      http.StatusTooManyRequests,
+
 	CodeLogUnavailable:   http.StatusServiceUnavailable,
 	CodeStoreUnavailable: http.StatusServiceUnavailable,
 	CodeKeysUnavailable:  http.StatusServiceUnavailable,
 	CodeInternal:         http.StatusInternalServerError,
+	CodeBadLogRange:      http.StatusBadRequest,
 
 	CodePeerUnavailable: http.StatusBadGateway,
 	CodePeerBadResponse: http.StatusBadGateway,
+
+	CodeJobUnknown:            http.StatusNotFound,
+	CodeJobCancelled:          http.StatusConflict,
+	CodeJobState:              http.StatusConflict,
+	CodePrivacyBudgetExceeded: http.StatusTooManyRequests,
+	CodeQuerySetRefused:       http.StatusForbidden,
 }
 
 // Codes returns every defined code.

@@ -23,6 +23,7 @@ const (
 	TypSubjectRead   = "cx-subject-read+jws" // subject → provider: asks for its inquiry log
 	TypSubjectLog    = "cx-subject-log+jws"  // provider → subject: the subject's entries
 	TypRegistry      = "cx-registry+jws"     // authority → everyone: the federation registry
+	TypApproval      = "cx-approval+jws"     // regulator → requester: special approval for restricted categories
 	ContentTypeJOSE  = "application/jose"    // HTTP body holding a compact JWS or JWE
 	ContentTypeJSON  = "application/json"    // HTTP body holding JSON
 	ContentTypeError = "application/problem+json"
@@ -57,7 +58,8 @@ type QueryClaims struct {
 	SubjectType string   `json:"sub_type"` // SubjectEnterprise or SubjectPerson
 	Purpose     string   `json:"purpose"`
 	Categories  []string `json:"categories"`
-	Consent     string   `json:"consent,omitempty"` // compact consent JWS, if any
+	Consent     string   `json:"consent,omitempty"`  // compact consent JWS, if any
+	Approval    string   `json:"approval,omitempty"` // compact special approval JWS (TypApproval), if any
 }
 
 // ConsentClaims is the payload of a subject's authorisation (TypConsent),
@@ -75,7 +77,15 @@ type ConsentClaims struct {
 	Expiry      int64    `json:"exp"`
 	MaxUses     int      `json:"max_uses"`
 	SubjectCert string   `json:"sub_cert"` // compact TypSubjectCert JWS
+	// DataFrom and DataTo (dates, DateLayout, inclusive, optional) bound
+	// the dates of the records the consent lets out (see
+	// node/server/daterange.go for the date of a record per category).
+	DataFrom string `json:"data_from,omitempty"`
+	DataTo   string `json:"data_to,omitempty"`
 }
+
+// DateLayout is the layout of calendar dates on the wire (ISO 8601).
+const DateLayout = "2006-01-02"
 
 // SubjectCertClaims is a registrar's certificate (TypSubjectCert) binding a
 // subject id to the subject's Ed25519 public key (RFC 7800 "cnf").
@@ -129,6 +139,9 @@ type RecordOut struct {
 	Category string          `json:"category"`
 	ID       string          `json:"id"`
 	Data     json.RawMessage `json:"data"`
+	// Disputed is true while the subject's objection to the record is open
+	// (schemas.ObjectionOpen). It sits beside the data, never inside it.
+	Disputed bool `json:"disputed,omitempty"`
 }
 
 // Receipt is the provider's proof that the inquiry was logged before data left.
@@ -169,10 +182,23 @@ type InquiryEntry struct {
 	Code           Code     `json:"code,omitempty"` // the wire code when denied
 	Reasons        []string `json:"reasons,omitempty"`
 	ConsentID      string   `json:"consent_id,omitempty"`
+	ApprovalCase   string   `json:"approval_case,omitempty"` // the special approval's case id, if any
 	DecisionID     string   `json:"decision_id,omitempty"`
 	PolicyRevision string   `json:"policy_revision,omitempty"`
 	RecordsDigest  string   `json:"records_digest,omitempty"` // hex SHA-256 of what was sent
 	RequestDigest  string   `json:"request_digest,omitempty"` // hex SHA-256 of the request token
+
+	// Obligations is the decision's obligations as canonical JSON (object
+	// keys sorted, as encoding/json writes a map), so the entry stays free
+	// of maps and its bytes are reproducible.
+	Obligations json.RawMessage `json:"obligations,omitempty"`
+
+	// Subject rights and retention (KindObjection…KindPurge): the record id
+	// concerned, the outcome (a status such as "removed"), and for a purge
+	// the number of records deleted (RecordsDigest then digests their ids).
+	Record  string `json:"record,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	Count   int    `json:"count,omitempty"`
 }
 
 // OutboundEntry is one entry of a requester's outbound log: what it asked,
@@ -219,6 +245,9 @@ type SubjectLog struct {
 	IssuedAt int64         `json:"iat"`
 	Entries  []LoggedEntry `json:"entries"`
 	Receipt  *Receipt      `json:"receipt,omitempty"` // the log entry recording this read
+	// Proof, when the provider publishes subject commitments, lets the
+	// subject check that Entries are all of its entries (node/subjectlog).
+	Proof *SubjectProof `json:"proof,omitempty"`
 }
 
 // Registry is the federation registry document, signed by the federation

@@ -20,7 +20,7 @@ import (
 func (a *app) benchCmd() *cobra.Command {
 	var duration time.Duration
 	var concurrency int
-	var keep string
+	var keep, storeURL string
 	cmd := &cobra.Command{
 		Use:   "bench --duration 20s --concurrency N",
 		Short: "Load-generate authorised queries between two nodes on loopback",
@@ -31,16 +31,17 @@ append, projected, signed and encrypted answer, verified and decrypted, outbound
 and latency percentiles.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runBench(cmd.Context(), duration, concurrency, keep)
+			return a.runBench(cmd.Context(), duration, concurrency, keep, storeURL)
 		},
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 20*time.Second, "how long to send queries")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "concurrent workers")
 	cmd.Flags().StringVar(&keep, "keep", "", "build the network here and keep it")
+	cmd.Flags().StringVar(&storeURL, "store", "", "the provider's store: a postgres:// URL (default: its own SQLite file)")
 	return cmd
 }
 
-func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency int, keep string) error {
+func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency int, keep, storeURL string) error {
 	if concurrency < 1 || duration <= 0 {
 		return fmt.Errorf("bench: need --concurrency ≥ 1 and a positive --duration")
 	}
@@ -62,6 +63,11 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	smes, err := devnet.DemoSMEs(1)
 	if err != nil {
 		return err
+	}
+	if storeURL != "" {
+		if err := net.SetStore("tax-dept", storeURL); err != nil {
+			return err
+		}
 	}
 	if err := net.ImportRecords(ctx, "tax-dept", devnet.TaxRecords(smes, time.Now())); err != nil {
 		return err

@@ -23,7 +23,7 @@ func (a *app) consentCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "consent", Short: "Grant and revoke authorisations (as the subject)"}
 
 	var key, cert, requester, purpose, categories, providers, out string
-	var notBefore string
+	var notBefore, dataFrom, dataTo string
 	var validFor time.Duration
 	var maxUses int
 	grant := &cobra.Command{
@@ -54,6 +54,7 @@ func (a *app) consentCmd() *cobra.Command {
 				Subject: subject, Requester: requester, Purpose: purpose,
 				Categories: splitList(categories), Providers: splitList(providers),
 				NotBefore: nbf.Unix(), Expiry: nbf.Add(validFor).Unix(), MaxUses: maxUses,
+				DataFrom: dataFrom, DataTo: dataTo,
 			}, now)
 			if err != nil {
 				return err
@@ -76,6 +77,8 @@ func (a *app) consentCmd() *cobra.Command {
 	f.StringVar(&notBefore, "not-before", "", "start of validity, RFC 3339 (default: now)")
 	f.DurationVar(&validFor, "valid-for", 30*24*time.Hour, "validity from not-before")
 	f.IntVar(&maxUses, "max-uses", 3, "how many queries it allows")
+	f.StringVar(&dataFrom, "data-from", "", "only records dated on or after this day, YYYY-MM-DD (default: no bound)")
+	f.StringVar(&dataTo, "data-to", "", "only records dated on or before this day, YYYY-MM-DD (default: no bound)")
 	f.StringVar(&out, "out", "consent.jws", "file to write")
 	for _, n := range []string{"requester", "purpose", "categories"} {
 		grant.MarkFlagRequired(n)

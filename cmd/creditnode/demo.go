@@ -17,6 +17,7 @@ import (
 	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/registry"
 	"github.com/creditexchange/node/schemas"
 )
@@ -29,7 +30,7 @@ func demoSpecs() []devnet.Spec {
 		{ID: "tax-dept", Organisation: "Municipal Tax Service", USCC: "11110000000013127H", Roles: []string{"department"},
 			Catalog: map[string]string{"tax_payment": "authorised", "social_insurance": "authorised"}},
 		{ID: "market-reg", Organisation: "Administration for Market Regulation", USCC: "11110000000017232M", Roles: []string{"department", "registrar"},
-			Catalog: map[string]string{"registration": "public", "administrative_penalty": "shared", "abnormal_operation": "shared"}},
+			Catalog: map[string]string{"registration": "public", "administrative_penalty": "shared", "abnormal_operation": "shared", "untrustworthy_list": "shared"}},
 	}
 }
 
@@ -104,10 +105,18 @@ func (a *app) runDemo(ctx context.Context, keep string) error {
 	if err := net.ImportRecords(ctx, "market-reg", devnet.RegistrationRecords(smes, now)); err != nil {
 		return err
 	}
+	listEntry, err := demoListEntry(smes[3], now)
+	if err != nil {
+		return err
+	}
+	if err := net.ImportRecords(ctx, "market-reg", []records.Record{listEntry}); err != nil {
+		return err
+	}
 	for _, s := range smes {
 		t.say("%s  %s", s.USCC, s.Name)
 	}
 	t.say("tax-dept: tax_payment, social_insurance (authorised); market-reg: registration (public)")
+	t.say("market-reg also holds a list entry for %s (untrustworthy_list, shared)", smes[3].USCC)
 
 	t.step("Start three node processes")
 	logPath := filepath.Join(dir, "nodes.log")
@@ -213,6 +222,13 @@ func (a *app) runDemo(ctx context.Context, keep string) error {
 		t.say("%s", line)
 	}
 	t.say("every query above is there, allowed or denied, with who asked, when and why")
+
+	if err := a.demoReport(ctx, t, net, bank, subj, sme, dir); err != nil {
+		return err
+	}
+	if err := a.demoJointPunishment(ctx, t, net, sme, smes[3]); err != nil {
+		return err
+	}
 
 	fmt.Fprintln(a.out, "\ndemo complete")
 	return nil

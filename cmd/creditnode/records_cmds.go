@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/store"
@@ -35,7 +37,7 @@ transaction (records with an existing subject, category and id are replaced).`,
 			if err != nil {
 				return err
 			}
-			st, err := store.OpenSQLite(cmd.Context(), cfg.StorePath())
+			st, err := openRecordStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -56,16 +58,16 @@ transaction (records with an existing subject, category and id are replaced).`,
 	}
 	imp.Flags().StringVar(&dir, "dir", "", "node directory")
 	imp.MarkFlagRequired("dir")
-	cmd.AddCommand(imp)
+	cmd.AddCommand(imp, a.purgeCmd())
 	return cmd
 }
 
 func (a *app) queryCmd() *cobra.Command {
-	var dir, consentFile string
+	var dir, consentFile, approvalFile string
 	var q peer.Query
 	var categories string
 	cmd := &cobra.Command{
-		Use:   "query --dir DIR --provider ID --subject USCC --purpose P --categories C,… [--consent consent.jws]",
+		Use:   "query --dir DIR --provider ID --subject USCC --purpose P --categories C,… [--consent consent.jws] [--approval approval.jws]",
 		Short: "Query a provider as this node, and print the verified, decrypted answer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -81,6 +83,13 @@ func (a *app) queryCmd() *cobra.Command {
 					return err
 				}
 				q.Consent = tok
+			}
+			if approvalFile != "" {
+				tok, err := readTrimmed(approvalFile)
+				if err != nil {
+					return err
+				}
+				q.Approval = tok
 			}
 			res, err := n.Client.Query(cmd.Context(), q)
 			if err != nil {
@@ -98,6 +107,7 @@ func (a *app) queryCmd() *cobra.Command {
 	f.StringVar(&q.Purpose, "purpose", "", "purpose code")
 	f.StringVar(&categories, "categories", "", "comma-separated categories")
 	f.StringVar(&consentFile, "consent", "", "subject's consent token file")
+	f.StringVar(&approvalFile, "approval", "", "regulator's special approval token file (restricted categories)")
 	for _, n := range []string{"dir", "provider", "subject", "purpose", "categories"} {
 		cmd.MarkFlagRequired(n)
 	}
@@ -128,7 +138,7 @@ func (a *app) policyCmd() *cobra.Command {
 		},
 	}
 	test.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test")
-	cmd.AddCommand(test)
+	cmd.AddCommand(test, a.policyBundleCmd(), a.policyExplainCmd())
 	return cmd
 }
 
@@ -138,4 +148,18 @@ func readTrimmed(path string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// recordStore is what `records import` writes to.
+type recordStore interface {
+	records.Importer
+	Close() error
+}
+
+// openRecordStore opens the store the node's config names: SQLite or PostgreSQL.
+func openRecordStore(ctx context.Context, cfg *config.Config) (recordStore, error) {
+	if cfg.StoreIsPostgres() {
+		return store.OpenPostgres(ctx, cfg.Store)
+	}
+	return store.OpenSQLite(ctx, cfg.StorePath())
 }

@@ -150,16 +150,23 @@ identity out of band. It signs a subject certificate binding the USCC (or person
 
 	var sf subjectFlags
 	var asJSON bool
+	var iopts inquiryOpts // --verify, --witnesses, --export, --age-recipient (subject_verify.go)
 	inquiries := &cobra.Command{
 		Use:   "inquiries --node URL --provider ID --key subject.key --cert subject.cert",
 		Short: "Read your own inquiry log at a provider, verified",
 		Long: `inquiries sends a request signed with your key to the provider's public API. The provider logs the read,
-then returns your entries only, signed with its registered key. Each entry's leaf hash is recomputed.`,
+then returns your entries only, signed with its registered key. Each entry's leaf hash is recomputed.
+--verify also checks, offline, that they are ALL your entries up to the provider's signed checkpoint
+(inclusion proofs, your hash chain against the signed subject map), cosigned by --witnesses other members.
+--export DIR writes the provider-signed log (JSON) and a CSV, age-encrypted with --age-recipient.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sc, err := sf.client()
 			if err != nil {
 				return err
+			}
+			if iopts.active() {
+				return iopts.run(cmd.Context(), a.out, sc, sf.cert, sf.node, sf.provider)
 			}
 			log, err := sc.Inquiries(cmd.Context(), sf.node, sf.provider)
 			if err != nil {
@@ -176,8 +183,10 @@ then returns your entries only, signed with its registered key. Each entry's lea
 	}
 	sf.add(inquiries)
 	inquiries.Flags().BoolVar(&asJSON, "json", false, "print the verified log as JSON")
+	iopts.addFlags(inquiries)
 
 	cmd.AddCommand(keygen, enrol, inquiries)
+	cmd.AddCommand(a.subjectRightsCmds()...)
 	return cmd
 }
 

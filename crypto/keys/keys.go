@@ -270,10 +270,27 @@ func EncryptionJWK(pub *ecdh.PublicKey) JWK {
 	return JWK{KeyType: "OKP", Curve: "X25519", X: base64.RawURLEncoding.EncodeToString(pub.Bytes()), KeyID: EncryptionKID(pub), Use: "enc", Alg: "ECDH-ES+A256KW"}
 }
 
+// VersionedSigner is a Signer whose key has several published versions
+// (Vault Transit): PublicKeys lists every one that peers should accept,
+// including the one Public returns and signs with.
+type VersionedSigner interface {
+	crypto.Signer
+	PublicKeys() []ed25519.PublicKey
+}
+
 // PublicJWKS is the node's published key set: its signing key(s) and its
 // encryption key.
 func (k *NodeKeys) PublicJWKS() JWKS {
-	return JWKS{Keys: []JWK{SigningJWK(k.SigningPublic()), EncryptionJWK(k.Encryption.PublicKey())}}
+	var set JWKS
+	if vs, ok := k.Signer.(VersionedSigner); ok {
+		for _, pub := range vs.PublicKeys() {
+			if !pub.Equal(k.SigningPublic()) {
+				set.Keys = append(set.Keys, SigningJWK(pub))
+			}
+		}
+	}
+	set.Keys = append(set.Keys, SigningJWK(k.SigningPublic()), EncryptionJWK(k.Encryption.PublicKey()))
+	return set
 }
 
 // ErrJWK is returned when a JWK or key set is malformed, is not a public key

@@ -52,8 +52,13 @@ type Config struct {
 	TLS  TLS  `yaml:"tls"`
 	Keys Keys `yaml:"keys"`
 
-	// Store is "sqlite:PATH" (the embedded default).
+	// Store is "sqlite:PATH" (the embedded default) or a PostgreSQL URL,
+	// postgres://… or postgresql://… (see store.go).
 	Store string `yaml:"store"`
+
+	// OpsListen, if set, is a loopback address serving /metrics, /healthz
+	// and /readyz over plain HTTP, for a local scraper or orchestrator.
+	OpsListen string `yaml:"ops_listen,omitempty"`
 
 	// Catalog maps each category this node provides to its sharing level.
 	Catalog map[string]string `yaml:"catalog"`
@@ -63,8 +68,31 @@ type Config struct {
 	RegistryPoll   Duration `yaml:"registry_poll"`
 	MaxBodyBytes   int64    `yaml:"max_body_bytes"`
 
+	// FreeReportsPerYear is how many self reads of its inquiry log a subject
+	// gets free per calendar year (art. 17: 2, the default); the next read
+	// is refused with free_reports_exhausted.
+	FreeReportsPerYear int `yaml:"free_reports_per_year,omitempty"`
+
+	// Policy, if Bundle is set, loads a signed policy bundle in place of
+	// the embedded policy (see package node/policyload).
+	Policy PolicySource `yaml:"policy,omitempty"`
+
+	// Log tunes the tamper-evident logs (see LogConfig).
+	Log LogConfig `yaml:"log,omitempty"`
+
+	// Witness tunes the subject commitments and witnessing (see WitnessConfig).
+	Witness WitnessConfig `yaml:"witness,omitempty"`
+
 	// Dir is the node directory the config was loaded from (not in YAML).
 	Dir string `yaml:"-"`
+}
+
+// PolicySource names a signed policy bundle: a file, a directory holding
+// bundle.tar.gz (relative to the node directory), or an https URL, polled
+// every Poll (default 30s).
+type PolicySource struct {
+	Bundle string   `yaml:"bundle,omitempty"`
+	Poll   Duration `yaml:"poll,omitempty"`
 }
 
 // TLS names the node's certificate files.
@@ -76,9 +104,10 @@ type TLS struct {
 
 // Keys says where the node's keys live.
 type Keys struct {
-	Backend    string `yaml:"backend"` // "file"
+	Backend    string `yaml:"backend"` // "file" or "vault"
 	Signing    string `yaml:"signing"`
 	Encryption string `yaml:"encryption"`
+	Vault      *Vault `yaml:"vault,omitempty"` // backend vault (see vault.go)
 }
 
 // Duration is a time.Duration written as "30s" in YAML.
@@ -147,6 +176,9 @@ func (c *Config) SetDefaults() {
 	if c.Keys.Encryption == "" {
 		c.Keys.Encryption = "encryption.agekey"
 	}
+	if c.Keys.Vault != nil {
+		c.Keys.Vault.setDefaults(c)
+	}
 	if c.TLS.Cert == "" {
 		c.TLS.Cert = "tls.crt"
 	}
@@ -168,6 +200,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.FreeReportsPerYear == 0 {
+		c.FreeReportsPerYear = 2
+	}
 	if c.Catalog == nil {
 		c.Catalog = map[string]string{}
 	}
@@ -180,6 +215,8 @@ func (c *Config) Validate() error {
 		return errors.New("config: id is required")
 	case !validID(c.ID):
 		return fmt.Errorf("config: id %q: use lower-case letters, digits and '-'", c.ID)
+	case c.FreeReportsPerYear < 0:
+		return errors.New("config: free_reports_per_year must not be negative")
 	case c.Organisation == "":
 		return errors.New("config: organisation is required")
 	case len(c.Roles) == 0:
@@ -194,10 +231,12 @@ func (c *Config) Validate() error {
 		return errors.New("config: authority_key (the trust anchor) is required")
 	case c.TLS.CA == "":
 		return errors.New("config: tls.ca is required")
-	case c.Keys.Backend != "file":
-		return fmt.Errorf("config: keys.backend %q is not supported (use file)", c.Keys.Backend)
-	case !strings.HasPrefix(c.Store, "sqlite:"):
-		return fmt.Errorf("config: store %q: only sqlite:PATH is supported", c.Store)
+	case c.validateKeys() != nil:
+		return c.validateKeys()
+	case c.validateStore() != nil:
+		return c.validateStore()
+	case c.validateOps() != nil:
+		return c.validateOps()
 	case c.ClockSkew.D() <= 0 || c.ClockSkew.D() > time.Hour:
 		return errors.New("config: clock_skew must be in (0, 1h]")
 	}

@@ -40,7 +40,7 @@ type Expectation struct {
 // be the key subjectCert certifies. From c it keeps Subject (filled from the
 // certificate if empty; it must be the certificate's subject), Requester,
 // Providers (empty: any provider), Purpose, Categories, NotBefore (now if
-// zero), Expiry and MaxUses; it fills ID if empty, and sets IssuedAt to now,
+// zero), Expiry, MaxUses and the optional data range (DataFrom, DataTo); it fills ID if empty, and sets IssuedAt to now,
 // Issuer to the subject and SubjectCert to subjectCert.
 //
 // The consent is usable only while the certificate is valid.
@@ -98,6 +98,27 @@ func validateConsent(c *schemas.ConsentClaims) error {
 		return errors.New("exp not after nbf")
 	case c.MaxUses < 1:
 		return errors.New("max_uses below 1")
+	}
+	return validateDataRange(c.DataFrom, c.DataTo)
+}
+
+// validateDataRange accepts an absent bound, or a date in
+// schemas.DateLayout; when both are given, from is not after to.
+func validateDataRange(from, to string) error {
+	var f, t time.Time
+	var err error
+	if from != "" {
+		if f, err = time.Parse(schemas.DateLayout, from); err != nil {
+			return errors.New("data_from is not a date")
+		}
+	}
+	if to != "" {
+		if t, err = time.Parse(schemas.DateLayout, to); err != nil {
+			return errors.New("data_to is not a date")
+		}
+	}
+	if from != "" && to != "" && f.After(t) {
+		return errors.New("data_from after data_to")
 	}
 	return nil
 }

@@ -6,6 +6,7 @@
 package devnet
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -24,7 +25,6 @@ import (
 	"github.com/creditexchange/node/node/consent"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/registry"
-	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -36,7 +36,14 @@ type Spec struct {
 	Roles        []string
 	Catalog      map[string]string
 	Jurisdiction string // default CN
+	// FreeReportsPerYear is the node's free self reads per subject and year;
+	// 0 means DevFreeReportsPerYear, so demos and tests can read logs often.
+	FreeReportsPerYear int
 }
+
+// DevFreeReportsPerYear is the free-report limit devnet nodes get unless
+// their Spec sets one (the production default is 2).
+const DevFreeReportsPerYear = 1000
 
 // Network is a federation laid out under Dir.
 type Network struct {
@@ -87,13 +94,17 @@ func Create(dir string, specs []Spec) (*Network, error) {
 			jur = "CN"
 		}
 		nd := n.NodeDir(s.ID)
-		_, err = node.Init(nd, node.InitOptions{
+		cfg, err := node.Init(nd, node.InitOptions{
 			ID: s.ID, Organisation: s.Organisation, USCC: s.USCC, Roles: s.Roles, Jurisdiction: jur,
 			Listen: ports[0], PublicListen: ports[1], Catalog: s.Catalog,
 			Registry: filepath.Join("..", RegistryFile), AuthorityKey: filepath.Join("..", AuthorityJWK), CA: filepath.Join("..", CACertFile),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("devnet: init %s: %w", s.ID, err)
+		}
+		cfg.FreeReportsPerYear = cmp.Or(s.FreeReportsPerYear, DevFreeReportsPerYear)
+		if err := cfg.Save(nd); err != nil {
+			return nil, err
 		}
 		certPEM, keyPEM, err := ca.IssueNode(s.ID, nil, 30*24*time.Hour)
 		if err != nil {
@@ -156,7 +167,7 @@ func (n *Network) SignRegistry(mutate func(*schemas.Registry)) error {
 // ImportRecords loads records into node id's store (the node need not run:
 // SQLite in WAL mode lets the demo seed while a node process is up, too).
 func (n *Network) ImportRecords(ctx context.Context, id string, recs []records.Record) error {
-	st, err := store.OpenSQLite(ctx, filepath.Join(n.NodeDir(id), "node.db"))
+	st, err := n.openStore(ctx, id)
 	if err != nil {
 		return err
 	}

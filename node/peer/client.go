@@ -95,12 +95,17 @@ type Query struct {
 	Purpose    string
 	Categories []string
 	Consent    string // compact consent JWS, if any
+	Approval   string // compact special approval JWS (schemas.TypApproval), if any
 }
 
 // Result is a verified, decrypted answer.
 type Result struct {
 	Response      schemas.QueryResponse
 	OutboundIndex uint64 // this node's outbound-log entry holding the receipt
+	// Signed is the provider's compact JWS (TypResponse) as it came out of
+	// the JWE: verifiable by anyone holding the registry, so it can be
+	// handed on as a part of a credit report (node/reports).
+	Signed []byte
 }
 
 // NewRequestID returns a random 128-bit request id.
@@ -121,6 +126,7 @@ func (c *Client) Sign(q Query, requestID string) ([]byte, error) {
 		Purpose:    q.Purpose,
 		Categories: q.Categories,
 		Consent:    q.Consent,
+		Approval:   q.Approval,
 	}
 	if strings.HasPrefix(q.Subject, "person:") {
 		claims.SubjectType = schemas.SubjectPerson
@@ -164,7 +170,7 @@ func (c *Client) Send(ctx context.Context, q Query, requestID string, tok []byte
 		e, idx := decodeError(resp)
 		return nil, c.failed(ctx, sent, e, idx)
 	}
-	out, err := c.open(q, requestID, resp.body)
+	out, signed, err := c.open(q, requestID, resp.body)
 	if err != nil {
 		return nil, c.failed(ctx, sent, schemas.Wrap(schemas.CodePeerBadResponse, err, "provider answer failed verification"), nil)
 	}
@@ -179,51 +185,51 @@ func (c *Client) Send(ctx context.Context, q Query, requestID string, tok []byte
 	if err != nil {
 		return nil, schemas.Wrap(schemas.CodeLogUnavailable, err, "outbound log unavailable: receipt not recorded")
 	}
-	return &Result{Response: *out, OutboundIndex: app.Index}, nil
+	return &Result{Response: *out, OutboundIndex: app.Index, Signed: signed}, nil
 }
 
 // open decrypts, verifies and checks a provider's answer against the query.
-func (c *Client) open(q Query, requestID string, body []byte) (*schemas.QueryResponse, error) {
+func (c *Client) open(q Query, requestID string, body []byte) (*schemas.QueryResponse, []byte, error) {
 	signed, _, err := jose.Decrypt(body, c.opts.Keys.Encryption)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hdr, err := jose.ParseJWSHeader(signed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reg, err := c.opts.Registries.Snapshot(c.opts.Clock())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pub, ok := reg.SigningKey(q.Provider, hdr.KeyID)
 	if !ok {
-		return nil, errors.New("response signed by a key not registered to the provider")
+		return nil, nil, errors.New("response signed by a key not registered to the provider")
 	}
 	payload, _, err := jose.Verify(signed, schemas.TypResponse, pub)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out schemas.QueryResponse
 	if err := json.Unmarshal(payload, &out); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch {
 	case out.RequestID != requestID:
-		return nil, errors.New("response is for another request")
+		return nil, nil, errors.New("response is for another request")
 	case out.Issuer != q.Provider || out.Receipt.Provider != q.Provider:
-		return nil, errors.New("response issued by another provider")
+		return nil, nil, errors.New("response issued by another provider")
 	case out.Audience != c.opts.ID:
-		return nil, errors.New("response addressed to another node")
+		return nil, nil, errors.New("response addressed to another node")
 	}
 	digest, err := inquirylog.RecordsDigest(out.Records)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if digest != out.Receipt.RecordsDigest {
-		return nil, errors.New("records do not match the receipt digest")
+		return nil, nil, errors.New("records do not match the receipt digest")
 	}
-	return &out, nil
+	return &out, signed, nil
 }
 
 // failed records a failed or denied query in the outbound log, with the

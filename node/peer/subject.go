@@ -56,15 +56,32 @@ func (s *SubjectClient) now() time.Time {
 // its salt; the whole answer must be signed by the provider's registered key
 // when a Registry is set.
 func (s *SubjectClient) Inquiries(ctx context.Context, baseURL, provider string) (*schemas.SubjectLog, error) {
+	out, _, err := s.InquiriesSigned(ctx, baseURL, provider)
+	return out, err
+}
+
+// InquiriesSigned is Inquiries, also returning the provider-signed token as
+// received (for export and later offline verification with OpenSubjectLog).
+func (s *SubjectClient) InquiriesSigned(ctx context.Context, baseURL, provider string) (*schemas.SubjectLog, []byte, error) {
 	tok, err := consent.SubjectRead(s.Key, s.Cert, provider, s.now())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	body, err := s.post(ctx, baseURL, "/v1/subject/inquiries", tok)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	payload, err := s.verify(body, provider)
+	out, err := s.OpenSubjectLog(body, provider)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, body, nil
+}
+
+// OpenSubjectLog verifies a provider-signed subject log offline: the
+// provider's registered signature, the issuer, every entry's leaf hash.
+func (s *SubjectClient) OpenSubjectLog(tok []byte, provider string) (*schemas.SubjectLog, error) {
+	payload, err := s.verify(tok, provider)
 	if err != nil {
 		return nil, err
 	}

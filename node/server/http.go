@@ -19,6 +19,9 @@ const (
 	RouteMemberJWKS       = "GET /v1/jwks"
 	RouteSubjectInquiries = "POST /v1/subject/inquiries"
 	RouteRevoke           = "POST /v1/consent/revoke"
+	RouteObjection        = "POST /v1/subject/objections"
+	RouteRepair           = "POST /v1/subject/repairs"
+	RouteRightsStatus     = "POST /v1/subject/rights"
 	RoutePublicJWKS       = "GET /.well-known/jwks.json"
 	RouteHealthz          = "GET /healthz"
 	RouteReadyz           = "GET /readyz"
@@ -42,7 +45,12 @@ func (p *Provider) MemberHandler(maxBody int64) http.Handler {
 		}
 		p.write(w, r, p.Query(r.Context(), peer, body))
 	})
+	mux.HandleFunc(RouteDiscover, p.memberBody(p.Discover))
 	mux.HandleFunc(RouteMemberJWKS, p.serveJWKS)
+	p.logRoutes(mux)
+	for pattern, h := range p.opts.MemberRoutes {
+		mux.Handle(pattern, h)
+	}
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
 	mux.HandleFunc(RouteReadyz, p.serveReadyz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +66,11 @@ func (p *Provider) PublicHandler(maxBody int64) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(RouteSubjectInquiries, p.bodyHandler(p.SubjectInquiries))
 	mux.HandleFunc(RouteRevoke, p.bodyHandler(p.Revoke))
+	mux.HandleFunc(RouteObjection, p.bodyHandler(p.Object))
+	mux.HandleFunc(RouteRepair, p.bodyHandler(p.ApplyRepair))
+	mux.HandleFunc(RouteRightsStatus, p.bodyHandler(p.RightsStatus))
 	mux.HandleFunc(RoutePublicJWKS, p.serveJWKS)
+	p.logRoutes(mux)
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
 	mux.HandleFunc(RouteReadyz, p.serveReadyz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -139,8 +151,14 @@ func (p *Provider) serveHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(`{"status":"ok"}` + "\n"))
 }
 
-// Ready reports whether the node can answer: a valid registry and a
-// reachable store.
+// KeyChecker is implemented by signers whose key lives in a service (Vault
+// Transit): Check reports whether the key can sign now.
+type KeyChecker interface {
+	Check(ctx context.Context) error
+}
+
+// Ready reports whether the node can answer: a valid registry, a
+// reachable store and, for a remote signing key, a key that can sign.
 func (p *Provider) Ready(ctx context.Context) error {
 	if _, err := p.opts.Registries.Snapshot(p.opts.Clock()); err != nil {
 		return schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid registry")
@@ -149,6 +167,11 @@ func (p *Provider) Ready(ctx context.Context) error {
 	defer cancel()
 	if err := p.opts.Store.Ping(ctx); err != nil {
 		return schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	if kc, ok := p.opts.Keys.Signer.(KeyChecker); ok {
+		if err := kc.Check(ctx); err != nil {
+			return schemas.Wrap(schemas.CodeKeysUnavailable, err, "signing key unavailable")
+		}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/creditexchange/node/node/consent"
 	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/rights"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
@@ -42,6 +44,37 @@ type Options struct {
 	Skew    time.Duration
 	Clock   func() time.Time // defaults to time.Now
 	Logger  *slog.Logger     // defaults to slog.Default()
+	// Observer, if set, is told every query's outcome (metrics).
+	Observer QueryObserver
+
+	// Sequencer, if set, takes the inquiry-log appends (the node's
+	// tamper-evident log sequencer); by default they go to Store.
+	Sequencer Sequencer
+	// Log, if set, serves the inquiry log's checkpoint and proofs.
+	Log LogProofs
+	// OutboundLog, if set, serves the requester's outbound log's checkpoint
+	// and proofs (tlog_outbound.go).
+	OutboundLog LogProofs
+
+	// Subject rights and retention (rights.go). Rights defaults to Store
+	// when it implements RightsStore; without one, the objection, repair
+	// and status endpoints answer not_found and self reads are not counted.
+	Rights RightsStore
+	// Categories says which categories are negative (retention); defaults
+	// to the embedded category schemas.
+	Categories rights.Negatives
+	// FreeReportsPerYear is how many self reads of its log a subject gets
+	// per calendar year; DefaultFreeReportsPerYear if 0.
+	FreeReportsPerYear int
+
+	// SubjectProofs, if set, adds to each subject's log the proof that it
+	// is complete up to a witnessed checkpoint (node/subjectlog).
+	SubjectProofs SubjectProver
+
+	// MemberRoutes, if set, adds routes (ServeMux pattern → handler) to the
+	// member API, behind its mutual TLS and body limit: e.g. the signed
+	// catalogue (node/catalog). They must not shadow the routes above.
+	MemberRoutes map[string]http.Handler
 }
 
 // Provider answers queries and subject requests.
@@ -59,6 +92,22 @@ func New(opts Options) (*Provider, error) {
 		return nil, errors.New("server: Keys, Registries, Store and Policy are required")
 	case opts.Skew <= 0:
 		return nil, errors.New("server: Skew must be positive")
+	}
+	if opts.Rights == nil {
+		opts.Rights, _ = opts.Store.(RightsStore)
+	}
+	if opts.Categories == nil {
+		v, err := schemas.NewCategoryValidator()
+		if err != nil {
+			return nil, err
+		}
+		opts.Categories = v
+	}
+	if opts.FreeReportsPerYear == 0 {
+		opts.FreeReportsPerYear = DefaultFreeReportsPerYear
+	}
+	if opts.Sequencer == nil {
+		opts.Sequencer = opts.Store
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -82,12 +131,14 @@ type Answer struct {
 // inquiry carries what is known about a query as the checks progress; what is
 // known is what goes into its log entry.
 type inquiry struct {
+	kind          string // schemas.KindQuery if empty
 	peer          string
 	peerOrg       string
 	requestDigest string
 	claims        *schemas.QueryClaims // set once the signature verified
 	consentID     string
-	usesLeft      int // of the consent, before this query
+	approvalCase  string // case id of the special approval, once verified
+	usesLeft      int    // of the consent, before this query
 	decision      *policy.Result
 }
 
@@ -99,7 +150,11 @@ func (q *inquiry) entry(now time.Time) schemas.InquiryEntry {
 		RequesterOrg:  q.peerOrg,
 		RequestDigest: q.requestDigest,
 		ConsentID:     q.consentID,
+		ApprovalCase:  q.approvalCase,
 		Decision:      schemas.DecisionDeny,
+	}
+	if q.kind != "" {
+		e.Kind = q.kind
 	}
 	if c := q.claims; c != nil {
 		e.RequestID = c.ID
@@ -111,14 +166,16 @@ func (q *inquiry) entry(now time.Time) schemas.InquiryEntry {
 		e.DecisionID = d.DecisionID
 		e.PolicyRevision = d.Revision
 		e.Reasons = d.Reasons
+		e.Obligations = obligationsJSON(d.Obligations)
 	}
 	return e
 }
 
 // Query handles a signed query from the authenticated TLS peer peerID.
-func (p *Provider) Query(ctx context.Context, peerID string, body []byte) Answer {
+func (p *Provider) Query(ctx context.Context, peerID string, body []byte) (a Answer) {
 	now := p.opts.Clock()
 	q := &inquiry{peer: peerID, requestDigest: inquirylog.Digest(body)}
+	defer func() { p.observeQuery(q, &a) }()
 	reg, err := p.opts.Registries.Snapshot(now)
 	if err != nil {
 		return p.deny(ctx, q, schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry"))
@@ -141,7 +198,15 @@ func (p *Provider) Query(ctx context.Context, peerID string, body []byte) Answer
 	if e != nil {
 		return p.deny(ctx, q, e)
 	}
+	appr, e := p.checkApproval(reg, q, now)
+	if e != nil {
+		return p.deny(ctx, q, e)
+	}
 	in := p.policyInput(reg, c, cons, q.usesLeft, now)
+	addApproval(&in, appr)
+	if e := p.addFairUse(ctx, &in, cons, now); e != nil {
+		return p.deny(ctx, q, e)
+	}
 	res, err := p.opts.Policy.Decide(ctx, in)
 	if err != nil {
 		return p.deny(ctx, q, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated"))
@@ -230,7 +295,7 @@ func (p *Provider) checkConsent(ctx context.Context, reg RegistryView, q *inquir
 	if revoked {
 		return nil, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent")
 	}
-	used, err := p.opts.Store.ConsentUses(ctx, cons.Claims.ID)
+	used, err := p.opts.Store.ConsentUses(ctx, cons.Claims.Subject, cons.Claims.ID)
 	if err != nil {
 		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
 	}
@@ -278,13 +343,21 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 	if err != nil {
 		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
 	}
+	recs, disputed, err := p.screen(ctx, c.Subject, recs, q.decision, now)
+	if err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	if recs, err = filterDataRange(recs, q.decision.Obligations); err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy obligations unusable"))
+	}
 	out := make([]schemas.RecordOut, 0, len(recs))
 	for _, r := range recs {
 		data, err := Project(r.Data, q.decision.Fields[r.Category])
 		if err != nil {
 			return p.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "record projection failed"))
 		}
-		out = append(out, schemas.RecordOut{Category: r.Category, ID: r.ID, Data: data})
+		out = append(out, schemas.RecordOut{Category: r.Category, ID: r.ID, Data: data,
+			Disputed: disputed[store.RecordKey{Category: r.Category, ID: r.ID}]})
 	}
 	digest, err := inquirylog.RecordsDigest(out)
 	if err != nil {
@@ -305,7 +378,7 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 	if cons != nil {
 		commit.ConsentID, commit.MaxUses = cons.Claims.ID, cons.Claims.MaxUses
 	}
-	app, err := p.opts.Store.CommitInquiry(ctx, commit)
+	app, err := p.opts.Sequencer.CommitInquiry(ctx, commit)
 	switch {
 	case errors.Is(err, store.ErrReplay):
 		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
@@ -361,7 +434,7 @@ func (p *Provider) deny(ctx context.Context, q *inquiry, e *schemas.Error) Answe
 	leaf, err := inquirylog.NewLeaf(entry, p.opts.Clock())
 	if err == nil {
 		var app store.Appended
-		app, err = p.opts.Store.AppendInquiry(ctx, leaf)
+		app, err = p.opts.Sequencer.AppendInquiry(ctx, leaf)
 		if err == nil {
 			idx := app.Index
 			p.log.LogAttrs(ctx, slog.LevelInfo, "query denied",

@@ -38,6 +38,11 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 	subject, jti := rd.Subject(), rd.ID()
 	entry := subjectEntry(now, schemas.KindSubjectRead, subject, jti, body)
 	entry.Purpose = "self_query"
+	// Free twice a year (art. 17): the next read of the year is refused,
+	// logged, with free_reports_exhausted (rights.go).
+	if refused := p.takeFreeReport(ctx, entry, now); refused != nil {
+		return *refused
+	}
 	app, denied := p.commitSubjectRequest(ctx, entry, now)
 	if denied != nil {
 		return *denied
@@ -55,6 +60,7 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 		out.Entries = append(out.Entries, le)
 	}
 	out.Receipt = &schemas.Receipt{Provider: p.opts.ID, LogIndex: app.Index, LeafHash: hex.EncodeToString(app.LeafHash)}
+	p.attachSubjectProof(ctx, &out) // completeness proof (subjectproof.go)
 	return p.signJSON(ctx, schemas.TypSubjectLog, out, jti, app.Index)
 }
 
@@ -111,7 +117,7 @@ func (p *Provider) commitSubjectRequest(ctx context.Context, entry schemas.Inqui
 	if err != nil {
 		return store.Appended{}, &Answer{Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made")}
 	}
-	app, err := p.opts.Store.CommitInquiry(ctx, store.Commit{Requester: entry.Requester, RequestID: entry.RequestID, Leaf: leaf})
+	app, err := p.opts.Sequencer.CommitInquiry(ctx, store.Commit{Requester: entry.Requester, RequestID: entry.RequestID, Leaf: leaf})
 	switch {
 	case errors.Is(err, store.ErrReplay):
 		a := p.denySubject(ctx, entry, schemas.Errorf(schemas.CodeReplay, "request id already used"))
@@ -144,7 +150,7 @@ func (p *Provider) appendDenial(ctx context.Context, entry schemas.InquiryEntry,
 	leaf, err := inquirylog.NewLeaf(entry, p.opts.Clock())
 	if err == nil {
 		var app store.Appended
-		if app, err = p.opts.Store.AppendInquiry(ctx, leaf); err == nil {
+		if app, err = p.opts.Sequencer.AppendInquiry(ctx, leaf); err == nil {
 			idx := app.Index
 			p.log.LogAttrs(ctx, slog.LevelInfo, "subject request denied", slog.String("kind", entry.Kind),
 				slog.String("code", string(e.Code)), slog.Uint64("log_index", idx), slog.Any("cause", e.Err))

@@ -15,11 +15,13 @@ func (s *SQLite) RequestSeen(ctx context.Context, requester, requestID string) (
 	return seen, nil
 }
 
-// ConsentUses is how many committed inquiries used the consent; 0 for a
-// consent never used.
-func (s *SQLite) ConsentUses(ctx context.Context, consentID string) (int, error) {
+// ConsentUses is how many committed inquiries used subject's consent
+// consentID; 0 for a consent never used. Consent ids are chosen by
+// subjects: another subject's consent with the same id has its own count.
+func (s *SQLite) ConsentUses(ctx context.Context, subject, consentID string) (int, error) {
 	var uses int
-	err := s.r.QueryRowContext(ctx, `SELECT COALESCE((SELECT uses FROM consent_uses WHERE consent_id = ?), 0)`, consentID).Scan(&uses)
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE((SELECT uses FROM consent_uses WHERE subject = ? AND consent_id = ?), 0)`,
+		subject, consentID).Scan(&uses)
 	if err != nil {
 		return 0, unavailable("reading consent uses", err)
 	}

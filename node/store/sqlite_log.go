@@ -151,9 +151,9 @@ func consumeConsent(ctx context.Context, tx *sql.Tx, subject, consentID string, 
 	if maxUses < 1 {
 		return ErrConsentExhausted
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO consent_uses (consent_id, uses) VALUES (?, 1)
-		ON CONFLICT (consent_id) DO UPDATE SET uses = consent_uses.uses + 1 WHERE consent_uses.uses < ?`,
-		consentID, maxUses)
+	res, err := tx.ExecContext(ctx, `INSERT INTO consent_uses (subject, consent_id, uses) VALUES (?, ?, 1)
+		ON CONFLICT (subject, consent_id) DO UPDATE SET uses = consent_uses.uses + 1 WHERE consent_uses.uses < ?`,
+		subject, consentID, maxUses)
 	if err != nil {
 		return unavailable("consuming consent", err)
 	}

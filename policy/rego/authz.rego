@@ -8,8 +8,10 @@
 #   The single entry point is `decision`, which is always defined: garbage
 #   input yields a deny with code "malformed_input". Denials are explained
 #   twice: as a set of wire codes (`denials`) and, independently, by the
-#   absence of a positive grant for every category (`allow`). Both must agree
-#   before anything is allowed, so a hole in one cannot open access.
+#   absence of a positive grant for every category (`allow`). On the request
+#   path only `allow` is evaluated for an allow, and the codes only for a
+#   deny (the cheaper order); the Rego tests assert that the two agree on
+#   every cell of the role × purpose × level matrix and every targeted case.
 #
 #   The Go caller has already verified signatures, validity windows and
 #   revocation of the consent and approval; this policy checks coverage.
@@ -33,9 +35,38 @@ precedence := [
 	"consent_wrong_requester",
 	"consent_wrong_purpose",
 	"consent_wrong_category",
+	"consent_validity_exceeded",
+	"consent_uses_exceeded",
+	"query_limit_exceeded",
 	"approval_missing",
+	"approval_wrong_subject",
+	"approval_wrong_requester",
+	"approval_wrong_purpose",
+	"approval_wrong_category",
 	"level_not_permitted",
 ]
+
+rank := {
+	"malformed_input": 0,
+	"purpose_unknown": 1,
+	"purpose_not_permitted": 2,
+	"jurisdiction_not_permitted": 3,
+	"category_unknown": 4,
+	"consent_missing": 5,
+	"consent_exhausted": 6,
+	"consent_wrong_requester": 7,
+	"consent_wrong_purpose": 8,
+	"consent_wrong_category": 9,
+	"consent_validity_exceeded": 10,
+	"consent_uses_exceeded": 11,
+	"query_limit_exceeded": 12,
+	"approval_missing": 13,
+	"approval_wrong_subject": 14,
+	"approval_wrong_requester": 15,
+	"approval_wrong_purpose": 16,
+	"approval_wrong_category": 17,
+	"level_not_permitted": 18,
+}
 
 # ---------------------------------------------------------------------------
 # Decision
@@ -62,19 +93,29 @@ decision := {
 	"obligations": {},
 } if not allow
 
-code := [c | some c in precedence; c in denials][0]
+# The first code of precedence among the denials. A lookup per denial (a
+# deny has one to a few) rather than a scan of the whole list per request;
+# rank is precedence as an object, and a test checks that they agree.
+code := c if {
+	some c in denials
+	rank[c] == min({rank[d] | some d in denials})
+}
 
 denials := {"malformed_input"} if not well_formed
 
 denials := checks if well_formed
 
-# allow needs positive evidence for every category, and no denial at all.
+# allow needs positive evidence for every category and no fair-use limit
+# exceeded. The denial codes (checks) are evaluated only on a deny: that
+# every allow has no check, and every deny at least one, is asserted for
+# every cell of the test matrix (authz_test.rego, test_allow_agrees_with_checks),
+# and a deny without a code falls to the default decision (policy_denied).
 allow if {
 	well_formed
 	purpose_known
 	role_permitted
 	jurisdiction_permitted
-	count(checks) == 0
+	count(fair_use_faults) == 0
 	count(cleared) == count(input.categories)
 }
 
@@ -89,7 +130,8 @@ well_formed if {
 	is_string(r.id)
 	r.id != ""
 	is_string(r.organisation)
-	string_array(r.roles)
+	is_array(r.roles)
+	concat(",", r.roles) # undefined unless every role is a string
 	is_string(r.jurisdiction)
 	r.jurisdiction != ""
 
@@ -106,46 +148,58 @@ well_formed if {
 
 	# Categories: a non-empty array of objects with unique non-empty names
 	# and known levels ("" means the provider lacks the category).
+	# One comprehension: an entry that is not an object, has a missing,
+	# empty or non-string name, or an unknown level, or repeats a name,
+	# makes the set smaller than the array.
 	cs := input.categories
 	is_array(cs)
 	count(cs) > 0
-	names := {c.name | some c in cs}
-	count(names) == count(cs)
-	string_array([c.name | some c in cs])
-	not "" in names
-	levels := [c.level | some c in cs]
-	count(levels) == count(cs)
-	every level in levels {
-		level in level_values
+	valid := {c.name |
+		some c in cs
+		is_string(c.name)
+		c.name != ""
+		c.level in level_values
 	}
+	count(valid) == count(cs)
 
 	# Consent and approval are always fully typed; a present one has an id.
 	k := input.consent
 	is_string(k.id)
 	is_string(k.requester)
 	is_string(k.purpose)
-	string_array(k.categories)
+	is_array(k.categories)
+	concat(",", k.categories)
 	is_number(k.uses_left)
 	present_has_id(k)
+
+	# Fair-use facts are optional (zero means unknown); when present, numbers.
+	is_number(object.get(k, "nbf", 0))
+	is_number(object.get(k, "exp", 0))
+	is_number(object.get(k, "max_uses", 0))
+	is_number(object.get(object.get(input, "usage", {}), "queries_in_period", 0))
+	optional_date(object.get(k, "data_from", ""))
+	optional_date(object.get(k, "data_to", ""))
 
 	a := input.approval
 	is_string(a.id)
 	is_string(a.purpose)
-	string_array(a.categories)
+	is_array(a.categories)
+	concat(",", a.categories)
 	is_string(a.requester)
 	is_string(a.subject)
 	present_has_id(a)
 
-	time.parse_rfc3339_ns(input.time)
+	now_ns
 }
+
+now_ns := time.parse_rfc3339_ns(input.time)
 
 level_values := known_levels | {""}
 
-# concat is undefined unless every element is a string.
-string_array(xs) if {
-	is_array(xs)
-	concat(",", xs)
-}
+# A data-range bound is "" (open, or absent) or a YYYY-MM-DD date.
+optional_date("")
+
+optional_date(d) if regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, d)
 
 present_has_id(x) if x.present == false
 
@@ -205,11 +259,34 @@ category_faults contains [c.name, "consent_wrong_category"] if {
 	not c.name in input.consent.categories
 }
 
+# A restricted category needs a special approval covering it; each way the
+# approval falls short has its own code (the signature, the regulator role
+# and the validity window were checked by the caller).
 category_faults contains [c.name, "approval_missing"] if {
 	some c in considered
 	c.level == "restricted"
-	not c.name in approved
+	not input.approval.present == true
 }
+
+category_faults contains [c.name, fault] if {
+	some c in considered
+	c.level == "restricted"
+	input.approval.present == true
+	some fault in approval_faults
+}
+
+category_faults contains [c.name, "approval_wrong_category"] if {
+	some c in considered
+	c.level == "restricted"
+	input.approval.present == true
+	not c.name in input.approval.categories
+}
+
+approval_faults contains "approval_wrong_subject" if input.approval.subject != input.subject.id
+
+approval_faults contains "approval_wrong_requester" if input.approval.requester != input.requester.id
+
+approval_faults contains "approval_wrong_purpose" if input.approval.purpose != input.purpose
 
 # Categories judged against the purpose: known ones, once the purpose is known.
 considered contains c if {
@@ -234,6 +311,30 @@ consent_faults contains "consent_wrong_requester" if {
 consent_faults contains "consent_wrong_purpose" if {
 	input.consent.present == true
 	input.consent.purpose != input.purpose
+}
+
+# Fair use (data.creditnode.config.fair_use, per purpose): limits on the
+# consent's validity and uses, and on how often one requester may query one
+# subject in a period. A purpose without an entry, or a limit not set, is
+# not limited. Boundaries are inclusive: exactly the maximum is allowed.
+fair := cfg.fair_use[input.purpose]
+
+checks contains fault if some fault in fair_use_faults
+
+fair_use_faults contains "consent_validity_exceeded" if {
+	input.consent.present == true
+	input.consent.exp > 0
+	input.consent.exp - input.consent.nbf > fair.max_consent_days * 86400
+}
+
+fair_use_faults contains "consent_uses_exceeded" if {
+	input.consent.present == true
+	input.consent.max_uses > fair.max_uses
+}
+
+# queries_in_period counts earlier allowed queries: this one would be one more.
+fair_use_faults contains "query_limit_exceeded" if {
+	input.usage.queries_in_period >= fair.max_queries_per_period
 }
 
 # ---------------------------------------------------------------------------
@@ -340,19 +441,16 @@ cleared contains c.name if {
 	some c in input.categories
 	cfg.categories[c.name]
 	grant[c.name]
-	c.name in subject_cleared
+	subject_permits(c.name)
 	has_fields(c.name)
 }
 
-# Categories the subject's type allows: a person's need consent.
-subject_cleared contains c.name if {
-	input.subject.type == "enterprise"
-	some c in input.categories
-}
+# Whether the subject's type allows the category: a person's need consent.
+subject_permits(_) if input.subject.type == "enterprise"
 
-subject_cleared contains name if {
+subject_permits(name) if {
 	input.subject.type == "person"
-	some name in consented
+	name in consented
 }
 
 # ---------------------------------------------------------------------------
@@ -370,15 +468,60 @@ cross_border_reasons := set() if not cross_border
 
 fields := {c.name: purpose_fields[c.name] | some c in input.categories}
 
-obligations := object.union(base_obligations, consent_obligations)
+obligations := object.union(object.union(base_obligations, consent_obligations), data_range_obligations)
 
 base_obligations := {
 	"retention_days": purpose.retention_days,
-	"retain_until": time.format(time.add_date(time.parse_rfc3339_ns(input.time), 0, 0, purpose.retention_days)),
+	"retain_until": time.format(time.add_date(now_ns, 0, 0, purpose.retention_days)),
 	"purpose_bound": true,
 	"onward_transfer": false,
 	"negative_info_years": cfg.negative_info_years,
+	"withhold_repaired": withhold_repaired,
 }
+
+# Credit repair: records whose repair was approved are withheld from the
+# purposes data.json lists (the provider drops them before projection).
+default withhold_repaired := false
+
+withhold_repaired if input.purpose in cfg.repair_withheld_purposes
+
+# Data date range (fair use): the provider drops records dated outside
+# [data_from, data_to] (both inclusive, YYYY-MM-DD; either may be absent).
+# The bounds are the consent's own, when the query relies on the consent,
+# narrowed by the purpose's max_data_days look-back from the query date.
+# Dates in one layout compare as strings.
+data_from_bounds contains input.consent.data_from if {
+	count(consent_needed) > 0
+	object.get(input.consent, "data_from", "") != ""
+}
+
+data_from_bounds contains time.format([now_ns - (fair.max_data_days * 86400) * 1000000000, "UTC", "2006-01-02"]) if {
+	is_number(fair.max_data_days)
+}
+
+data_to_bounds contains input.consent.data_to if {
+	count(consent_needed) > 0
+	object.get(input.consent, "data_to", "") != ""
+}
+
+default data_range_obligations := {}
+
+data_range_obligations := object.union(data_from_obligation, data_to_obligation) if data_range_applies
+
+# Cheap test first: most queries have neither a range nor a cap.
+data_range_applies if is_number(fair.max_data_days)
+
+data_range_applies if input.consent.data_from != ""
+
+data_range_applies if input.consent.data_to != ""
+
+data_from_obligation := {"data_from": max(data_from_bounds)} if count(data_from_bounds) > 0
+
+data_from_obligation := {} if count(data_from_bounds) == 0
+
+data_to_obligation := {"data_to": min(data_to_bounds)} if count(data_to_bounds) > 0
+
+data_to_obligation := {} if count(data_to_bounds) == 0
 
 # The caller spends one use of the consent when this is present.
 consent_obligations := {"consume_consent": input.consent.id} if count(consent_needed) > 0

@@ -271,18 +271,27 @@ test_approval_covers if {
 }
 
 approval_cases := {
-	"absent": no_approval,
-	"other subject": object.union(approval_for("loan_approval", ["judicial_enforcement"]), {"subject": "91110000100000000X"}),
-	"other requester": object.union(approval_for("loan_approval", ["judicial_enforcement"]), {"requester": "node-other"}),
-	"other purpose": approval_for("guarantee_review", ["judicial_enforcement"]),
-	"other category": approval_for("loan_approval", ["customs"]),
+	"absent": {"approval": no_approval, "code": "approval_missing"},
+	"other subject": {"approval": object.union(approval_for("loan_approval", ["judicial_enforcement"]), {"subject": "91110000100000000X"}), "code": "approval_wrong_subject"},
+	"other requester": {"approval": object.union(approval_for("loan_approval", ["judicial_enforcement"]), {"requester": "node-other"}), "code": "approval_wrong_requester"},
+	"other purpose": {"approval": approval_for("guarantee_review", ["judicial_enforcement"]), "code": "approval_wrong_purpose"},
+	"other category": {"approval": approval_for("loan_approval", ["customs"]), "code": "approval_wrong_category"},
 }
 
 test_approval_not_covering[note] if {
-	some note, a in approval_cases
+	some note, tc in approval_cases
+	d := authz.decision with input as object.union(restricted_loan, {"approval": tc.approval})
+	d.allow == false
+	d.code == tc.code
+	d.reasons == [tc.code]
+	not d.fields
+}
+
+test_approval_faults_reported_together if {
+	a := object.union(approval_for("guarantee_review", ["customs"]), {"requester": "node-other"})
 	d := authz.decision with input as object.union(restricted_loan, {"approval": a})
-	d.code == "approval_missing"
-	d.reasons == ["approval_missing"]
+	d.code == "approval_wrong_requester"
+	d.reasons == ["approval_wrong_category", "approval_wrong_purpose", "approval_wrong_requester"]
 }
 
 # ---------------------------------------------------------------------------
@@ -376,9 +385,18 @@ test_precedence_list_is_complete if {
 	# every code the policy can emit has a rank
 	codes := {"malformed_input", "purpose_unknown", "purpose_not_permitted", "jurisdiction_not_permitted",
 		"category_unknown", "consent_missing", "consent_exhausted", "consent_wrong_requester",
-		"consent_wrong_purpose", "consent_wrong_category", "approval_missing", "level_not_permitted"}
+		"consent_wrong_purpose", "consent_wrong_category", "consent_validity_exceeded",
+		"consent_uses_exceeded", "query_limit_exceeded", "approval_missing", "approval_wrong_subject",
+		"approval_wrong_requester", "approval_wrong_purpose", "approval_wrong_category", "level_not_permitted"}
 	{c | some c in authz.precedence} == codes
 	count(authz.precedence) == count(codes)
+}
+
+test_rank_is_precedence if {
+	count(authz.rank) == count(authz.precedence)
+	every i, c in authz.precedence {
+		authz.rank[c] == i
+	}
 }
 
 test_multiple_roles_any_permits if {
@@ -436,4 +454,31 @@ test_malformed_input_denied[note] if {
 	d.allow == false
 	d.code == "malformed_input"
 	d.reasons == ["malformed_input"]
+}
+
+# ---------------------------------------------------------------------------
+# allow is decided from positive evidence and the denial codes only on a
+# deny: over every matrix cell, with and without credentials, for both
+# subject types, and for each targeted case, the two must agree.
+agreement_inputs := array.concat(
+	[built(k, r, p, l, st) |
+		some [r, p, l] in cells
+		some k in ["bare", "credentialed"]
+		some st in ["enterprise", "person"]
+	],
+	array.concat(
+		[object.union(loan, {"consent": tc.consent}) | some tc in consent_cases],
+		[object.union(restricted_loan, {"approval": tc.approval}) | some tc in approval_cases],
+	),
+)
+
+test_allow_agrees_with_checks if {
+	disagreements := [[i, d.allow, checks] |
+		some i, req in agreement_inputs
+		d := authz.decision with input as req
+		checks := authz.checks with input as req
+		d.allow != (count(checks) == 0)
+	]
+	disagreements == []
+	count(agreement_inputs) > 800
 }

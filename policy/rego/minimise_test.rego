@@ -16,6 +16,8 @@ category_fields := {
 	"judicial_enforcement": {"case_no", "court", "filed", "amount", "status", "dishonest_debtor", "conduct_end"},
 	"abnormal_operation": {"listed_on", "reason", "authority", "removed_on", "conduct_end"},
 	"customs": {"year", "import_value", "export_value", "credit_level"},
+	"untrustworthy_list": {"list", "list_name", "basis", "authority", "decision_no", "decided_on", "listed_on", "measures", "publication_end", "removal_conditions", "objection", "removed_on", "removal_reason", "conduct_end"},
+	"commitment": {"matter", "authority", "text_digest", "made_on", "due", "status", "fulfilled_on", "conduct_end"},
 }
 
 request(purpose, role, cats) := {

@@ -38,7 +38,7 @@ type Backend interface {
 	Records(ctx context.Context, subject string, categories []string) ([]records.Record, error)
 
 	RequestSeen(ctx context.Context, requester, requestID string) (bool, error)
-	ConsentUses(ctx context.Context, consentID string) (int, error)
+	ConsentUses(ctx context.Context, subject, consentID string) (int, error)
 	Revoke(ctx context.Context, r store.Revocation) error
 	Revoked(ctx context.Context, subject, consentID string) (bool, error)
 
@@ -71,6 +71,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"CommitRoundTrip", testCommitRoundTrip},
 		{"ReplayConcurrent", testReplayConcurrent},
 		{"ConsentUsesConcurrent", testConsentUsesConcurrent},
+		{"ConsentUsesPerSubject", testConsentUsesPerSubject},
 		{"ReplayWritesNothing", testReplayWritesNothing},
 		{"ExhaustedWritesNothing", testExhaustedWritesNothing},
 		{"RevokedConsentWritesNothing", testRevokedWritesNothing},
@@ -153,9 +154,9 @@ func mustSize(t *testing.T, b Backend) uint64 {
 	return n
 }
 
-func mustUses(t *testing.T, b Backend, consentID string) int {
+func mustUses(t *testing.T, b Backend, subject, consentID string) int {
 	t.Helper()
-	n, err := b.ConsentUses(t.Context(), consentID)
+	n, err := b.ConsentUses(t.Context(), subject, consentID)
 	if err != nil {
 		t.Fatalf("ConsentUses(%q): %v", consentID, err)
 	}
@@ -269,10 +270,10 @@ func testCommitRoundTrip(t *testing.T, o Opener) {
 	if mustSeen(t, b, "bank-b", "r1") {
 		t.Fatal("request id seen for another requester")
 	}
-	if n := mustUses(t, b, "c1"); n != 1 {
+	if n := mustUses(t, b, "s1", "c1"); n != 1 {
 		t.Fatalf("consent uses = %d, want 1", n)
 	}
-	if n := mustUses(t, b, "never-used"); n != 0 {
+	if n := mustUses(t, b, "s1", "never-used"); n != 0 {
 		t.Fatalf("unused consent uses = %d, want 0", n)
 	}
 	got, err := b.InquiryLeaves(t.Context(), 0, 1)
@@ -318,7 +319,7 @@ func testReplayConcurrent(t *testing.T, o Opener) {
 	if size := mustSize(t, b); size != 1 {
 		t.Fatalf("log size = %d, want 1", size)
 	}
-	if uses := mustUses(t, b, "c1"); uses != 1 {
+	if uses := mustUses(t, b, "s1", "c1"); uses != 1 {
 		t.Fatalf("consent uses = %d, want 1", uses)
 	}
 }
@@ -353,11 +354,39 @@ func testConsentUsesConcurrent(t *testing.T, o Opener) {
 	if wins != maxUses {
 		t.Fatalf("%d commits succeeded, want %d", wins, maxUses)
 	}
-	if uses := mustUses(t, b, "c1"); uses != maxUses {
+	if uses := mustUses(t, b, "s1", "c1"); uses != maxUses {
 		t.Fatalf("consent uses = %d, want %d", uses, maxUses)
 	}
 	if size := mustSize(t, b); size != maxUses {
 		t.Fatalf("log size = %d, want %d", size, maxUses)
+	}
+}
+
+// testConsentUsesPerSubject: consent ids are chosen by subjects, so two
+// subjects' consents may share one. Each has its own counter: one subject's
+// queries never spend the other's uses, and each is exhausted on its own.
+func testConsentUsesPerSubject(t *testing.T, o Opener) {
+	b := open(t, o)
+	const maxUses = 2
+	for i, s := range []string{"s1", "s1", "s2"} {
+		if _, err := b.CommitInquiry(t.Context(), commit("bank-a", fmt.Sprintf("r%d", i), "shared-id", maxUses, leaf(s, i))); err != nil {
+			t.Fatalf("commit %d (%s): %v", i, s, err)
+		}
+	}
+	if n := mustUses(t, b, "s1", "shared-id"); n != 2 {
+		t.Fatalf("s1 uses = %d, want 2", n)
+	}
+	if n := mustUses(t, b, "s2", "shared-id"); n != 1 {
+		t.Fatalf("s2 uses = %d, want 1 (s1's uses counted against s2?)", n)
+	}
+	if _, err := b.CommitInquiry(t.Context(), commit("bank-a", "r3", "shared-id", maxUses, leaf("s1", 3))); !errors.Is(err, store.ErrConsentExhausted) {
+		t.Fatalf("s1's third use: %v, want ErrConsentExhausted", err)
+	}
+	if _, err := b.CommitInquiry(t.Context(), commit("bank-a", "r4", "shared-id", maxUses, leaf("s2", 4))); err != nil {
+		t.Fatalf("s2's second use: %v", err)
+	}
+	if n := mustUses(t, b, "s3", "shared-id"); n != 0 {
+		t.Fatalf("s3 uses = %d, want 0", n)
 	}
 }
 
@@ -370,10 +399,10 @@ func testReplayWritesNothing(t *testing.T, o Opener) {
 	if !errors.Is(err, store.ErrReplay) {
 		t.Fatalf("replay: got %v, want ErrReplay", err)
 	}
-	if n := mustUses(t, b, "c2"); n != 0 {
+	if n := mustUses(t, b, "s2", "c2"); n != 0 {
 		t.Fatalf("replay consumed a use of its consent: %d", n)
 	}
-	if n := mustUses(t, b, "c1"); n != 1 {
+	if n := mustUses(t, b, "s1", "c1"); n != 1 {
 		t.Fatalf("consent c1 uses = %d, want 1", n)
 	}
 	if size := mustSize(t, b); size != 1 {
@@ -400,10 +429,10 @@ func testExhaustedWritesNothing(t *testing.T, o Opener) {
 			t.Fatalf("refused commit %s marked its request id seen", c.RequestID)
 		}
 	}
-	if n := mustUses(t, b, "c1"); n != 1 {
+	if n := mustUses(t, b, "s1", "c1"); n != 1 {
 		t.Fatalf("uses = %d, want 1", n)
 	}
-	if n := mustUses(t, b, "c2"); n != 0 {
+	if n := mustUses(t, b, "s1", "c2"); n != 0 {
 		t.Fatalf("uses of c2 = %d, want 0", n)
 	}
 	if size := mustSize(t, b); size != 1 {
@@ -426,7 +455,7 @@ func testRevokedWritesNothing(t *testing.T, o Opener) {
 	if _, err := b.CommitInquiry(t.Context(), commit("bank-a", "r2", "c1", 5, leaf("s1", 2))); !errors.Is(err, store.ErrConsentRevoked) {
 		t.Fatalf("commit on a revoked consent: got %v, want ErrConsentRevoked", err)
 	}
-	if mustSeen(t, b, "bank-a", "r2") || mustUses(t, b, "c1") != 1 || mustSize(t, b) != 1 {
+	if mustSeen(t, b, "bank-a", "r2") || mustUses(t, b, "s1", "c1") != 1 || mustSize(t, b) != 1 {
 		t.Fatal("refused commit on a revoked consent wrote something")
 	}
 }
@@ -460,7 +489,7 @@ func testInvalidWritesNothing(t *testing.T, o Opener) {
 	if _, err := b.CommitInquiry(t.Context(), commit("bank-a", "r2", "c1", 5, leaf("", 6))); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("commit with a consent and no subject: got %v, want ErrInvalid", err)
 	}
-	if mustSize(t, b) != 0 || mustUses(t, b, "c1") != 0 {
+	if mustSize(t, b) != 0 || mustUses(t, b, "s1", "c1") != 0 {
 		t.Fatal("invalid input wrote to the inquiry log or consumed a consent")
 	}
 	if n, err := b.OutboundLogSize(t.Context()); err != nil || n != 0 {
@@ -678,7 +707,7 @@ func testRevocationBySubject(t *testing.T, o Opener) {
 	if !errors.Is(res[0].Err, store.ErrConsentRevoked) || res[1].Err != nil {
 		t.Fatalf("batch results %v, %v; want ErrConsentRevoked, nil", res[0].Err, res[1].Err)
 	}
-	if mustUses(t, b, "c1") != 1 || mustSize(t, b) != 2 {
+	if mustUses(t, b, "s1", "c1") != 1 || mustSize(t, b) != 2 {
 		t.Fatal("refused commits on a revoked consent wrote something")
 	}
 	// A third subject's view of c1 is untouched by both.
@@ -720,7 +749,7 @@ func testBatch(t *testing.T, o Opener) {
 			t.Errorf("commit %d: appended %+v, want index %d", i, r.Appended, wantIdx[i])
 		}
 	}
-	if mustSize(t, b) != 4 || mustUses(t, b, "c1") != 1 || mustUses(t, b, "c2") != 2 || mustUses(t, b, "c3") != 0 {
+	if mustSize(t, b) != 4 || mustUses(t, b, "s1", "c1") != 1 || mustUses(t, b, "s2", "c2") != 2 || mustUses(t, b, "s1", "c3") != 0 {
 		t.Fatal("batch wrote more or less than its successful commits")
 	}
 	if mustSeen(t, b, "bank-a", "b3") || mustSeen(t, b, "bank-a", "b4") || !mustSeen(t, b, "bank-a", "b5") {
@@ -769,7 +798,7 @@ func testDurability(t *testing.T, o Opener) {
 	if got := mustRecords(t, b, "s1", "loans"); len(got) != 1 || !sameRecord(got[0], rec) {
 		t.Fatalf("records after reopen: %+v", got)
 	}
-	if !mustSeen(t, b, "bank-a", "r1") || mustUses(t, b, "c1") != 1 {
+	if !mustSeen(t, b, "bank-a", "r1") || mustUses(t, b, "s1", "c1") != 1 {
 		t.Fatal("request id or consent use lost across reopen")
 	}
 	if revoked, err := b.Revoked(t.Context(), "s1", "c9"); err != nil || !revoked {
@@ -808,7 +837,7 @@ func testClosedUnavailable(t *testing.T, o Opener) {
 		"ImportRecords": func() error { return b.ImportRecords(ctx, []records.Record{record("s1", "loans", "a", 1)}) },
 		"Records":       func() error { _, err := b.Records(ctx, "s1", []string{"loans"}); return err },
 		"RequestSeen":   func() error { _, err := b.RequestSeen(ctx, "bank-a", "r1"); return err },
-		"ConsentUses":   func() error { _, err := b.ConsentUses(ctx, "c1"); return err },
+		"ConsentUses":   func() error { _, err := b.ConsentUses(ctx, "s1", "c1"); return err },
 		"Revoke": func() error {
 			return b.Revoke(ctx, store.Revocation{ConsentID: "c1", Subject: "s1", RevocationID: "rv", RevokedAt: baseTime})
 		},

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/spf13/cobra"
+
+	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/registry"
+	"github.com/creditexchange/node/node/subjectlog"
+	"github.com/creditexchange/node/node/witness"
+	"github.com/creditexchange/node/schemas"
+)
+
+// errNotVerified makes `subject inquiries --verify` exit non-zero.
+var errNotVerified = errors.New("the inquiry log did NOT verify as complete")
+
+// inquiryOpts are the verification and export flags of `subject inquiries`.
+type inquiryOpts struct {
+	verify        bool
+	witnesses     int
+	export        string
+	ageRecipients []string
+}
+
+func (o *inquiryOpts) addFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&o.verify, "verify", false, "verify offline that the entries are ALL your entries up to the provider's signed checkpoint")
+	fl.IntVar(&o.witnesses, "witnesses", 0, "with --verify: require cosignatures of the checkpoint by this many other registry members")
+	fl.StringVar(&o.export, "export", "", "write the provider-signed log (JSON) and a CSV table into this directory")
+	fl.StringArrayVar(&o.ageRecipients, "age-recipient", nil, "with --export: encrypt both files to this age recipient (age1…); repeatable")
+}
+
+func (o *inquiryOpts) active() bool { return o.verify || o.export != "" }
+
+// run reads the log, verifies it if asked, prints it and exports it.
+func (o *inquiryOpts) run(ctx context.Context, out io.Writer, sc *peer.SubjectClient, certPath, node, provider string) error {
+	if o.witnesses < 0 {
+		return errors.New("--witnesses must not be negative")
+	}
+	var recips []age.Recipient
+	for _, r := range o.ageRecipients {
+		rc, err := age.ParseX25519Recipient(r)
+		if err != nil {
+			return fmt.Errorf("--age-recipient: %w", err)
+		}
+		recips = append(recips, rc)
+	}
+	log, signed, err := sc.InquiriesSigned(ctx, node, provider)
+	if err != nil {
+		return err
+	}
+	reg, ok := sc.Registry.(*registry.Registry)
+	if !ok {
+		return errors.New("no federation registry to verify with")
+	}
+	// attacks.md 29: the log must be the one of the subject this key is certified for.
+	cert, err := os.ReadFile(certPath)
+	if err != nil {
+		return err
+	}
+	sub, err := consent.VerifySubjectCert(cert, reg, time.Now(), time.Minute)
+	if err != nil {
+		return fmt.Errorf("your subject certificate: %w", err)
+	}
+	if log.Subject != sub.Claims.Subject {
+		return fmt.Errorf("the provider answered with the log of %q, not yours", log.Subject)
+	}
+	printInquiries(out, log)
+	var res *subjectlog.Result
+	var verr error
+	if o.verify {
+		res, verr = witness.VerifySubjectLog(log, witness.RegistryMembers{Current: func() *registry.Registry { return reg }}, o.witnesses)
+		printVerification(out, res, verr, o.witnesses)
+	}
+	if o.export != "" {
+		verified := res
+		if verr != nil {
+			verified = nil // export the log, not a claim that it verified
+		}
+		if err := exportLog(o.export, provider, log, signed, verified, recips); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "exported to %s\n", o.export)
+	}
+	if verr != nil {
+		return errNotVerified
+	}
+	return nil
+}
+
+func printVerification(w io.Writer, res *subjectlog.Result, err error, k int) {
+	if err != nil {
+		fmt.Fprintf(w, "completeness: FAILED: %v\n", err)
+		return
+	}
+	cp := res.Checkpoint
+	fmt.Fprintf(w, "completeness: VERIFIED: %d entries are all of yours in %s up to size %d (root %x…)\n",
+		res.Committed, cp.Origin, cp.Size, cp.Hash[:8])
+	if res.Pending > 0 {
+		fmt.Fprintf(w, "pending: %d entries logged after that checkpoint (verify again later)\n", res.Pending)
+	}
+	if len(res.Witnesses) == 0 {
+		fmt.Fprintf(w, "witnesses: none (required %d)\n", k)
+	} else {
+		fmt.Fprintf(w, "witnesses: %s (required %d)\n", strings.Join(res.Witnesses, ", "), k)
+	}
+}
+
+// export is the JSON export: the provider-signed token as received (what
+// verifies), with the decoded log for reading.
+type export struct {
+	Format     string              `json:"format"`
+	Provider   string              `json:"provider"`
+	ExportedAt time.Time           `json:"exported_at"`
+	SignedLog  string              `json:"signed_log"` // compact JWS, provider-signed
+	Verified   *bool               `json:"verified_complete,omitempty"`
+	Log        *schemas.SubjectLog `json:"log"`
+}
+
+func exportLog(dir, provider string, log *schemas.SubjectLog, signed []byte, res *subjectlog.Result, recips []age.Recipient) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	ex := export{Format: "creditexchange-subject-log/v1", Provider: provider, ExportedAt: time.Now().UTC(), SignedLog: string(signed), Log: log}
+	if res != nil {
+		ok := true
+		ex.Verified = &ok
+	}
+	js, err := json.MarshalIndent(ex, "", "  ")
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.Write([]string{"index", "time", "kind", "inquirer", "organisation", "purpose", "categories", "decision", "code", "committed"})
+	for _, e := range log.Entries {
+		en := e.Entry
+		committed := "unverified"
+		if res != nil {
+			committed = "yes"
+			if e.Index >= res.Checkpoint.Size {
+				committed = "pending"
+			}
+		}
+		cw.Write([]string{strconv.FormatUint(e.Index, 10), en.Time, en.Kind, en.Requester, en.RequesterOrg, en.Purpose,
+			strings.Join(en.Categories, ";"), en.Decision, string(en.Code), committed})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	base := filepath.Join(dir, provider+"-inquiries")
+	if err := writeMaybeAge(base+".json", append(js, '\n'), recips); err != nil {
+		return err
+	}
+	return writeMaybeAge(base+".csv", buf.Bytes(), recips)
+}
+
+// writeMaybeAge writes data to path, or age-encrypted to path+".age".
+func writeMaybeAge(path string, data []byte, recips []age.Recipient) error {
+	if len(recips) == 0 {
+		return os.WriteFile(path, data, 0o600)
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, recips...)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path+".age", buf.Bytes(), 0o600)
+}

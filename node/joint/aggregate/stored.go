@@ -1,0 +1,162 @@
+package aggregate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/creditexchange/node/crypto/dpnoise"
+)
+
+// History keeps the query sets answered on one dataset (rule 2), by identifier.
+type History interface {
+	QuerySets(ctx context.Context) ([][]string, error)
+	AddQuerySet(ctx context.Context, members []string) error
+}
+
+// querySets returns the answered query sets as sorted rows of this dataset. Identifiers no
+// longer in the dataset are left out: they cannot be singled out by a query on it.
+func (e *Engine) querySets(ctx context.Context) ([][]int, error) {
+	if e.opts.History == nil {
+		return e.history, nil
+	}
+	sets, err := e.opts.History.QuerySets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]int, 0, len(sets))
+	for _, ids := range sets {
+		var rows []int
+		for _, id := range ids {
+			if r, ok := e.index[id]; ok {
+				rows = append(rows, r)
+			}
+		}
+		slices.Sort(rows)
+		out = append(out, slices.Compact(rows))
+	}
+	return out, nil
+}
+
+// remember records rows as answered unless the same set already is.
+func (e *Engine) remember(ctx context.Context, history [][]int, rows []int) error {
+	if slices.ContainsFunc(history, func(p []int) bool { return slices.Equal(p, rows) }) {
+		return nil
+	}
+	if e.opts.History == nil {
+		e.history = append(e.history, rows)
+		return nil
+	}
+	ids := make([]string, len(rows))
+	for k, r := range rows {
+		ids[k] = e.data.IDs[r]
+	}
+	return e.opts.History.AddQuerySet(ctx, ids)
+}
+
+// QuerySetStore is the store side of StoredHistory (node/store implements it).
+type QuerySetStore interface {
+	AggregateQuerySets(ctx context.Context, dataset string) ([][]string, error)
+	AddAggregateQuerySet(ctx context.Context, dataset string, members []string, now time.Time) error
+}
+
+// StoredHistory is a History in the node's store, per named dataset.
+type StoredHistory struct {
+	Store   QuerySetStore
+	Dataset string
+}
+
+var _ History = StoredHistory{}
+
+// QuerySets implements History.
+func (h StoredHistory) QuerySets(ctx context.Context) ([][]string, error) {
+	return h.Store.AggregateQuerySets(ctx, h.Dataset)
+}
+
+// AddQuerySet implements History.
+func (h StoredHistory) AddQuerySet(ctx context.Context, members []string) error {
+	return h.Store.AddAggregateQuerySet(ctx, h.Dataset, members, time.Now())
+}
+
+// BudgetStore is the store side of StoredLedger (node/store implements it): it runs check on
+// the requester's earlier spends and records cost only if check accepts, atomically.
+type BudgetStore interface {
+	SpendPrivacyBudget(ctx context.Context, requester string, cost []byte, check func(prior [][]byte) error, now time.Time) error
+}
+
+// StoredLedger is a Ledger in the node's store: every spend is a row; a new spend is checked by
+// composing every earlier spend of the requester with dpnoise.Accountant under Limit.
+type StoredLedger struct {
+	Store BudgetStore
+	Limit dpnoise.Budget
+}
+
+var _ Ledger = StoredLedger{}
+
+// budgetJSON is a Budget with exact rationals ("1/10").
+type budgetJSON struct {
+	Epsilon string `json:"epsilon,omitempty"`
+	Delta   string `json:"delta,omitempty"`
+	Rho     string `json:"rho,omitempty"`
+}
+
+func encodeBudget(b dpnoise.Budget) ([]byte, error) {
+	s := func(r *big.Rat) string {
+		if r == nil {
+			return ""
+		}
+		return r.RatString()
+	}
+	return json.Marshal(budgetJSON{Epsilon: s(b.Epsilon), Delta: s(b.Delta), Rho: s(b.Rho)})
+}
+
+func decodeBudget(data []byte) (dpnoise.Budget, error) {
+	var j budgetJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return dpnoise.Budget{}, err
+	}
+	r := func(s string) (*big.Rat, error) {
+		if s == "" {
+			return nil, nil
+		}
+		v, ok := new(big.Rat).SetString(s)
+		if !ok {
+			return nil, fmt.Errorf("aggregate: stored budget %q", s)
+		}
+		return v, nil
+	}
+	var b dpnoise.Budget
+	var err1, err2, err3 error
+	b.Epsilon, err1 = r(j.Epsilon)
+	b.Delta, err2 = r(j.Delta)
+	b.Rho, err3 = r(j.Rho)
+	return b, errors.Join(err1, err2, err3)
+}
+
+// Spend implements Ledger.
+func (l StoredLedger) Spend(ctx context.Context, requester string, cost dpnoise.Budget) error {
+	enc, err := encodeBudget(cost)
+	if err != nil {
+		return err
+	}
+	return l.Store.SpendPrivacyBudget(ctx, requester, enc, func(prior [][]byte) error {
+		acct, err := dpnoise.NewAccountant(l.Limit)
+		if err != nil {
+			return err
+		}
+		for _, p := range prior {
+			b, err := decodeBudget(p)
+			if err != nil {
+				return err
+			}
+			if err := acct.Spend(b); err != nil {
+				return fmt.Errorf("aggregate: stored spends exceed the limit (was it lowered?): %w", err)
+			}
+		}
+		return acct.Spend(cost)
+	}, time.Now())
+}

@@ -1,0 +1,763 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/creditexchange/node/certs"
+	"github.com/creditexchange/node/crypto/jose"
+	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/inquirylog"
+	"github.com/creditexchange/node/node/joint"
+	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/server"
+	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/policy"
+	"github.com/creditexchange/node/schemas"
+)
+
+// Routes of the member API.
+const (
+	RoutePropose = "POST /v1/joint/propose"
+	RouteStep    = "POST /v1/joint/step"
+	RouteFinish  = "POST /v1/joint/finish"
+	RouteCancel  = "POST /v1/joint/cancel"
+)
+
+// Paths, for clients.
+const (
+	PathPropose = "/v1/joint/propose"
+	PathStep    = "/v1/joint/step"
+	PathFinish  = "/v1/joint/finish"
+	PathCancel  = "/v1/joint/cancel"
+)
+
+const (
+	maxIDLen      = 128
+	maxCategories = 32
+	maxLabelLen   = 512
+	// jobSubject stands in for the subject in the policy input of a job proposal: a job is
+	// about no single subject.
+	jobSubject = "joint-job"
+	// logWorkers bounds the concurrent appends of per-enterprise entries; the sequencer
+	// commits concurrent appends together.
+	logWorkers = 32
+)
+
+// Requests is what the service needs of the store besides jobs: replay and consent checks.
+type Requests interface {
+	RequestSeen(ctx context.Context, requester, requestID string) (bool, error)
+	Revoked(ctx context.Context, subject, consentID string) (bool, error)
+	ConsentUses(ctx context.Context, subject, consentID string) (int, error)
+}
+
+// Options configures a Service. Every field is required unless noted.
+type Options struct {
+	ID           string // this node's member id
+	Jurisdiction string
+	Keys         *keys.NodeKeys
+	Registries   server.Registries
+	Sequencer    server.Sequencer // the inquiry log
+	Policy       server.Decider
+	Catalog      map[string]string // category → sharing level
+	Jobs         JobStore
+	Requests     Requests
+	Data         DataSource
+	Host         joint.HostOptions // the host's protocol limits (and, in tests only, small keys)
+	Aggregates   *AggregateOptions // optional: serve aggregate statistics (aggregate.go)
+	Skew         time.Duration
+	Clock        func() time.Time // defaults to time.Now
+	Logger       *slog.Logger     // defaults to slog.Default()
+}
+
+// Service is the host side of joint modelling jobs over the member API. It keeps one
+// joint.Host per active job in memory, rebuilt from the store after a restart.
+type Service struct {
+	opts Options
+
+	mu    sync.Mutex
+	hosts map[string]*joint.Host // by guest + "\x00" + job
+	jobMu map[string]*sync.Mutex // serialises the steps of one job
+}
+
+// New makes a Service.
+func New(opts Options) (*Service, error) {
+	switch {
+	case opts.ID == "" || opts.Keys == nil || opts.Registries == nil || opts.Sequencer == nil || opts.Policy == nil:
+		return nil, errors.New("remote: ID, Keys, Registries, Sequencer and Policy are required")
+	case opts.Jobs == nil || opts.Requests == nil || opts.Data == nil:
+		return nil, errors.New("remote: Jobs, Requests and Data are required")
+	case opts.Skew <= 0:
+		return nil, errors.New("remote: Skew must be positive")
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{opts: opts, hosts: map[string]*joint.Host{}, jobMu: map[string]*sync.Mutex{}}, nil
+}
+
+// Routes returns the member-API routes (for server.Options.MemberRoutes).
+func (s *Service) Routes() map[string]http.Handler {
+	return map[string]http.Handler{
+		RoutePropose:   s.handler(schemas.JointOpPropose),
+		RouteStep:      s.handler(schemas.JointOpStep),
+		RouteFinish:    s.handler(schemas.JointOpFinish),
+		RouteCancel:    s.handler(schemas.JointOpCancel),
+		RouteAggregate: s.handler(schemas.JointOpAggregate),
+	}
+}
+
+// answer is a handled request: a sealed body, or a wire error; logIndex is the request's entry.
+type answer struct {
+	body     []byte
+	logIndex *uint64
+	reqID    string
+	err      *schemas.Error
+}
+
+func (s *Service) handler(op string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := s.serve(r, op)
+		if a.err == nil {
+			w.Header().Set("Content-Type", schemas.ContentTypeJOSE)
+			w.WriteHeader(http.StatusOK)
+			w.Write(a.body)
+			return
+		}
+		if a.err.Code.Status() >= 500 {
+			s.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "joint request failed", slog.String("op", op),
+				slog.String("code", string(a.err.Code)), slog.Any("cause", a.err.Err))
+		}
+		w.Header().Set("Content-Type", schemas.ContentTypeError)
+		w.WriteHeader(a.err.Code.Status())
+		json.NewEncoder(w).Encode(schemas.ErrorBody{Error: schemas.ErrorDetail{
+			Code: a.err.Code, Message: a.err.Message, RequestID: a.reqID, LogIndex: a.logIndex}})
+	})
+}
+
+// request carries what is known about a request as the checks progress.
+type request struct {
+	op      string
+	peer    string
+	peerOrg string
+	digest  string
+	claims  *schemas.JointRequest
+	job     *Job
+	step    string // the protocol step, for the log
+	subject string // the applicant scored, if any
+}
+
+func (q *request) entry(now time.Time) schemas.InquiryEntry {
+	e := schemas.InquiryEntry{Time: now.UTC().Format(time.RFC3339Nano), Kind: schemas.KindJointModeling,
+		Requester: q.peer, RequesterOrg: q.peerOrg, RequestDigest: q.digest, Decision: schemas.DecisionDeny,
+		Purpose: PurposeJointModeling, Subject: q.subject}
+	if c := q.claims; c != nil {
+		e.RequestID = c.ID
+		step := q.step
+		if step == "" {
+			step = c.Op
+		}
+		e.Outcome = fmt.Sprintf("joint modelling job %s, step %s", c.Job, step)
+		e.Categories = c.Categories
+	}
+	if j := q.job; j != nil {
+		e.Categories = j.Categories
+		e.DecisionID, e.PolicyRevision = j.DecisionID, j.PolicyRevision
+	}
+	return e
+}
+
+func (s *Service) serve(r *http.Request, op string) answer {
+	ctx := r.Context()
+	now := s.opts.Clock()
+	q := &request{op: op}
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return answer{err: schemas.Errorf(schemas.CodeUnknownMember, "no client certificate")}
+	}
+	reg, err := s.opts.Registries.Snapshot(now)
+	if err != nil {
+		return answer{err: schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")}
+	}
+	peer, ok := reg.MemberByFingerprint(certs.Fingerprint(r.TLS.PeerCertificates[0].Raw))
+	if !ok {
+		return answer{err: schemas.Errorf(schemas.CodeUnknownMember, "client certificate is not registered")}
+	}
+	q.peer = peer
+	if m, ok := reg.Member(peer); ok {
+		q.peerOrg = m.Organisation
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return s.deny(ctx, q, schemas.Errorf(schemas.CodeBodyTooLarge, "body over %d bytes", mbe.Limit))
+		}
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeMalformedRequest, err, "could not read body"))
+	}
+	q.digest = inquirylog.Digest(body)
+	if e := s.authenticate(reg, q, body, now); e != nil {
+		return s.deny(ctx, q, e)
+	}
+	seen, err := s.opts.Requests.RequestSeen(ctx, peer, q.claims.ID)
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	if seen {
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	}
+	switch op {
+	case schemas.JointOpPropose:
+		return s.propose(ctx, reg, q, now)
+	case schemas.JointOpAggregate:
+		return s.aggregateStat(ctx, reg, q, now)
+	}
+	unlock := s.lockJob(peer, q.claims.Job)
+	defer unlock()
+	job, err := s.opts.Jobs.JointJob(ctx, peer, q.claims.Job)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobUnknown, "no such job"))
+	}
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	q.job = &job
+	switch job.State {
+	case schemas.JobCancelled:
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobCancelled, "the job was cancelled"))
+	case schemas.JobFailed:
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobState, "the job failed"))
+	}
+	switch op {
+	case schemas.JointOpCancel:
+		if job.State == schemas.JobDone {
+			return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobState, "the job is done"))
+		}
+		return s.transition(ctx, reg, q, schemas.JobCancelled, nil, nil, now)
+	case schemas.JointOpFinish:
+		if job.State != schemas.JobTraining {
+			return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobState, "the job is %s, not training", job.State))
+		}
+		return s.transition(ctx, reg, q, schemas.JobDone, job.Session, nil, now)
+	}
+	return s.step(ctx, reg, q, now)
+}
+
+// authenticate checks the request token: a registered key of the TLS peer, its signature, the
+// claims, issuer, audience, issued-at and the route's operation.
+func (s *Service) authenticate(reg server.RegistryView, q *request, body []byte, now time.Time) *schemas.Error {
+	hdr, err := jose.ParseJWSHeader(body)
+	if err != nil {
+		if errors.Is(err, jose.ErrMalformed) {
+			return schemas.Wrap(schemas.CodeMalformedRequest, err, "request is not a compact JWS")
+		}
+		return schemas.Wrap(schemas.CodeBadSignature, err, "request token outside the profile")
+	}
+	pub, ok := reg.SigningKey(q.peer, hdr.KeyID)
+	if !ok {
+		return schemas.Errorf(schemas.CodeBadSignature, "kid is not a registered key of the TLS peer")
+	}
+	payload, _, err := jose.Verify(body, schemas.TypJointRequest, pub)
+	if err != nil {
+		return schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
+	}
+	var c schemas.JointRequest
+	if err := strictJSON(payload, &c); err != nil {
+		return schemas.Wrap(schemas.CodeMalformedRequest, err, "joint request claims malformed")
+	}
+	if c.Issuer != q.peer {
+		return schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
+	}
+	if c.ID == "" || len(c.ID) > maxIDLen || c.Job == "" || len(c.Job) > maxIDLen {
+		return schemas.Errorf(schemas.CodeMalformedRequest, "jti and job must be 1..%d characters", maxIDLen)
+	}
+	if c.Op != q.op {
+		return schemas.Errorf(schemas.CodeMalformedRequest, "op %q sent to the %s route", c.Op, q.op)
+	}
+	q.claims = &c
+	if c.Audience != s.opts.ID {
+		return schemas.Errorf(schemas.CodeWrongAudience, "request addressed to another node")
+	}
+	if d := now.Sub(time.Unix(c.IssuedAt, 0)); d > s.opts.Skew || d < -s.opts.Skew {
+		return schemas.Errorf(schemas.CodeClockSkew, "issued-at outside the ±%s window", s.opts.Skew)
+	}
+	return nil
+}
+
+func (s *Service) propose(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
+	c := q.claims
+	switch {
+	case c.Purpose != PurposeJointModeling:
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodePurposeNotPermitted, "a job's purpose is joint_modeling"))
+	case len(c.Categories) == 0 || len(c.Categories) > maxCategories || !uniqueNonEmpty(c.Categories):
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeMalformedRequest, "categories must list 1..%d distinct names", maxCategories))
+	case c.Label == "" || len(c.Label) > maxLabelLen || c.Cohort <= 0 || !slices.Contains(c.Hosts, s.opts.ID):
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeMalformedRequest, "a job needs a label definition, a cohort size and hosts naming this node"))
+	}
+	res, err := s.opts.Policy.Decide(ctx, s.jobInput(reg, q.peer, c.Categories, now))
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated"))
+	}
+	job := &Job{ID: c.Job, Guest: q.peer, Categories: c.Categories, Label: c.Label, Cohort: c.Cohort, Hosts: c.Hosts,
+		State: schemas.JobProposed, DecisionID: res.DecisionID, PolicyRevision: res.Revision, Created: now, Updated: now}
+	q.job = job
+	if !res.Allow {
+		return s.deny(ctx, q, schemas.Errorf(res.WireCode(), "denied by policy: %s", strings.Join(res.Reasons, ", ")))
+	}
+	if err := s.checkData(ctx, job); err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeCategoryUnknown, err, "no joint-modelling data for these categories"))
+	}
+	if err := s.opts.Jobs.CreateJointJob(ctx, *job); err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobState, "job id already used"))
+		}
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	return s.allow(ctx, reg, q, nil, store.Commit{}, nil, now)
+}
+
+// jobInput is the policy input of a job (or an aggregate): purpose joint_modeling, the
+// categories at their levels, no subject and no consent.
+func (s *Service) jobInput(reg server.RegistryView, peer string, categories []string, now time.Time) policy.Input {
+	in := policy.Input{Purpose: PurposeJointModeling, Time: now.UTC()}
+	in.Requester.ID = peer
+	if m, ok := reg.Member(peer); ok {
+		in.Requester.Organisation, in.Requester.Roles, in.Requester.Jurisdiction = m.Organisation, m.Roles, m.Jurisdiction
+	}
+	in.Provider.ID, in.Provider.Jurisdiction = s.opts.ID, s.opts.Jurisdiction
+	in.Subject.ID, in.Subject.Type = jobSubject, schemas.SubjectEnterprise
+	for _, name := range categories {
+		in.Categories = append(in.Categories, policy.Category{Name: name, Level: s.opts.Catalog[name]})
+	}
+	return in
+}
+
+// step runs one protocol message.
+func (s *Service) step(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
+	c, job := q.claims, q.job
+	msg, err := joint.Unmarshal(c.Message)
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeMalformedRequest, err, "not a joint protocol message"))
+	}
+	q.step = msg.Kind()
+	if jobOf(msg) != job.ID {
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeMalformedRequest, "message names another job"))
+	}
+	sr, isScore := msg.(*joint.ScoreRequest)
+	applicant := isScore && sr.Applicant != ""
+	if job.State == schemas.JobDone && !applicant {
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobState, "the job is done: only applicants may be scored"))
+	}
+	var commit store.Commit
+	if applicant {
+		subj, _, err := records.NormalizeSubject(sr.Applicant)
+		if err != nil {
+			return s.deny(ctx, q, schemas.Wrap(schemas.CodeMalformedRequest, err, "bad applicant id"))
+		}
+		sr.Applicant, q.subject = subj, subj
+		cons, e := s.checkConsent(ctx, reg, q, subj, now)
+		if e != nil {
+			return s.deny(ctx, q, e)
+		}
+		commit.ConsentID, commit.MaxUses = cons.Claims.ID, cons.Claims.MaxUses
+	}
+	h, err := s.hostFor(ctx, job)
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "job state could not be restored"))
+	}
+	// Who is used, named before the host computes (the cohort step names its members).
+	var used []string
+	switch m := msg.(type) {
+	case *joint.AlignRequest:
+		used = h.IDs()
+	case *joint.CohortRequest:
+		if used, err = h.Identifiers(job.ID, m.Members); err != nil {
+			return s.refuse(ctx, reg, q, err, now)
+		}
+		if len(used) > job.Cohort {
+			return s.deny(ctx, q, schemas.Errorf(schemas.CodeMalformedRequest, "cohort of %d members, the job proposed %d", len(used), job.Cohort))
+		}
+	case *joint.ScoreRequest:
+		if applicant {
+			used = []string{m.Applicant}
+		} else if used, err = h.Identifiers(job.ID, m.Members); err != nil {
+			return s.refuse(ctx, reg, q, err, now)
+		}
+	}
+	resp, err := h.Handle(ctx, msg)
+	if applicant && errors.Is(err, joint.ErrUnknownMember) {
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeNotFound, "the applicant is not in this host's data"))
+	}
+	if err != nil {
+		return s.refuse(ctx, reg, q, err, now)
+	}
+	state := job.State
+	switch m := msg.(type) {
+	case *joint.AlignRequest:
+		state = schemas.JobAligned
+	case *joint.BinRequest:
+		state = schemas.JobBinned
+	case *joint.PartialRequest:
+		state = schemas.JobTraining
+		if m.Iter == 0 {
+			used, _ = cohortOf(h, job.ID)
+		}
+	}
+	if _, ok := msg.(*joint.BinRequest); ok {
+		used, _ = cohortOf(h, job.ID)
+	}
+	sess, err := h.Session(job.ID)
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "job state"))
+	}
+	sessJSON, err := json.Marshal(sess)
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "job state"))
+	}
+	if err := s.opts.Jobs.UpdateJointJob(ctx, job.Guest, job.ID, state, sessJSON, now); err != nil {
+		s.drop(job) // memory is ahead of the store: rebuild from the store on the next step
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	job.State = state
+	wire, err := joint.Marshal(resp)
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "encode answer"))
+	}
+	if applicant {
+		return s.allow(ctx, reg, q, wire, commit, nil, now) // the applicant's entry is the request's
+	}
+	return s.allow(ctx, reg, q, wire, commit, used, now)
+}
+
+// refuse maps a protocol error: a deviating guest fails the job; steps out of order do not.
+func (s *Service) refuse(ctx context.Context, reg server.RegistryView, q *request, err error, now time.Time) answer {
+	switch {
+	case errors.Is(err, joint.ErrOrder), errors.Is(err, joint.ErrUnknownJob):
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeJobState, err, "step out of order for this job"))
+	case errors.Is(err, joint.ErrMalformed), errors.Is(err, joint.ErrKey), errors.Is(err, joint.ErrUnknownMember), errors.Is(err, joint.ErrCohortTooSmall):
+		if u := s.opts.Jobs.UpdateJointJob(ctx, q.job.Guest, q.job.ID, schemas.JobFailed, nil, now); u != nil {
+			return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, u, "store unavailable"))
+		}
+		s.drop(q.job)
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeMalformedRequest, err, "step refused; the job failed"))
+	}
+	return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "step failed"))
+}
+
+// transition moves a job to a terminal or done state (cancel, finish).
+func (s *Service) transition(ctx context.Context, reg server.RegistryView, q *request, state string, session []byte, used []string, now time.Time) answer {
+	if err := s.opts.Jobs.UpdateJointJob(ctx, q.job.Guest, q.job.ID, state, session, now); err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	if state == schemas.JobCancelled {
+		s.drop(q.job)
+	}
+	q.job.State = state
+	return s.allow(ctx, reg, q, nil, store.Commit{}, used, now)
+}
+
+func (s *Service) checkConsent(ctx context.Context, reg server.RegistryView, q *request, subject string, now time.Time) (*consent.Consent, *schemas.Error) {
+	c, job := q.claims, q.job
+	if c.Consent == "" {
+		return nil, schemas.Errorf(schemas.CodeConsentMissing, "scoring an applicant needs the applicant's consent")
+	}
+	cons, err := consent.VerifyConsentToken([]byte(c.Consent), reg, now, s.opts.Skew)
+	if err != nil {
+		return nil, asWire(err, schemas.CodeConsentInvalid)
+	}
+	if err := cons.CheckParties(consent.Expectation{Requester: q.peer, Provider: s.opts.ID, Subject: subject,
+		Purpose: PurposeJointModeling, Categories: job.Categories}); err != nil {
+		return nil, asWire(err, schemas.CodeConsentInvalid)
+	}
+	revoked, err := s.opts.Requests.Revoked(ctx, cons.Claims.Subject, cons.Claims.ID)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	if revoked {
+		return nil, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent")
+	}
+	used, err := s.opts.Requests.ConsentUses(ctx, cons.Claims.Subject, cons.Claims.ID)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	if used >= cons.Claims.MaxUses {
+		return nil, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left")
+	}
+	in := policy.Input{Purpose: PurposeJointModeling, Time: now.UTC()}
+	in.Requester.ID = q.peer
+	if m, ok := reg.Member(q.peer); ok {
+		in.Requester.Organisation, in.Requester.Roles, in.Requester.Jurisdiction = m.Organisation, m.Roles, m.Jurisdiction
+	}
+	in.Provider.ID, in.Provider.Jurisdiction = s.opts.ID, s.opts.Jurisdiction
+	in.Subject.ID, in.Subject.Type = subject, schemas.SubjectEnterprise
+	for _, name := range job.Categories {
+		in.Categories = append(in.Categories, policy.Category{Name: name, Level: s.opts.Catalog[name]})
+	}
+	in.Consent.Present, in.Consent.ID, in.Consent.Requester = true, cons.Claims.ID, cons.Claims.Requester
+	in.Consent.Purpose, in.Consent.Categories, in.Consent.UsesLeft = cons.Claims.Purpose, cons.Claims.Categories, cons.Claims.MaxUses-used
+	res, err := s.opts.Policy.Decide(ctx, in)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated")
+	}
+	if !res.Allow {
+		return nil, schemas.Errorf(res.WireCode(), "denied by policy: %s", strings.Join(res.Reasons, ", "))
+	}
+	return cons, nil
+}
+
+// allow logs the request (committing its id, and a consent use if any) and every enterprise
+// used, then signs and encrypts the answer.
+func (s *Service) allow(ctx context.Context, reg server.RegistryView, q *request, msg []byte, commit store.Commit, used []string, now time.Time) answer {
+	c := q.claims
+	recipient, kid, ok := reg.EncryptionKey(q.peer)
+	if !ok {
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeUnknownMember, "requester has no registered encryption key"))
+	}
+	entry := q.entry(now)
+	entry.Decision = schemas.DecisionAllow
+	entry.ConsentID = commit.ConsentID
+	leaf, err := inquirylog.NewLeaf(entry, now)
+	if err != nil {
+		return s.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made"))
+	}
+	commit.Requester, commit.RequestID, commit.Leaf = q.peer, c.ID, leaf
+	app, err := s.opts.Sequencer.CommitInquiry(ctx, commit)
+	switch {
+	case errors.Is(err, store.ErrReplay):
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	case errors.Is(err, store.ErrConsentExhausted):
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left"))
+	case errors.Is(err, store.ErrConsentRevoked):
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent"))
+	case err != nil:
+		return s.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
+	}
+	if err := s.logUsed(ctx, q, used, now); err != nil {
+		return s.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
+	}
+	ans := schemas.JointAnswer{RequestID: c.ID, Issuer: s.opts.ID, Audience: q.peer, IssuedAt: now.Unix(), Job: c.Job,
+		State: q.job.State, Message: msg, LogIndex: app.Index}
+	if c.Op == schemas.JointOpPropose {
+		ans.DecisionID, ans.PolicyRevision = q.job.DecisionID, q.job.PolicyRevision
+	}
+	payload, err := json.Marshal(ans)
+	if err != nil {
+		return s.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encode answer"))
+	}
+	signed, err := jose.Sign(s.opts.Keys.Signer, s.opts.Keys.SigningKID, schemas.TypJointAnswer, payload)
+	if err != nil {
+		return s.fail(q, schemas.Wrap(schemas.CodeKeysUnavailable, err, "signing key unavailable"))
+	}
+	sealed, err := jose.Encrypt(signed, recipient, kid, schemas.TypJointAnswer)
+	if err != nil {
+		return s.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encrypt answer"))
+	}
+	idx := app.Index
+	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "joint request answered", slog.String("request_id", c.ID),
+		slog.String("requester", q.peer), slog.String("job", c.Job), slog.String("op", c.Op), slog.String("step", q.step),
+		slog.Int("enterprises_logged", len(used)), slog.Uint64("log_index", idx))
+	return answer{body: sealed, logIndex: &idx, reqID: c.ID}
+}
+
+// logUsed appends one entry per enterprise used, concurrently so the sequencer batches them.
+func (s *Service) logUsed(ctx context.Context, q *request, used []string, now time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	ids := make(chan string)
+	errs := make(chan error, logWorkers)
+	var wg sync.WaitGroup
+	for range min(logWorkers, len(used)) {
+		wg.Go(func() {
+			var first error
+			for id := range ids {
+				if first != nil {
+					continue
+				}
+				e := q.entry(now)
+				e.Decision = schemas.DecisionAllow
+				e.Subject = id
+				leaf, err := inquirylog.NewLeaf(e, now)
+				if err == nil {
+					_, err = s.opts.Sequencer.AppendInquiry(ctx, leaf)
+				}
+				first = err
+			}
+			errs <- first
+		})
+	}
+	for _, id := range used {
+		ids <- id
+	}
+	close(ids)
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// deny logs a refused request and answers with its code; nothing leaves unlogged.
+func (s *Service) deny(ctx context.Context, q *request, e *schemas.Error) answer {
+	now := s.opts.Clock()
+	entry := q.entry(now)
+	entry.Code = e.Code
+	leaf, err := inquirylog.NewLeaf(entry, now)
+	if err == nil {
+		var app store.Appended
+		if app, err = s.opts.Sequencer.AppendInquiry(ctx, leaf); err == nil {
+			idx := app.Index
+			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "joint request refused", slog.String("request_id", entry.RequestID),
+				slog.String("requester", q.peer), slog.String("code", string(e.Code)), slog.Uint64("log_index", idx), slog.Any("cause", e.Err))
+			return answer{logIndex: &idx, reqID: entry.RequestID, err: e}
+		}
+	}
+	return s.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
+}
+
+func (s *Service) fail(q *request, e *schemas.Error) answer {
+	id := ""
+	if q.claims != nil {
+		id = q.claims.ID
+	}
+	return answer{reqID: id, err: e}
+}
+
+// checkData checks that the data source serves the job's categories.
+func (s *Service) checkData(ctx context.Context, job *Job) error {
+	data, err := s.opts.Data.JointData(ctx, job.Categories)
+	if err != nil {
+		return err
+	}
+	_, err = joint.NewHost(data, s.opts.Host)
+	return err
+}
+
+// hostFor returns the job's joint.Host, building it from the data source and, after a
+// restart, restoring the stored session.
+func (s *Service) hostFor(ctx context.Context, job *Job) (*joint.Host, error) {
+	key := job.Guest + "\x00" + job.ID
+	s.mu.Lock()
+	h := s.hosts[key]
+	s.mu.Unlock()
+	if h != nil {
+		return h, nil
+	}
+	data, err := s.opts.Data.JointData(ctx, job.Categories)
+	if err != nil {
+		return nil, err
+	}
+	if h, err = joint.NewHost(data, s.opts.Host); err != nil {
+		return nil, err
+	}
+	if job.Session != nil {
+		var st joint.SessionState
+		if err := json.Unmarshal(job.Session, &st); err != nil {
+			return nil, fmt.Errorf("remote: stored session: %w", err)
+		}
+		if err := h.Restore(job.ID, &st); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev := s.hosts[key]; prev != nil {
+		return prev, nil
+	}
+	s.hosts[key] = h
+	return h, nil
+}
+
+func (s *Service) drop(job *Job) {
+	s.mu.Lock()
+	delete(s.hosts, job.Guest+"\x00"+job.ID)
+	s.mu.Unlock()
+}
+
+// lockJob serialises requests of one job (state read, step, state write).
+func (s *Service) lockJob(guest, job string) func() {
+	key := guest + "\x00" + job
+	s.mu.Lock()
+	m := s.jobMu[key]
+	if m == nil {
+		m = &sync.Mutex{}
+		s.jobMu[key] = m
+	}
+	s.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+func cohortOf(h *joint.Host, job string) ([]string, error) {
+	st, err := h.Session(job)
+	if err != nil {
+		return nil, err
+	}
+	return st.Cohort, nil
+}
+
+// jobOf is the job id a protocol message names.
+func jobOf(m joint.Message) string {
+	switch r := m.(type) {
+	case *joint.AlignRequest:
+		return r.Job
+	case *joint.CohortRequest:
+		return r.Job
+	case *joint.BinRequest:
+		return r.Job
+	case *joint.PartialRequest:
+		return r.Job
+	case *joint.GradientRequest:
+		return r.Job
+	case *joint.UnmaskRequest:
+		return r.Job
+	case *joint.ScoreRequest:
+		return r.Job
+	}
+	return ""
+}
+
+func asWire(err error, fallback schemas.Code) *schemas.Error {
+	var e *schemas.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return schemas.Wrap(fallback, err, "rejected")
+}
+
+func uniqueNonEmpty(xs []string) bool {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	for i, x := range s {
+		if x == "" || (i > 0 && s[i-1] == x) {
+			return false
+		}
+	}
+	return true
+}
+
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}

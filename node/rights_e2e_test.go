@@ -1,0 +1,176 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/devnet"
+	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/rights"
+	"github.com/creditexchange/node/schemas"
+)
+
+// freeReports sets a node's free-report limit before it opens.
+func freeReports(id string, limit int) func(*devnet.Network) {
+	return func(n *devnet.Network) {
+		cfg, err := config.Load(n.NodeDir(id))
+		if err != nil {
+			panic(err)
+		}
+		cfg.FreeReportsPerYear = limit
+		if err := cfg.Save(n.NodeDir(id)); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// The objection path over loopback: a subject objects to one of its records,
+// the record leaves flagged disputed, another subject cannot object to it,
+// the operator removes it, it no longer leaves, and the subject reads the
+// outcome; every step is in the subject's inquiry log.
+func TestObjectionEndToEnd(t *testing.T) { objectionEndToEnd(t) }
+
+// objectionEndToEnd is TestObjectionEndToEnd on the federation prepare
+// makes (e2e_rights_postgres_test.go runs it with tax-dept on PostgreSQL).
+func objectionEndToEnd(t *testing.T, prepare ...func(*devnet.Network)) {
+	f := startFed(t, prepare...)
+	ctx := context.Background()
+	sc := f.subjectClient(t, f.subj)
+	taxURL := f.publicURL("tax-dept")
+	// A record only this subject holds (the seeded ids repeat across subjects).
+	recordID := "tax-amended-1"
+	if err := f.net.ImportRecords(ctx, "tax-dept", []records.Record{{Subject: f.smes[0].USCC, Category: "tax_payment", ID: recordID,
+		Data: json.RawMessage(`{"year":2023,"tax_paid":1000,"tax_credit_grade":"B","arrears":500}`), UpdatedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+
+	filed, err := sc.Object(ctx, taxURL, "tax-dept", "tax_payment", recordID, "arrears were paid in March")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filed.Status != schemas.ObjectionOpen || filed.DueBy == "" {
+		t.Fatalf("filed = %+v", filed)
+	}
+	// A second objection to the same record while the first is open.
+	if _, err := sc.Object(ctx, taxURL, "tax-dept", "tax_payment", recordID, "again"); codeOf(t, err) != schemas.CodeAlreadyOpen {
+		t.Fatalf("second objection: %v", err)
+	}
+	// Another subject objecting to this subject's record: refused, logged.
+	other, err := f.net.EnrolSubject("market-reg", f.smes[1].USCC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.subjectClient(t, other).Object(ctx, taxURL, "tax-dept", "tax_payment", recordID, "not mine"); codeOf(t, err) != schemas.CodeNotFound {
+		t.Fatalf("objection to another subject's record: %v", err)
+	}
+	// Repair of a record that is not negative.
+	if _, err := sc.ApplyRepair(ctx, taxURL, "tax-dept", "tax_payment", recordID, "paid"); codeOf(t, err) != schemas.CodeRecordNotNegative {
+		t.Fatalf("repair of tax_payment: %v", err)
+	}
+
+	// The record leaves flagged disputed; the others do not.
+	tok, _ := f.consent(t, "loan_approval", []string{"tax_payment", "social_insurance"}, 5)
+	res, err := f.bank().Query(ctx, f.loanQuery(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, r := range res.Response.Records {
+		if r.Disputed != (r.ID == recordID) {
+			t.Fatalf("record %s disputed=%v", r.ID, r.Disputed)
+		}
+		if r.ID == recordID {
+			seen++
+		}
+	}
+	if seen != 1 {
+		t.Fatalf("objected record returned %d times", seen)
+	}
+
+	// The subject sees it open; not overdue today.
+	st, err := sc.Rights(ctx, taxURL, "tax-dept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Objections) != 1 || st.Objections[0].Status != schemas.ObjectionOpen || st.Objections[0].Overdue || st.Objections[0].ID != filed.ID {
+		t.Fatalf("status = %+v", st.Objections)
+	}
+
+	// The operator removes it (as `creditnode objections resolve` does).
+	rs, ok := f.nodes["tax-dept"].Store.(rights.Store)
+	if !ok {
+		t.Skip("tax-dept's store keeps no objections")
+	}
+	m := &rights.Manager{Store: rs, Operator: "operator:tax-dept"}
+	if _, _, err := m.ResolveObjection(ctx, filed.ID, schemas.ObjectionRemoved, "the arrears entry could not be verified"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.bank().Query(ctx, f.loanQuery(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Response.Records {
+		if r.ID == recordID || r.Disputed {
+			t.Fatalf("removed record still returned: %+v", r)
+		}
+	}
+	st, err = sc.Rights(ctx, taxURL, "tax-dept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := st.Objections[0]; o.Status != schemas.ObjectionRemoved || o.Outcome != "the arrears entry could not be verified" || o.ResolvedAt == "" {
+		t.Fatalf("after removal: %+v", o)
+	}
+
+	log, err := sc.Inquiries(ctx, taxURL, "tax-dept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range log.Entries {
+		if e.Entry.Kind != schemas.KindQuery && e.Entry.Kind != schemas.KindSubjectRead {
+			kinds = append(kinds, e.Entry.Kind+"/"+e.Entry.Decision+"/"+string(e.Entry.Code))
+		}
+	}
+	want := fmt.Sprint([]string{"objection/allow/", "objection/deny/already_open", "repair/deny/record_not_negative",
+		"rights_status/allow/", "objection_resolved/allow/", "rights_status/allow/"})
+	if fmt.Sprint(kinds) != want {
+		t.Fatalf("log kinds %v, want %v", kinds, want)
+	}
+}
+
+// attacks.md item 30 over loopback: with the statutory limit of 2, the third
+// self read of the year is refused free_reports_exhausted, and the refusal is
+// itself in the log.
+func TestThirdFreeReportRefused(t *testing.T) { thirdFreeReportRefused(t) }
+
+func thirdFreeReportRefused(t *testing.T, prepare ...func(*devnet.Network)) {
+	f := startFed(t, append(prepare, freeReports("tax-dept", 2))...)
+	ctx := context.Background()
+	sc := f.subjectClient(t, f.subj)
+	for i := 0; i < 2; i++ {
+		if _, err := sc.Inquiries(ctx, f.publicURL("tax-dept"), "tax-dept"); err != nil {
+			t.Fatalf("free read %d: %v", i+1, err)
+		}
+	}
+	before := f.logSize(t, "tax-dept")
+	_, err := sc.Inquiries(ctx, f.publicURL("tax-dept"), "tax-dept")
+	if codeOf(t, err) != schemas.CodeFreeReportsExhausted {
+		t.Fatalf("third read: %v", err)
+	}
+	if after := f.logSize(t, "tax-dept"); after != before+1 {
+		t.Fatalf("the refusal was not logged: %d → %d", before, after)
+	}
+	// The limit is per subject: another subject still reads.
+	other, err := f.net.EnrolSubject("market-reg", f.smes[1].USCC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.subjectClient(t, other).Inquiries(ctx, f.publicURL("tax-dept"), "tax-dept"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/creditexchange/node/node/records"
+)
+
+// Change feeds (node/feeds). A provider's record_changes table (migration
+// 0009) gives every insert or update of a record a sequence number; a
+// subscriber's feed_cursors table (0010) holds how far it has applied each
+// provider's feed.
+
+// maxChanges bounds one Changes call.
+const maxChanges = 10000
+
+// ErrFeedCursor is returned by ApplyFeed when a batch neither starts at the
+// subscriber's cursor nor ends at or before it: a gap or an overlap. Nothing
+// is written.
+var ErrFeedCursor = errors.New("store: feed batch does not start at the cursor")
+
+// Change is one change to a record, with the record as it is now (a record
+// changed twice appears twice, each time with its current data). Deleted
+// means the record is gone (purged, or withdrawn by its own provider):
+// Record then has only its key and the time of the change.
+type Change struct {
+	Seq     uint64
+	Deleted bool
+	Record  records.Record
+}
+
+// FeedBatch is what a subscriber applies: the records of one batch of a
+// provider's feed, which moves the cursor from From to To. Withdrawn are
+// records the provider may no longer share (removed after an objection,
+// past retention, repaired): the subscriber deletes its copies.
+type FeedBatch struct {
+	Provider  string
+	Feed      string
+	From, To  uint64
+	Records   []records.Record
+	Withdrawn []Key
+}
+
+// Key names one record.
+type Key struct{ Subject, Category, ID string }
+
+func (b *FeedBatch) validate() error {
+	switch {
+	case b.Provider == "" || b.Feed == "":
+		return invalid("feed batch has no provider or feed")
+	case b.To < b.From:
+		return invalid("feed batch ends before it starts")
+	}
+	for i := range b.Records {
+		r := &b.Records[i]
+		if r.Subject == "" || r.Category == "" || r.ID == "" || len(r.Data) == 0 {
+			return invalid("feed record %d: empty subject, category, id or data", i)
+		}
+	}
+	for i, k := range b.Withdrawn {
+		if k.Subject == "" || k.Category == "" || k.ID == "" {
+			return invalid("withdrawn record %d: empty subject, category or id", i)
+		}
+	}
+	return nil
+}
+
+// RecordCheck is called by ApplyFeed for each record inside the
+// transaction; an error rolls the whole batch back.
+type RecordCheck func(i int, r records.Record) error
+
+// feedPosition decides what to do with b when the cursor is cur: apply it
+// (it starts at the cursor), skip it (done: it ends at or before the cursor,
+// so it was applied before), or refuse it (a gap or an overlap).
+func feedPosition(b FeedBatch, cur uint64) (done bool, err error) {
+	switch {
+	case b.From == cur:
+		return false, nil
+	case b.To <= cur:
+		return true, nil
+	default:
+		return false, ErrFeedCursor
+	}
+}

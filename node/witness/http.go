@@ -1,0 +1,100 @@
+package witness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/creditexchange/node/node/subjectlog"
+	"github.com/creditexchange/node/node/tlog"
+	"github.com/creditexchange/node/schemas"
+)
+
+// OwnLog is this node's own log as its witnesses read it.
+type OwnLog interface {
+	// Latest is the newest signed subject checkpoint (a *subjectlog.Committer).
+	Latest() ([]byte, error)
+}
+
+// Prover proves consistency of this node's inquiry tree (a *tlog.Tree).
+type Prover interface {
+	ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error)
+}
+
+// Handler serves the witness API, to be mounted on the member listener
+// (mutual TLS: only registry members reach it): this node's checkpoint and
+// consistency proofs for its witnesses, its cosignatures for the logs it
+// witnesses, and its alarms. Nothing here holds log entries.
+func Handler(w *Witness, own OwnLog, tree Prover) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathCheckpoint, func(rw http.ResponseWriter, r *http.Request) {
+		text, err := own.Latest()
+		if err != nil {
+			writeErr(rw, w.log, r, schemas.Wrap(schemas.CodeNotFound, err, "no subject checkpoint yet"))
+			return
+		}
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		rw.Write(text)
+	})
+	mux.HandleFunc("GET "+PathConsistency, func(rw http.ResponseWriter, r *http.Request) {
+		from, err1 := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
+		to, err2 := strconv.ParseUint(r.URL.Query().Get("to"), 10, 64)
+		if err1 != nil || err2 != nil {
+			writeErr(rw, w.log, r, schemas.Errorf(schemas.CodeMalformedRequest, "from and to must be decimal sizes"))
+			return
+		}
+		if from == 0 || from > to {
+			writeErr(rw, w.log, r, schemas.Errorf(schemas.CodeBadLogRange, "no consistency proof from %d to %d", from, to))
+			return
+		}
+		p, err := tree.ConsistencyProof(r.Context(), from, to)
+		switch {
+		case errors.Is(err, tlog.ErrBadRange):
+			writeErr(rw, w.log, r, schemas.Wrap(schemas.CodeBadLogRange, err, "no proof for that range"))
+			return
+		case err != nil:
+			writeErr(rw, w.log, r, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+			return
+		}
+		b, err := EncodeProof(p)
+		if err != nil {
+			writeErr(rw, w.log, r, schemas.Wrap(schemas.CodeInternal, err, "encode"))
+			return
+		}
+		rw.Header().Set("Content-Type", schemas.ContentTypeJSON)
+		rw.Write(b)
+	})
+	mux.HandleFunc("GET "+PathCosigned+"{peer}", func(rw http.ResponseWriter, r *http.Request) {
+		text, err := w.Cosigned(r.Context(), r.PathValue("peer"))
+		if err != nil {
+			writeErr(rw, w.log, r, schemas.Wrap(schemas.CodeNotFound, err, "no cosigned checkpoint of that member"))
+			return
+		}
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		rw.Write(text)
+	})
+	mux.HandleFunc("GET "+PathAlarms, func(rw http.ResponseWriter, r *http.Request) {
+		alarms, err := w.Alarms(r.Context())
+		if err != nil {
+			writeErr(rw, w.log, r, schemas.Wrap(schemas.CodeStoreUnavailable, err, "alarms unavailable"))
+			return
+		}
+		rw.Header().Set("Content-Type", schemas.ContentTypeJSON)
+		json.NewEncoder(rw).Encode(map[string]any{"count": len(alarms), "alarms": alarms})
+	})
+	return mux
+}
+
+var _ OwnLog = (*subjectlog.Committer)(nil)
+
+func writeErr(rw http.ResponseWriter, log *slog.Logger, r *http.Request, e *schemas.Error) {
+	if e.Code.Status() >= 500 {
+		log.LogAttrs(r.Context(), slog.LevelError, "witness request failed", slog.String("path", r.URL.Path), slog.Any("cause", e.Err))
+	}
+	rw.Header().Set("Content-Type", schemas.ContentTypeError)
+	rw.WriteHeader(e.Code.Status())
+	json.NewEncoder(rw).Encode(schemas.ErrorBody{Error: schemas.ErrorDetail{Code: e.Code, Message: e.Message}})
+}

@@ -1,0 +1,223 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func testAuthority(t testing.TB) (ed25519.PrivateKey, Authority) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return priv, Authority{KeyID: "authority-1", Key: pub}
+}
+
+// signedBundle builds and signs src, returning the tar.gz bytes.
+func signedBundle(t testing.TB, src Source, rev string, key ed25519.PrivateKey, kid string) []byte {
+	t.Helper()
+	var unsigned, signed bytes.Buffer
+	if _, err := BuildBundle(&unsigned, src, rev); err != nil {
+		t.Fatalf("BuildBundle: %v", err)
+	}
+	if err := SignBundle(&unsigned, &signed, key, kid); err != nil {
+		t.Fatalf("SignBundle: %v", err)
+	}
+	return signed.Bytes()
+}
+
+func embeddedSource(t testing.TB) Source {
+	t.Helper()
+	src, err := EmbeddedSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func TestBundleRoundTrip(t *testing.T) {
+	key, auth := testAuthority(t)
+	src := embeddedSource(t)
+	e, err := LoadBundle(context.Background(), bytes.NewReader(signedBundle(t, src, "", key, auth.KeyID)), auth)
+	if err != nil {
+		t.Fatalf("LoadBundle: %v", err)
+	}
+	// Same content, same revision as the embedded engine.
+	if got, want := e.Revision(), newEngine(t).Revision(); got != want {
+		t.Errorf("revision %s, want the embedded %s", got, want)
+	}
+	res, err := e.Decide(context.Background(), loanInput())
+	if err != nil || !res.Allow {
+		t.Fatalf("Decide: %+v %v", res, err)
+	}
+	// The bundle carries the Rego tests too, and they pass.
+	var out bytes.Buffer
+	passed, failed, err := e.RunTests(context.Background(), &out, false)
+	if err != nil || failed != 0 || passed == 0 {
+		t.Fatalf("RunTests on bundle: passed %d failed %d err %v\n%s", passed, failed, err, out.String())
+	}
+	// An explicit revision is carried.
+	e2, err := LoadBundle(context.Background(), bytes.NewReader(signedBundle(t, src, "2026-11-22.1", key, auth.KeyID)), auth)
+	if err != nil || e2.Revision() != "2026-11-22.1" {
+		t.Fatalf("revision %q, err %v", e2.Revision(), err)
+	}
+}
+
+// attacks.md item 16: every bad bundle is refused with a sentinel error.
+func TestBundleRefused(t *testing.T) {
+	key, auth := testAuthority(t)
+	otherKey, _ := testAuthority(t)
+	src := embeddedSource(t)
+	withModule := func(name, rego string) Source {
+		s := Source{Modules: map[string]string{}, Data: src.Data}
+		for k, v := range src.Modules {
+			s.Modules[k] = v
+		}
+		s.Modules[name] = rego
+		return s
+	}
+	var unsigned bytes.Buffer
+	if _, err := BuildBundle(&unsigned, src, ""); err != nil {
+		t.Fatal(err)
+	}
+	good := signedBundle(t, src, "", key, auth.KeyID)
+	tampered := tamperData(t, good, key)
+
+	cases := []struct {
+		name   string
+		bundle []byte
+		want   error
+	}{
+		{"unsigned", unsigned.Bytes(), ErrBundle},
+		{"unknown key", signedBundle(t, src, "", otherKey, auth.KeyID), ErrBundle},
+		{"file changed after signing", tampered, ErrBundle},
+		{"not a bundle", []byte("hello"), ErrBundle},
+		{"http.send", signedBundle(t, withModule("evil.rego", "package creditnode.authz\n\nleak if http.send({\"method\": \"get\", \"url\": \"https://x\"})\n"), "", key, auth.KeyID), ErrInvalidPolicy},
+		{"opa.runtime", signedBundle(t, withModule("evil.rego", "package creditnode.authz\n\nenv := opa.runtime().env\n"), "", key, auth.KeyID), ErrInvalidPolicy},
+		{"with mocks a built-in", signedBundle(t, withModule("evil.rego", "package creditnode.authz\n\nmocked if count([]) == 0 with count as 1\n"), "", key, auth.KeyID), ErrInvalidPolicy},
+		{"does not compile", signedBundle(t, withModule("evil.rego", "package creditnode.authz\n\nx := undefined_thing\n"), "", key, auth.KeyID), ErrInvalidPolicy},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := LoadBundle(context.Background(), bytes.NewReader(tc.bundle), auth)
+			if !errors.Is(err, tc.want) || e != nil {
+				t.Fatalf("LoadBundle: engine %t, err %v; want %v", e != nil, err, tc.want)
+			}
+		})
+	}
+}
+
+// tamperData rewrites a signed bundle's data.json (a purpose opened to
+// every role) while keeping the old signature.
+func tamperData(t *testing.T, signed []byte, key ed25519.PrivateKey) []byte {
+	t.Helper()
+	b, err := readBundle(bytes.NewReader(signed), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.Data["creditnode"].(map[string]any)["config"].(map[string]any)
+	p := cfg["purposes"].(map[string]any)["loan_approval"].(map[string]any)
+	p["roles"] = []any{"bank", "bureau", "department"}
+	var out bytes.Buffer
+	if err := writeBundle(&out, b); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestHolderReloadUnderLoad swaps between two signed revisions while
+// goroutines decide: no request fails, each decision carries one of the two
+// revisions, and a refused bundle leaves the previous one in force.
+func TestHolderReloadUnderLoad(t *testing.T) {
+	key, auth := testAuthority(t)
+	src := embeddedSource(t)
+	ctx := context.Background()
+	load := func(rev string) *Engine {
+		e, err := LoadBundle(ctx, bytes.NewReader(signedBundle(t, src, rev, key, auth.KeyID)), auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	a, b := load("rev-a"), load("rev-b")
+	h := NewHolder(a)
+
+	var (
+		wg       sync.WaitGroup
+		stop     atomic.Bool
+		seen     [2]atomic.Int64
+		failures atomic.Int64
+	)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := loanInput()
+			for !stop.Load() {
+				res, err := h.Decide(ctx, in)
+				switch {
+				case err != nil || !res.Allow:
+					failures.Add(1)
+				case res.Revision == "rev-a":
+					seen[0].Add(1)
+				case res.Revision == "rev-b":
+					seen[1].Add(1)
+				default:
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	bad := signedBundle(t, Source{Modules: map[string]string{"authz.rego": "package creditnode.authz\n\ndecision := http.send({})\n"}, Data: src.Data}, "rev-evil", key, auth.KeyID)
+	for i := range 200 {
+		next := a
+		if i%2 == 0 {
+			next = b
+		}
+		if i%50 == 0 { // a refused bundle changes nothing
+			if e, err := LoadBundle(ctx, bytes.NewReader(bad), auth); err == nil {
+				h.Swap(e)
+				t.Fatal("bad bundle loaded")
+			}
+		}
+		h.Swap(next)
+		for seen[0].Load()+seen[1].Load() < int64(i+1)*4 && failures.Load() == 0 {
+			// let the deciders make progress on this revision
+			if stop.Load() {
+				break
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if f := failures.Load(); f != 0 {
+		t.Fatalf("%d failed decisions", f)
+	}
+	if seen[0].Load() == 0 || seen[1].Load() == 0 {
+		t.Fatalf("decisions per revision: a=%d b=%d; want both", seen[0].Load(), seen[1].Load())
+	}
+	if h.Revision() != "rev-a" && h.Revision() != "rev-b" {
+		t.Fatalf("revision in force %q", h.Revision())
+	}
+	t.Logf("decisions: rev-a %d, rev-b %d", seen[0].Load(), seen[1].Load())
+	_ = strings.TrimSpace
+}
+
+func TestUsagePeriodFromData(t *testing.T) {
+	e := newEngine(t)
+	if got := e.UsagePeriod("guarantee_review"); got != 30*24*time.Hour {
+		t.Errorf("guarantee_review period %v", got)
+	}
+	if got := NewHolder(e).UsagePeriod("administrative_supervision"); got != 0 {
+		t.Errorf("unlimited purpose period %v", got)
+	}
+}
