@@ -58,7 +58,7 @@ transaction (records with an existing subject, category and id are replaced).`,
 	}
 	imp.Flags().StringVar(&dir, "dir", "", "node directory")
 	imp.MarkFlagRequired("dir")
-	cmd.AddCommand(imp, a.purgeCmd())
+	cmd.AddCommand(imp, a.purgeCmd(), a.latePublicationsCmd())
 	return cmd
 }
 

@@ -140,6 +140,7 @@ type inquiry struct {
 	approvalCase  string // case id of the special approval, once verified
 	usesLeft      int    // of the consent, before this query
 	decision      *policy.Result
+	input         policy.Input // what the policy decided on, once built
 }
 
 func (q *inquiry) entry(now time.Time) schemas.InquiryEntry {
@@ -211,7 +212,7 @@ func (p *Provider) Query(ctx context.Context, peerID string, body []byte) (a Ans
 	if err != nil {
 		return p.deny(ctx, q, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated"))
 	}
-	q.decision = &res
+	q.decision, q.input = &res, in
 	if !res.Allow {
 		return p.deny(ctx, q, schemas.Errorf(res.WireCode(), "denied by policy: %s", strings.Join(res.Reasons, ", ")))
 	}
@@ -346,6 +347,9 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 	recs, disputed, err := p.screen(ctx, c.Subject, recs, q.decision, now)
 	if err != nil {
 		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	if recs, err = p.screenPublication(ctx, q.input, recs, now); err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated"))
 	}
 	if recs, err = filterDataRange(recs, q.decision.Obligations); err != nil {
 		return p.deny(ctx, q, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy obligations unusable"))
