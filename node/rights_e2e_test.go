@@ -103,7 +103,7 @@ func objectionEndToEnd(t *testing.T, prepare ...func(*devnet.Network)) {
 	// The operator removes it (as `creditnode objections resolve` does).
 	rs, ok := f.nodes["tax-dept"].Store.(rights.Store)
 	if !ok {
-		t.Skip("tax-dept's store keeps no objections")
+		t.Fatal("tax-dept's store keeps no objections")
 	}
 	m := &rights.Manager{Store: rs, Operator: "operator:tax-dept"}
 	if _, _, err := m.ResolveObjection(ctx, filed.ID, schemas.ObjectionRemoved, "the arrears entry could not be verified"); err != nil {
