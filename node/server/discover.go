@@ -66,6 +66,15 @@ func (p *Provider) Discover(ctx context.Context, peerID string, body []byte) Ans
 	if e != nil {
 		return p.deny(ctx, q, e)
 	}
+	// A replay is refused before the policy runs up to 4×|catalogue|
+	// times; the commit below still refuses a replay racing this check.
+	seen, err := p.opts.Store.RequestSeen(ctx, peerID, dc.ID)
+	if err != nil {
+		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
+	if seen {
+		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	}
 	cats, rev, err := p.discover(ctx, reg, dc, now)
 	if err != nil {
 		return p.deny(ctx, q, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated"))

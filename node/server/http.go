@@ -49,7 +49,7 @@ func (p *Provider) MemberHandler(maxBody int64) http.Handler {
 	mux.HandleFunc(RouteMemberJWKS, p.serveJWKS)
 	p.logRoutes(mux)
 	for pattern, h := range p.opts.MemberRoutes {
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, p.membersOnly(h))
 	}
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
 	mux.HandleFunc(RouteReadyz, p.serveReadyz)
@@ -77,6 +77,22 @@ func (p *Provider) PublicHandler(maxBody int64) http.Handler {
 		p.write(w, r, Answer{Err: schemas.Errorf(schemas.CodeNotFound, "no such endpoint")})
 	})
 	return http.MaxBytesHandler(mux, maxBody)
+}
+
+// membersOnly guards a route added through Options.MemberRoutes: the TLS
+// handshake checked the client certificate against the registry in force
+// then, but a keep-alive connection outlives a member's removal, so the
+// certificate must still name a member of the registry in force now.
+// Otherwise the request is denied (unknown_member, registry_unavailable)
+// through p.write, before the route sees it.
+func (p *Provider) membersOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, e := p.peerOf(r); e != nil {
+			p.write(w, r, Answer{Err: e})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (p *Provider) bodyHandler(h func(context.Context, []byte) Answer) http.HandlerFunc {

@@ -66,6 +66,17 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 
 // Revoke handles a subject's signed revocation of a consent. From the moment
 // it is stored, queries carrying that consent are denied consent_revoked.
+//
+// The log entry is committed first and the revocation stored after it, so
+// no revocation is ever in force without its entry, and a replayed token is
+// refused (replay, logged) before anything is stored. The store offers no
+// method that commits both in one transaction, so the two steps can part:
+// if storing fails after the commit, the committed entry (decision allow)
+// records a revocation that was accepted but did not take effect, and a
+// second entry with the same request id, decision deny and code
+// store_unavailable records the failure (best effort: if the log fails too,
+// only the first entry remains). The answer is store_unavailable either
+// way, and the request id is spent: the subject retries with a new token.
 func (p *Provider) Revoke(ctx context.Context, body []byte) Answer {
 	now := p.opts.Clock()
 	reg, err := p.opts.Registries.Snapshot(now)
@@ -77,15 +88,21 @@ func (p *Provider) Revoke(ctx context.Context, body []byte) Answer {
 		return p.denyUnattributed(ctx, schemas.KindRevocation, body, asWire(err, schemas.CodeSubjectCertInvalid))
 	}
 	subject, jti := rv.Subject(), rv.ID()
-	if err := p.opts.Store.Revoke(ctx, store.Revocation{ConsentID: rv.Claims.ConsentID, Subject: subject, RevocationID: jti, RevokedAt: now}); err != nil {
-		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")}
-	}
 	entry := subjectEntry(now, schemas.KindRevocation, subject, jti, body)
 	entry.ConsentID = rv.Claims.ConsentID
-	// A repeated revocation is stored once (idempotent) and denied as a replay.
 	app, denied := p.commitSubjectRequest(ctx, entry, now)
 	if denied != nil {
-		return *denied
+		return *denied // replay (logged) or log_unavailable: nothing stored
+	}
+	if err := p.opts.Store.Revoke(ctx, store.Revocation{ConsentID: rv.Claims.ConsentID, Subject: subject, RevocationID: jti, RevokedAt: now}); err != nil {
+		e := schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+		p.log.LogAttrs(ctx, slog.LevelError, "logged revocation not stored", slog.String("consent_id", rv.Claims.ConsentID),
+			slog.Uint64("log_index", app.Index), slog.Any("cause", err))
+		if a := p.denySubject(ctx, entry, e); a.Err != nil && a.Err.Code == e.Code {
+			return a
+		}
+		idx := app.Index
+		return Answer{RequestID: jti, LogIndex: &idx, Err: e}
 	}
 	p.log.LogAttrs(ctx, slog.LevelInfo, "consent revoked", slog.String("consent_id", rv.Claims.ConsentID), slog.Uint64("log_index", app.Index))
 	body, err = json.Marshal(map[string]any{"status": "revoked", "consent_id": rv.Claims.ConsentID, "log_index": app.Index})

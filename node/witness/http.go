@@ -40,10 +40,9 @@ func Handler(w *Witness, own OwnLog, tree Prover) http.Handler {
 		rw.Write(text)
 	})
 	mux.HandleFunc("GET "+PathConsistency, func(rw http.ResponseWriter, r *http.Request) {
-		from, err1 := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
-		to, err2 := strconv.ParseUint(r.URL.Query().Get("to"), 10, 64)
-		if err1 != nil || err2 != nil {
-			writeErr(rw, w.log, r, schemas.Errorf(schemas.CodeMalformedRequest, "from and to must be decimal sizes"))
+		from, to, e := sizeParams(r, "from", "to")
+		if e != nil {
+			writeErr(rw, w.log, r, e)
 			return
 		}
 		if from == 0 || from > to {
@@ -85,7 +84,32 @@ func Handler(w *Witness, own OwnLog, tree Prover) http.Handler {
 		rw.Header().Set("Content-Type", schemas.ContentTypeJSON)
 		json.NewEncoder(rw).Encode(map[string]any{"count": len(alarms), "alarms": alarms})
 	})
+	// Anything else under the mount point gets the stable error body, as
+	// on the rest of the member API, not the mux's plain-text 404.
+	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
+		writeErr(rw, w.log, r, schemas.Errorf(schemas.CodeNotFound, "no such endpoint"))
+	})
 	return mux
+}
+
+// sizeParams reads two log sizes from the query, each given exactly once as
+// a decimal number; otherwise bad_log_range, as the log proof endpoints of
+// node/server answer.
+func sizeParams(r *http.Request, a, b string) (uint64, uint64, *schemas.Error) {
+	q := r.URL.Query()
+	var out [2]uint64
+	for i, name := range []string{a, b} {
+		vs := q[name]
+		if len(vs) != 1 {
+			return 0, 0, schemas.Errorf(schemas.CodeBadLogRange, "want exactly one %q parameter", name)
+		}
+		v, err := strconv.ParseUint(vs[0], 10, 63)
+		if err != nil {
+			return 0, 0, schemas.Errorf(schemas.CodeBadLogRange, "%q is not a decimal number", name)
+		}
+		out[i] = v
+	}
+	return out[0], out[1], nil
 }
 
 var _ OwnLog = (*subjectlog.Committer)(nil)

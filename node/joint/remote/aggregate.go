@@ -83,7 +83,7 @@ func (s *Service) aggregateStat(ctx context.Context, reg server.RegistryView, q 
 	}
 	aq := aggregate.Query{Requester: q.peer, Kind: aggregate.Kind(a.Kind), Feature: a.Feature, Members: a.Members,
 		Lo: a.Lo, Hi: a.Hi, Scale: a.Scale, Edges: a.Edges, Epsilon: eps, Delta: delta}
-	out, err := eng.Answer(ctx, aq)
+	out, err := s.answerAggregate(ctx, a.Category, eng, aq)
 	switch {
 	case errors.Is(err, aggregate.ErrBudgetExceeded):
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodePrivacyBudgetExceeded, err, "the privacy budget at this host is spent"))
@@ -106,6 +106,14 @@ func (s *Service) aggregateStat(ctx context.Context, reg server.RegistryView, q 
 	}
 	q.job.State = "answered"
 	return s.allow(ctx, reg, q, msg, store.Commit{}, used, now)
+}
+
+// answerAggregate answers aq under the dataset's lock, so that concurrent requests cannot
+// both pass the differencing check before either records its query set.
+func (s *Service) answerAggregate(ctx context.Context, dataset string, eng *aggregate.Engine, aq aggregate.Query) (*aggregate.Result, error) {
+	unlock := s.lockDataset(dataset)
+	defer unlock()
+	return eng.Answer(ctx, aq)
 }
 
 // present is the members that are rows of ids, once each.

@@ -52,6 +52,8 @@ const (
 	// logWorkers bounds the concurrent appends of per-enterprise entries; the sequencer
 	// commits concurrent appends together.
 	logWorkers = 32
+	// defaultMaxHosts is Options.MaxHosts by default.
+	defaultMaxHosts = 64
 )
 
 // Requests is what the service needs of the store besides jobs: replay and consent checks.
@@ -76,8 +78,11 @@ type Options struct {
 	Host         joint.HostOptions // the host's protocol limits (and, in tests only, small keys)
 	Aggregates   *AggregateOptions // optional: serve aggregate statistics (aggregate.go)
 	Skew         time.Duration
-	Clock        func() time.Time // defaults to time.Now
-	Logger       *slog.Logger     // defaults to slog.Default()
+	// MaxHosts bounds the joint.Hosts (each with its copy of the data set) kept in memory;
+	// beyond it one is evicted and rebuilt from the store on its job's next step. Default 64.
+	MaxHosts int
+	Clock    func() time.Time // defaults to time.Now
+	Logger   *slog.Logger     // defaults to slog.Default()
 }
 
 // Service is the host side of joint modelling jobs over the member API. It keeps one
@@ -86,8 +91,15 @@ type Service struct {
 	opts Options
 
 	mu    sync.Mutex
-	hosts map[string]*joint.Host // by guest + "\x00" + job
-	jobMu map[string]*sync.Mutex // serialises the steps of one job
+	hosts map[string]*joint.Host // by guest + "\x00" + job; active jobs only, at most MaxHosts
+	jobMu map[string]*jobLock    // serialises the steps of one job; only while requests hold it
+	setMu map[string]*sync.Mutex // by aggregate dataset: serialises the check-and-record of query sets
+}
+
+// jobLock is a job's mutex and the number of requests holding or waiting for it.
+type jobLock struct {
+	mu   sync.Mutex
+	refs int
 }
 
 // New makes a Service.
@@ -106,7 +118,10 @@ func New(opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{opts: opts, hosts: map[string]*joint.Host{}, jobMu: map[string]*sync.Mutex{}}, nil
+	if opts.MaxHosts <= 0 {
+		opts.MaxHosts = defaultMaxHosts
+	}
+	return &Service{opts: opts, hosts: map[string]*joint.Host{}, jobMu: map[string]*jobLock{}, setMu: map[string]*sync.Mutex{}}, nil
 }
 
 // Routes returns the member-API routes (for server.Options.MemberRoutes).
@@ -224,6 +239,13 @@ func (s *Service) serve(r *http.Request, op string) answer {
 	case schemas.JointOpAggregate:
 		return s.aggregateStat(ctx, reg, q, now)
 	}
+	// The job is looked up before its lock is made, so that unknown ids allocate nothing;
+	// it is read again under the lock, for its state may have moved meanwhile.
+	if _, err := s.opts.Jobs.JointJob(ctx, peer, q.claims.Job); errors.Is(err, store.ErrNotFound) {
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobUnknown, "no such job"))
+	} else if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	}
 	unlock := s.lockJob(peer, q.claims.Job)
 	defer unlock()
 	job, err := s.opts.Jobs.JointJob(ctx, peer, q.claims.Job)
@@ -236,8 +258,10 @@ func (s *Service) serve(r *http.Request, op string) answer {
 	q.job = &job
 	switch job.State {
 	case schemas.JobCancelled:
+		s.drop(&job)
 		return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobCancelled, "the job was cancelled"))
 	case schemas.JobFailed:
+		s.drop(&job)
 		return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobState, "the job failed"))
 	}
 	switch op {
@@ -344,6 +368,27 @@ func (s *Service) jobInput(reg server.RegistryView, peer string, categories []st
 	return in
 }
 
+// redecide runs the policy again for a step of a running job: a policy revision, or a change
+// of the guest's roles or jurisdiction in the registry, since the proposal must stop the job.
+// The step is logged under this decision (q.job is the request's copy; the store keeps the
+// proposal's decision).
+func (s *Service) redecide(ctx context.Context, reg server.RegistryView, q *request, now time.Time) *schemas.Error {
+	job := q.job
+	res, err := s.opts.Policy.Decide(ctx, s.jobInput(reg, job.Guest, job.Categories, now))
+	if err != nil {
+		return schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated")
+	}
+	proposed := job.PolicyRevision
+	job.DecisionID, job.PolicyRevision = res.DecisionID, res.Revision
+	if !res.Allow {
+		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "joint step denied by policy re-decision", slog.String("requester", job.Guest),
+			slog.String("job", job.ID), slog.String("proposed_revision", proposed), slog.String("revision", res.Revision),
+			slog.String("reasons", strings.Join(res.Reasons, ", ")))
+		return schemas.Errorf(res.WireCode(), "denied by policy (re-decided at this step): %s", strings.Join(res.Reasons, ", "))
+	}
+	return nil
+}
+
 // step runs one protocol message.
 func (s *Service) step(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
 	c, job := q.claims, q.job
@@ -354,6 +399,9 @@ func (s *Service) step(ctx context.Context, reg server.RegistryView, q *request,
 	q.step = msg.Kind()
 	if jobOf(msg) != job.ID {
 		return s.deny(ctx, q, schemas.Errorf(schemas.CodeMalformedRequest, "message names another job"))
+	}
+	if e := s.redecide(ctx, reg, q, now); e != nil {
+		return s.deny(ctx, q, e)
 	}
 	sr, isScore := msg.(*joint.ScoreRequest)
 	applicant := isScore && sr.Applicant != ""
@@ -461,8 +509,8 @@ func (s *Service) transition(ctx context.Context, reg server.RegistryView, q *re
 	if err := s.opts.Jobs.UpdateJointJob(ctx, q.job.Guest, q.job.ID, state, session, now); err != nil {
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
 	}
-	if state == schemas.JobCancelled {
-		s.drop(q.job)
+	if state == schemas.JobCancelled || state == schemas.JobDone {
+		s.drop(q.job) // a done job's host is rebuilt from its stored session to score applicants
 	}
 	q.job.State = state
 	return s.allow(ctx, reg, q, nil, store.Commit{}, used, now)
@@ -678,6 +726,14 @@ func (s *Service) hostFor(ctx context.Context, job *Job) (*joint.Host, error) {
 	if prev := s.hosts[key]; prev != nil {
 		return prev, nil
 	}
+	// Evict beyond the bound: every step writes its session to the store before it answers
+	// and the steps of a job are serialised, so an evicted host is rebuilt as it was.
+	for k := range s.hosts {
+		if len(s.hosts) < s.opts.MaxHosts {
+			break
+		}
+		delete(s.hosts, k)
+	}
 	s.hosts[key] = h
 	return h, nil
 }
@@ -688,14 +744,38 @@ func (s *Service) drop(job *Job) {
 	s.mu.Unlock()
 }
 
-// lockJob serialises requests of one job (state read, step, state write).
+// lockJob serialises requests of one job (state read, step, state write). The entry lives
+// only while requests hold or wait for it.
 func (s *Service) lockJob(guest, job string) func() {
 	key := guest + "\x00" + job
 	s.mu.Lock()
-	m := s.jobMu[key]
+	l := s.jobMu[key]
+	if l == nil {
+		l = &jobLock{}
+		s.jobMu[key] = l
+	}
+	l.refs++
+	s.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		s.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(s.jobMu, key)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// lockDataset serialises the check-and-record of aggregate query sets on one dataset across
+// requests (the engine's own mutex covers one request only). Entries are made only for
+// datasets the data source serves.
+func (s *Service) lockDataset(dataset string) func() {
+	s.mu.Lock()
+	m := s.setMu[dataset]
 	if m == nil {
 		m = &sync.Mutex{}
-		s.jobMu[key] = m
+		s.setMu[dataset] = m
 	}
 	s.mu.Unlock()
 	m.Lock()
