@@ -73,6 +73,7 @@ const (
 	CodeConsentValidityExceeded Code = "consent_validity_exceeded" // consent valid for longer than the purpose allows
 	CodeConsentUsesExceeded     Code = "consent_uses_exceeded"     // consent allows more uses than the purpose allows
 	CodeQueryLimitExceeded      Code = "query_limit_exceeded"      // too many queries about this subject in the period
+	CodeRateLimited             Code = "rate_limited"              // too many requests from this client address on the public API
 
 	// The node's own dependencies: fail closed.
 	CodeLogUnavailable   Code = "log_unavailable"   // the inquiry log could not be appended
@@ -150,6 +151,7 @@ var codeStatus = map[Code]int{
 	CodeConsentValidityExceeded: http.StatusForbidden,
 	CodeConsentUsesExceeded:     http.StatusForbidden,
 	CodeQueryLimitExceeded:      http.StatusTooManyRequests,
+	CodeRateLimited:             http.StatusTooManyRequests,
 
 	CodeLogUnavailable:   http.StatusServiceUnavailable,
 	CodeStoreUnavailable: http.StatusServiceUnavailable,

@@ -73,6 +73,12 @@ type Config struct {
 	// is refused with free_reports_exhausted.
 	FreeReportsPerYear int `yaml:"free_reports_per_year,omitempty"`
 
+	// PublicRate limits requests to the public (subject) API per client IP
+	// address (per /64 for IPv6), before any signature check or log append:
+	// a token bucket refilled at PerSecond (default 5) holding Burst
+	// (default 20). Over it the answer is rate_limited (429).
+	PublicRate RateLimit `yaml:"public_rate,omitempty"`
+
 	// Policy, if Bundle is set, loads a signed policy bundle in place of
 	// the embedded policy (see package node/policyload).
 	Policy PolicySource `yaml:"policy,omitempty"`
@@ -93,6 +99,12 @@ type Config struct {
 type PolicySource struct {
 	Bundle string   `yaml:"bundle,omitempty"`
 	Poll   Duration `yaml:"poll,omitempty"`
+}
+
+// RateLimit is a token bucket: PerSecond requests a second, Burst at once.
+type RateLimit struct {
+	PerSecond float64 `yaml:"per_second,omitempty"`
+	Burst     int     `yaml:"burst,omitempty"`
 }
 
 // TLS names the node's certificate files.
@@ -203,6 +215,12 @@ func (c *Config) SetDefaults() {
 	if c.FreeReportsPerYear == 0 {
 		c.FreeReportsPerYear = 2
 	}
+	if c.PublicRate.PerSecond == 0 {
+		c.PublicRate.PerSecond = 5
+	}
+	if c.PublicRate.Burst == 0 {
+		c.PublicRate.Burst = 20
+	}
 	if c.Catalog == nil {
 		c.Catalog = map[string]string{}
 	}
@@ -217,6 +235,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: id %q: use lower-case letters, digits and '-'", c.ID)
 	case c.FreeReportsPerYear < 0:
 		return errors.New("config: free_reports_per_year must not be negative")
+	case c.PublicRate.PerSecond < 0 || c.PublicRate.Burst < 0:
+		return errors.New("config: public_rate.per_second and public_rate.burst must not be negative")
 	case c.Organisation == "":
 		return errors.New("config: organisation is required")
 	case len(c.Roles) == 0:

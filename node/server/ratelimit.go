@@ -1,0 +1,139 @@
+package server
+
+import (
+	"container/list"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/creditexchange/node/schemas"
+)
+
+// MaxRateLimitClients bounds how many client addresses the public rate
+// limiter remembers; past it the least recently seen is forgotten.
+const MaxRateLimitClients = 10_000
+
+// RateLimitObserver, if the provider's Observer implements it, is told of
+// every request refused with rate_limited (metrics).
+type RateLimitObserver interface {
+	ObserveRateLimited()
+}
+
+// RateLimit wraps the public API h with a token bucket per client address
+// (r.RemoteAddr only, never a forwarding header; IPv6 by /64): perSecond
+// requests a second, burst at once. A request over the limit is answered
+// rate_limited (429) through p.write before h sees it, so it never reaches
+// a signature check or an inquiry-log append. perSecond <= 0 disables the
+// limit.
+func (p *Provider) RateLimit(h http.Handler, perSecond float64, burst int) http.Handler {
+	if perSecond <= 0 {
+		return h
+	}
+	l := newIPLimiter(perSecond, burst, MaxRateLimitClients, p.opts.Clock)
+	return p.rateLimited(h, l)
+}
+
+func (p *Provider) rateLimited(h http.Handler, l *ipLimiter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !l.allow(clientKey(r.RemoteAddr)) {
+			if o, ok := p.opts.Observer.(RateLimitObserver); ok {
+				o.ObserveRateLimited()
+			}
+			w.Header().Set("Retry-After", "1")
+			p.write(w, r, Answer{Err: schemas.Errorf(schemas.CodeRateLimited, "too many requests from this address")})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// clientKey is the bucket a remote address counts against: its IP, or its
+// /64 for IPv6 (one host usually holds a whole /64).
+func clientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		pfx, _ := a.Prefix(64)
+		return pfx.String()
+	}
+	return a.String()
+}
+
+// ipLimiter holds a token bucket per client key, least recently seen last.
+// An entry idle long enough for its bucket to refill is indistinguishable
+// from a new one and is dropped; past max entries the least recently seen
+// is dropped too, so memory is bounded whatever the number of clients.
+type ipLimiter struct {
+	mu      sync.Mutex
+	limit   rate.Limit
+	burst   int
+	max     int
+	idle    time.Duration // time to refill a bucket from empty
+	now     func() time.Time
+	entries map[string]*list.Element // of *ipEntry
+	lru     list.List                // front: most recently seen
+}
+
+type ipEntry struct {
+	key  string
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newIPLimiter(perSecond float64, burst, max int, now func() time.Time) *ipLimiter {
+	if burst < 1 {
+		burst = 1
+	}
+	if max < 1 {
+		max = 1
+	}
+	if now == nil {
+		now = time.Now
+	}
+	idle := time.Duration(float64(burst) / perSecond * float64(time.Second))
+	return &ipLimiter{limit: rate.Limit(perSecond), burst: burst, max: max, idle: idle, now: now,
+		entries: map[string]*list.Element{}}
+}
+
+func (l *ipLimiter) allow(key string) bool {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el, ok := l.entries[key]; ok {
+		e := el.Value.(*ipEntry)
+		e.seen = now
+		l.lru.MoveToFront(el)
+		return e.lim.AllowN(now, 1)
+	}
+	for back := l.lru.Back(); back != nil && now.Sub(back.Value.(*ipEntry).seen) > l.idle; back = l.lru.Back() {
+		l.remove(back)
+	}
+	for l.lru.Len() >= l.max {
+		l.remove(l.lru.Back())
+	}
+	e := &ipEntry{key: key, lim: rate.NewLimiter(l.limit, l.burst), seen: now}
+	l.entries[key] = l.lru.PushFront(e)
+	return e.lim.AllowN(now, 1)
+}
+
+func (l *ipLimiter) remove(el *list.Element) {
+	l.lru.Remove(el)
+	delete(l.entries, el.Value.(*ipEntry).key)
+}
+
+func (l *ipLimiter) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.entries)
+}
