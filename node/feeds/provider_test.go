@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math"
@@ -245,9 +246,17 @@ func TestPullEarlyDenialsLogged(t *testing.T) {
 	}{
 		{"not a JWS", func(f *fixture) []byte { return []byte("garbage") }, schemas.CodeMalformedRequest},
 		{"bad signature", func(f *fixture) []byte {
+			// Flip a bit of the decoded signature and re-encode it canonically,
+			// so the token stays well-formed and only the signature is wrong.
 			tok := f.token(t, f.request())
-			tok[len(tok)-2] ^= 1
-			return tok
+			parts := bytes.Split(tok, []byte("."))
+			sig, err := base64.RawURLEncoding.DecodeString(string(parts[2]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sig[10] ^= 1
+			parts[2] = []byte(base64.RawURLEncoding.EncodeToString(sig))
+			return bytes.Join(parts, []byte("."))
 		}, schemas.CodeBadSignature},
 		{"unregistered kid", func(f *fixture) []byte {
 			payload, _ := json.Marshal(f.request())
