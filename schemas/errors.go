@@ -227,6 +227,16 @@ func CodeOf(err error) Code {
 	return CodeInternal
 }
 
+// AsError returns the first *Error in err's chain, or wraps err with the
+// fallback code and a peer-safe message.
+func AsError(err error, fallback Code, message string) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Wrap(fallback, err, message)
+}
+
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`

@@ -1,10 +1,11 @@
 package feeds
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/creditexchange/node/schemas"
 )
 
 // Wire constants.
@@ -82,13 +83,8 @@ var ErrMalformed = errors.New("feeds: malformed message")
 // decodeStrict decodes exactly one JSON value into v, refusing unknown
 // fields and trailing data.
 func decodeStrict(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	if err := schemas.DecodeStrict(b, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if d.More() {
-		return fmt.Errorf("%w: trailing data", ErrMalformed)
 	}
 	return nil
 }

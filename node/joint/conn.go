@@ -1,9 +1,7 @@
 package joint
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 )
 
@@ -63,19 +61,6 @@ func (c *LocalConn) Call(ctx context.Context, req Message) (Message, error) {
 		c.Observe(ToGuest, out.Kind(), wire)
 	}
 	return Unmarshal(wire)
-}
-
-// strictJSON decodes exactly one JSON value with no unknown fields.
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data")
-	}
-	return nil
 }
 
 // expect asserts the type of a response.

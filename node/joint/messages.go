@@ -3,6 +3,8 @@ package joint
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/creditexchange/node/schemas"
 )
 
 // Message is one protocol message. Every message the guest sends is a request the host answers
@@ -187,7 +189,7 @@ func Unmarshal(b []byte) (Message, error) {
 	if m == nil {
 		return nil, fmt.Errorf("%w: unknown kind", ErrMalformed)
 	}
-	if err := strictJSON(env.Body, m); err != nil {
+	if err := schemas.DecodeStrict(env.Body, m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return m, nil

@@ -164,7 +164,7 @@ func (c *Client) Send(ctx context.Context, q Query, requestID string, tok []byte
 	}
 	resp, err := c.post(ctx, q.Provider, "/v1/query", tok)
 	if err != nil {
-		return nil, c.failed(ctx, sent, asWire(err, schemas.CodePeerUnavailable), nil)
+		return nil, c.failed(ctx, sent, schemas.AsError(err, schemas.CodePeerUnavailable, "request failed"), nil)
 	}
 	if resp.status != http.StatusOK {
 		e, idx := decodeError(resp)
@@ -356,12 +356,4 @@ func decodeError(r *response) (*schemas.Error, *uint64) {
 		return schemas.Errorf(schemas.CodePeerBadResponse, "provider answered HTTP %d without a known error code", r.status), nil
 	}
 	return &schemas.Error{Code: body.Error.Code, Message: body.Error.Message}, body.Error.LogIndex
-}
-
-func asWire(err error, fallback schemas.Code) *schemas.Error {
-	var e *schemas.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return schemas.Wrap(fallback, err, "request failed")
 }

@@ -33,7 +33,7 @@ func (c *Client) Discover(ctx context.Context, provider, purpose, subjectType st
 	}
 	resp, err := c.post(ctx, provider, RouteDiscover, tok)
 	if err != nil {
-		return nil, asWire(err, schemas.CodePeerUnavailable)
+		return nil, schemas.AsError(err, schemas.CodePeerUnavailable, "request failed")
 	}
 	if resp.status != http.StatusOK {
 		e, _ := decodeError(resp)

@@ -137,7 +137,7 @@ func Verify(tok []byte, reg Keys, now time.Time, negative Negative) (*Report, er
 		return nil, fmt.Errorf("%w: report: %w", ErrSignature, err)
 	}
 	var c schemas.ReportClaims
-	if err := decodeStrict(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
 	}
 	if c.Issuer != iss {
@@ -210,7 +210,7 @@ func verifyPart(part schemas.ReportPart, reg Keys, c *schemas.ReportClaims) (*sc
 		return nil, fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	var r schemas.QueryResponse
-	if err := decodeStrict(payload, &r); err != nil {
+	if err := schemas.DecodeStrict(payload, &r); err != nil {
 		return nil, fmt.Errorf("%w: response: %w", ErrMalformed, err)
 	}
 	iat := time.Unix(r.IssuedAt, 0)
@@ -407,17 +407,4 @@ func unverifiedIssuer(tok []byte) (string, error) {
 		return "", fmt.Errorf("%w: no issuer", ErrMalformed)
 	}
 	return head.Issuer, nil
-}
-
-// decodeStrict decodes JSON refusing unknown fields and trailing data.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
 }

@@ -21,11 +21,11 @@ func (p *Provider) checkApproval(reg RegistryView, q *inquiry, now time.Time) (*
 	}
 	a, err := approval.Verify([]byte(c.Approval), reg, now, p.opts.Skew)
 	if err != nil {
-		return nil, asWire(err, schemas.CodeApprovalInvalid)
+		return nil, schemas.AsError(err, schemas.CodeApprovalInvalid, "rejected")
 	}
 	q.approvalCase = a.Claims.Case
 	if err := a.CheckParties(c.Subject, q.peer); err != nil {
-		return nil, asWire(err, schemas.CodeApprovalInvalid)
+		return nil, schemas.AsError(err, schemas.CodeApprovalInvalid, "rejected")
 	}
 	return a, nil
 }

@@ -145,7 +145,7 @@ func (p *Provider) authenticateDiscovery(reg RegistryView, q *inquiry, body []by
 		return nil, schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
 	}
 	var c schemas.DiscoverClaims
-	if err := decodeStrict(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "discovery claims malformed")
 	}
 	if c.Issuer != q.peer {

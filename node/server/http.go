@@ -194,7 +194,7 @@ func (p *Provider) Ready(ctx context.Context) error {
 
 func (p *Provider) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	if err := p.Ready(r.Context()); err != nil {
-		p.write(w, r, Answer{Err: asWire(err, schemas.CodeInternal)})
+		p.write(w, r, Answer{Err: schemas.AsError(err, schemas.CodeInternal, "rejected")})
 		return
 	}
 	w.Header().Set("Content-Type", schemas.ContentTypeJSON)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -238,7 +237,7 @@ func (p *Provider) authenticate(reg RegistryView, q *inquiry, body []byte, now t
 		return schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
 	}
 	var c schemas.QueryClaims
-	if err := decodeStrict(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return schemas.Wrap(schemas.CodeMalformedRequest, err, "query claims malformed")
 	}
 	if c.Issuer != q.peer {
@@ -258,7 +257,7 @@ func (p *Provider) authenticate(reg RegistryView, q *inquiry, body []byte, now t
 	if len(c.Categories) == 0 || len(c.Categories) > maxCategories {
 		return schemas.Errorf(schemas.CodeMalformedRequest, "categories must list 1..%d names", maxCategories)
 	}
-	if !uniqueNonEmpty(c.Categories) {
+	if !schemas.UniqueNames(c.Categories) {
 		return schemas.Errorf(schemas.CodeMalformedRequest, "categories must be unique and non-empty")
 	}
 	q.claims = &c // authenticated: from here the entry names the subject
@@ -281,11 +280,11 @@ func (p *Provider) checkConsent(ctx context.Context, reg RegistryView, q *inquir
 	}
 	cons, err := consent.VerifyConsentToken([]byte(c.Consent), reg, now, p.opts.Skew)
 	if err != nil {
-		return nil, asWire(err, schemas.CodeConsentInvalid)
+		return nil, schemas.AsError(err, schemas.CodeConsentInvalid, "rejected")
 	}
 	q.consentID = cons.Claims.ID
 	if err := cons.CheckParties(consent.Expectation{Requester: q.peer, Provider: p.opts.ID, Subject: c.Subject}); err != nil {
-		return nil, asWire(err, schemas.CodeConsentInvalid)
+		return nil, schemas.AsError(err, schemas.CodeConsentInvalid, "rejected")
 	}
 	// Revocations count only for the subject who sent them: the consent's
 	// own subject, checked above to be the subject queried.
@@ -459,39 +458,6 @@ func (p *Provider) fail(q *inquiry, e *schemas.Error) Answer {
 	p.log.LogAttrs(context.Background(), slog.LevelError, "request failed closed",
 		slog.String("request_id", id), slog.String("requester", q.peer), slog.String("code", string(e.Code)), slog.Any("cause", e.Err))
 	return Answer{RequestID: id, Err: e}
-}
-
-// asWire returns err's *schemas.Error, or wraps it with the fallback code.
-func asWire(err error, fallback schemas.Code) *schemas.Error {
-	var e *schemas.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return schemas.Wrap(fallback, err, "rejected")
-}
-
-func uniqueNonEmpty(xs []string) bool {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	for i, x := range s {
-		if x == "" || (i > 0 && s[i-1] == x) {
-			return false
-		}
-	}
-	return true
-}
-
-// decodeStrict decodes JSON refusing unknown fields and trailing data.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
 }
 
 // Project reduces a JSON object to the given gjson paths. Only plain dotted

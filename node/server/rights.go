@@ -137,7 +137,7 @@ func (p *Provider) recordRequest(ctx context.Context, body []byte, typ string) A
 	}
 	rq, err := consent.VerifyRecordRequest(body, typ, reg, p.opts.ID, now, p.opts.Skew)
 	if err != nil {
-		return p.denyUnattributed(ctx, kind, body, asWire(err, schemas.CodeSubjectCertInvalid))
+		return p.denyUnattributed(ctx, kind, body, schemas.AsError(err, schemas.CodeSubjectCertInvalid, "rejected"))
 	}
 	subject, jti, c := rq.Subject(), rq.ID(), rq.Claims
 	entry := subjectEntry(now, kind, subject, jti, body)
@@ -204,7 +204,7 @@ func (p *Provider) RightsStatus(ctx context.Context, body []byte) Answer {
 	}
 	rd, err := consent.VerifyRightsStatus(body, reg, p.opts.ID, now, p.opts.Skew)
 	if err != nil {
-		return p.denyUnattributed(ctx, schemas.KindRightsStatus, body, asWire(err, schemas.CodeSubjectCertInvalid))
+		return p.denyUnattributed(ctx, schemas.KindRightsStatus, body, schemas.AsError(err, schemas.CodeSubjectCertInvalid, "rejected"))
 	}
 	subject, jti := rd.Subject(), rd.ID()
 	app, denied := p.commitSubjectRequest(ctx, subjectEntry(now, schemas.KindRightsStatus, subject, jti, body), now)

@@ -33,7 +33,7 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 	rd, err := consent.VerifySubjectRead(body, reg, p.opts.ID, now, p.opts.Skew)
 	if err != nil {
 		// Unauthenticated: not attributed to any subject's log.
-		return p.denyUnattributed(ctx, schemas.KindSubjectRead, body, asWire(err, schemas.CodeSubjectCertInvalid))
+		return p.denyUnattributed(ctx, schemas.KindSubjectRead, body, schemas.AsError(err, schemas.CodeSubjectCertInvalid, "rejected"))
 	}
 	subject, jti := rd.Subject(), rd.ID()
 	entry := subjectEntry(now, schemas.KindSubjectRead, subject, jti, body)
@@ -85,7 +85,7 @@ func (p *Provider) Revoke(ctx context.Context, body []byte) Answer {
 	}
 	rv, err := consent.VerifyRevocation(body, reg, p.opts.ID, now, p.opts.Skew)
 	if err != nil {
-		return p.denyUnattributed(ctx, schemas.KindRevocation, body, asWire(err, schemas.CodeSubjectCertInvalid))
+		return p.denyUnattributed(ctx, schemas.KindRevocation, body, schemas.AsError(err, schemas.CodeSubjectCertInvalid, "rejected"))
 	}
 	subject, jti := rv.Subject(), rv.ID()
 	entry := subjectEntry(now, schemas.KindRevocation, subject, jti, body)

@@ -140,7 +140,7 @@ func (c *Client) Aggregate(ctx context.Context, host, study string, a schemas.Jo
 		return nil, err
 	}
 	var out schemas.JointAggregateResult
-	if err := strictJSON(ans.Message, &out); err != nil {
+	if err := schemas.DecodeStrict(ans.Message, &out); err != nil {
 		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, fmt.Sprintf("aggregate answer from %s malformed", host))
 	}
 	return &out, nil

@@ -126,7 +126,7 @@ func (c *Client) call(ctx context.Context, host, path string, claims schemas.Joi
 	}
 	status, body, err := c.Sender.SendRaw(ctx, host, path, tok)
 	if err != nil {
-		return nil, failed(asWire(err, schemas.CodePeerUnavailable), nil)
+		return nil, failed(schemas.AsError(err, schemas.CodePeerUnavailable, "rejected"), nil)
 	}
 	if status != 200 {
 		var eb schemas.ErrorBody
@@ -137,7 +137,7 @@ func (c *Client) call(ctx context.Context, host, path string, claims schemas.Joi
 	}
 	ans, err := c.open(host, claims, body)
 	if err != nil {
-		return nil, failed(asWire(err, schemas.CodePeerBadResponse), nil)
+		return nil, failed(schemas.AsError(err, schemas.CodePeerBadResponse, "rejected"), nil)
 	}
 	rcpt := sent
 	rcpt.Stage, rcpt.Decision, rcpt.ProviderLogIndex = schemas.OutboundReceipt, schemas.DecisionAllow, &ans.LogIndex
@@ -183,7 +183,7 @@ func (c *Client) open(host string, claims schemas.JointRequest, body []byte) (*s
 		return nil, bad(err, "answer signature does not verify")
 	}
 	var ans schemas.JointAnswer
-	if err := strictJSON(payload, &ans); err != nil {
+	if err := schemas.DecodeStrict(payload, &ans); err != nil {
 		return nil, bad(err, "answer malformed")
 	}
 	if ans.Issuer != host || ans.Audience != c.ID || ans.RequestID != claims.ID || ans.Job != claims.Job {

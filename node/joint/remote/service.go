@@ -298,7 +298,7 @@ func (s *Service) authenticate(reg server.RegistryView, q *request, body []byte,
 		return schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
 	}
 	var c schemas.JointRequest
-	if err := strictJSON(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return schemas.Wrap(schemas.CodeMalformedRequest, err, "joint request claims malformed")
 	}
 	if c.Issuer != q.peer {
@@ -325,7 +325,7 @@ func (s *Service) propose(ctx context.Context, reg server.RegistryView, q *reque
 	switch {
 	case c.Purpose != PurposeJointModeling:
 		return s.deny(ctx, q, schemas.Errorf(schemas.CodePurposeNotPermitted, "a job's purpose is joint_modeling"))
-	case len(c.Categories) == 0 || len(c.Categories) > maxCategories || !uniqueNonEmpty(c.Categories):
+	case len(c.Categories) == 0 || len(c.Categories) > maxCategories || !schemas.UniqueNames(c.Categories):
 		return s.deny(ctx, q, schemas.Errorf(schemas.CodeMalformedRequest, "categories must list 1..%d distinct names", maxCategories))
 	case c.Label == "" || len(c.Label) > maxLabelLen || c.Cohort <= 0 || !slices.Contains(c.Hosts, s.opts.ID):
 		return s.deny(ctx, q, schemas.Errorf(schemas.CodeMalformedRequest, "a job needs a label definition, a cohort size and hosts naming this node"))
@@ -523,11 +523,11 @@ func (s *Service) checkConsent(ctx context.Context, reg server.RegistryView, q *
 	}
 	cons, err := consent.VerifyConsentToken([]byte(c.Consent), reg, now, s.opts.Skew)
 	if err != nil {
-		return nil, asWire(err, schemas.CodeConsentInvalid)
+		return nil, schemas.AsError(err, schemas.CodeConsentInvalid, "rejected")
 	}
 	if err := cons.CheckParties(consent.Expectation{Requester: q.peer, Provider: s.opts.ID, Subject: subject,
 		Purpose: PurposeJointModeling, Categories: job.Categories}); err != nil {
-		return nil, asWire(err, schemas.CodeConsentInvalid)
+		return nil, schemas.AsError(err, schemas.CodeConsentInvalid, "rejected")
 	}
 	revoked, err := s.opts.Requests.Revoked(ctx, cons.Claims.Subject, cons.Claims.ID)
 	if err != nil {
@@ -809,35 +809,4 @@ func jobOf(m joint.Message) string {
 		return r.Job
 	}
 	return ""
-}
-
-func asWire(err error, fallback schemas.Code) *schemas.Error {
-	var e *schemas.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return schemas.Wrap(fallback, err, "rejected")
-}
-
-func uniqueNonEmpty(xs []string) bool {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	for i, x := range s {
-		if x == "" || (i > 0 && s[i-1] == x) {
-			return false
-		}
-	}
-	return true
-}
-
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
 }
