@@ -154,3 +154,9 @@ func SelectCategories(d *joint.Dataset, categories []string) (*joint.Dataset, er
 // OutboundLog is the node's outbound log, for requesters other than Client (such as joint
 // modelling jobs, node/joint/remote).
 func (n *Node) OutboundLog() peer.OutboundLog { return n.Logs.outbound(n.Store) }
+
+// JointClient is this node as the guest of joint modelling jobs (node/joint/remote): requests
+// signed with its key, sent through its pinned mutual-TLS client and recorded in its outbound log.
+func (n *Node) JointClient() *remote.Client {
+	return &remote.Client{ID: n.Config.ID, Keys: n.Keys, Registries: ClientRegistries{W: n.Registry}, Sender: n.Client, Log: n.OutboundLog()}
+}

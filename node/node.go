@@ -203,7 +203,7 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	maxBody := n.Config.MaxBodyBytes
 	servers := []*http.Server{
 		newServer(n.memberHandler(maxBody), memberTLS), // + /metrics, request ids, latency (opsrv.go)
-		newServer(n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst), publicTLS), // per-IP limit before any log append (server/ratelimit.go)
+		newServer(n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public")), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
 	}
 	listeners := []net.Listener{ml, pl}
 	errc := make(chan error, len(servers))

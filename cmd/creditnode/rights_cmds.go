@@ -134,45 +134,35 @@ func (a *app) openRights(ctx context.Context, dir string) (operatorStore, *right
 
 func (a *app) objectionsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "objections", Short: "As the operator, list and answer subjects' objections"}
-	var dir, status, subject string
-	var overdue, asJSON bool
+	var lf rightsListFlags
+	var subject string
+	var overdue bool
 	list := &cobra.Command{
 		Use:   "list --dir D [--status open] [--subject S] [--overdue]",
 		Short: "List objections; open ones past 20 days are marked overdue",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, _, err := a.openRights(cmd.Context(), dir)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			objs, err := st.Objections(cmd.Context(), store.RightsFilter{Subject: subject, Status: status})
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			out := make([]schemas.ObjectionOut, 0, len(objs))
-			for _, o := range objs {
-				if w := rights.ObjectionOut(o, now); !overdue || w.Overdue {
-					out = append(out, w)
+			return listRights(cmd.Context(), a, lf, printObjections, func(ctx context.Context, st operatorStore) ([]schemas.ObjectionOut, error) {
+				objs, err := st.Objections(ctx, store.RightsFilter{Subject: subject, Status: lf.status})
+				if err != nil {
+					return nil, err
 				}
-			}
-			if asJSON {
-				return printRightsJSON(a.out, out)
-			}
-			printObjections(a.out, out)
-			return nil
+				now := time.Now()
+				out := make([]schemas.ObjectionOut, 0, len(objs))
+				for _, o := range objs {
+					if w := rights.ObjectionOut(o, now); !overdue || w.Overdue {
+						out = append(out, w)
+					}
+				}
+				return out, nil
+			})
 		},
 	}
-	fl := list.Flags()
-	fl.StringVar(&dir, "dir", "", "node directory")
-	fl.StringVar(&status, "status", "", "only this status: open, corrected, removed, upheld")
-	fl.StringVar(&subject, "subject", "", "only this subject")
-	fl.BoolVar(&overdue, "overdue", false, "only open objections past their 20 days")
-	fl.BoolVar(&asJSON, "json", false, "print as JSON")
-	list.MarkFlagRequired("dir")
+	lf.add(list, "open, corrected, removed, upheld")
+	list.Flags().StringVar(&subject, "subject", "", "only this subject")
+	list.Flags().BoolVar(&overdue, "overdue", false, "only open objections past their 20 days")
 
-	var rDir, rID, rStatus, rReason string
+	var df decisionFlags
 	resolve := &cobra.Command{
 		Use:   "resolve --dir D --id ID --status corrected|removed|upheld --reason TEXT",
 		Short: "Answer an objection in writing (logged in the inquiry log)",
@@ -181,91 +171,129 @@ func (a *app) objectionsCmd() *cobra.Command {
 "upheld" keeps it as it is. The reason is the written answer the subject reads.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, m, err := a.openRights(cmd.Context(), rDir)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			o, idx, err := m.ResolveObjection(cmd.Context(), rID, rStatus, rReason)
-			if err != nil {
-				return explainRightsError(err)
-			}
-			fmt.Fprintf(a.out, "objection %s %s (log index %d)\n", o.ID, o.Status, idx)
-			return nil
+			return a.decideRights(cmd.Context(), df.dir, "objection", func(ctx context.Context, m *rights.Manager) (string, string, uint64, error) {
+				o, idx, err := m.ResolveObjection(ctx, df.id, df.outcome, df.reason)
+				return o.ID, o.Status, idx, err
+			})
 		},
 	}
-	addDecisionFlags(resolve, &rDir, &rID, &rStatus, &rReason, "status")
+	df.add(resolve, "status")
 	cmd.AddCommand(list, resolve)
 	return cmd
 }
 
 func (a *app) repairsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "repairs", Short: "As the operator, list and decide credit-repair applications"}
-	var dir, status string
-	var asJSON bool
+	var lf rightsListFlags
 	list := &cobra.Command{
 		Use:   "list --dir D [--status pending]",
 		Short: "List credit-repair applications",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, _, err := a.openRights(cmd.Context(), dir)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			rs, err := st.Repairs(cmd.Context(), store.RightsFilter{Status: status})
-			if err != nil {
-				return err
-			}
-			out := make([]schemas.RepairOut, 0, len(rs))
-			for _, r := range rs {
-				out = append(out, rights.RepairOut(r))
-			}
-			if asJSON {
-				return printRightsJSON(a.out, out)
-			}
-			printRepairs(a.out, out)
-			return nil
+			return listRights(cmd.Context(), a, lf, printRepairs, func(ctx context.Context, st operatorStore) ([]schemas.RepairOut, error) {
+				rs, err := st.Repairs(ctx, store.RightsFilter{Status: lf.status})
+				if err != nil {
+					return nil, err
+				}
+				out := make([]schemas.RepairOut, 0, len(rs))
+				for _, r := range rs {
+					out = append(out, rights.RepairOut(r))
+				}
+				return out, nil
+			})
 		},
 	}
-	list.Flags().StringVar(&dir, "dir", "", "node directory")
-	list.Flags().StringVar(&status, "status", "", "only this status: pending, approved, rejected")
-	list.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
-	list.MarkFlagRequired("dir")
+	lf.add(list, "pending, approved, rejected")
 
-	var dDir, dID, dDecision, dReason string
+	var df decisionFlags
 	decide := &cobra.Command{
 		Use:   "decide --dir D --id ID --decision approved|rejected --reason TEXT",
 		Short: "Approve or reject a repair application (logged in the inquiry log)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, m, err := a.openRights(cmd.Context(), dDir)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			r, idx, err := m.DecideRepair(cmd.Context(), dID, dDecision, dReason)
-			if err != nil {
-				return explainRightsError(err)
-			}
-			fmt.Fprintf(a.out, "repair %s %s (log index %d)\n", r.ID, r.Status, idx)
-			return nil
+			return a.decideRights(cmd.Context(), df.dir, "repair", func(ctx context.Context, m *rights.Manager) (string, string, uint64, error) {
+				r, idx, err := m.DecideRepair(ctx, df.id, df.outcome, df.reason)
+				return r.ID, r.Status, idx, err
+			})
 		},
 	}
-	addDecisionFlags(decide, &dDir, &dID, &dDecision, &dReason, "decision")
+	df.add(decide, "decision")
 	cmd.AddCommand(list, decide)
 	return cmd
 }
 
-func addDecisionFlags(cmd *cobra.Command, dir, id, status, reason *string, statusFlag string) {
+// rightsListFlags are the flags of the operator's list commands.
+type rightsListFlags struct {
+	dir, status string
+	asJSON      bool
+}
+
+// add registers --dir (required), --status (one of statuses) and --json.
+func (f *rightsListFlags) add(cmd *cobra.Command, statuses string) {
 	fl := cmd.Flags()
-	fl.StringVar(dir, "dir", "", "node directory")
-	fl.StringVar(id, "id", "", "objection or application id")
-	fl.StringVar(status, statusFlag, "", "the outcome")
-	fl.StringVar(reason, "reason", "", "the written answer to the subject")
-	for _, n := range []string{"dir", "id", statusFlag, "reason"} {
+	fl.StringVar(&f.dir, "dir", "", "node directory")
+	fl.StringVar(&f.status, "status", "", "only this status: "+statuses)
+	fl.BoolVar(&f.asJSON, "json", false, "print as JSON")
+	cmd.MarkFlagRequired("dir")
+}
+
+// listRights is the body of the operator's list commands: it opens the
+// store of f.dir, reads the rows with read (which must return a non-nil
+// slice, so that an empty list prints as [] in JSON) and prints them with
+// print, or as JSON with --json.
+func listRights[T any](ctx context.Context, a *app, f rightsListFlags, print func(io.Writer, []T),
+	read func(context.Context, operatorStore) ([]T, error)) error {
+	st, _, err := a.openRights(ctx, f.dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	out, err := read(ctx, st)
+	if err != nil {
+		return err
+	}
+	if f.asJSON {
+		return printRightsJSON(a.out, out)
+	}
+	print(a.out, out)
+	return nil
+}
+
+// decisionFlags are the flags of the operator's answers to an objection or
+// a repair application.
+type decisionFlags struct {
+	dir, id, outcome, reason string
+}
+
+// add registers the required flags --dir, --id, --reason and the outcome
+// under the name outcomeFlag.
+func (f *decisionFlags) add(cmd *cobra.Command, outcomeFlag string) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.dir, "dir", "", "node directory")
+	fl.StringVar(&f.id, "id", "", "objection or application id")
+	fl.StringVar(&f.outcome, outcomeFlag, "", "the outcome")
+	fl.StringVar(&f.reason, "reason", "", "the written answer to the subject")
+	for _, n := range []string{"dir", "id", outcomeFlag, "reason"} {
 		cmd.MarkFlagRequired(n)
 	}
+}
+
+// decideRights is the body of the operator's answers: it opens the store of
+// dir, runs decide (one transaction with its inquiry-log entry) and prints
+// "KIND ID STATUS (log index N)".
+func (a *app) decideRights(ctx context.Context, dir, kind string,
+	decide func(context.Context, *rights.Manager) (id, status string, logIndex uint64, err error)) error {
+	st, m, err := a.openRights(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	id, status, idx, err := decide(ctx, m)
+	if err != nil {
+		return explainRightsError(err)
+	}
+	fmt.Fprintf(a.out, "%s %s %s (log index %d)\n", kind, id, status, idx)
+	return nil
 }
 
 func explainRightsError(err error) error {

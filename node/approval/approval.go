@@ -11,11 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/creditexchange/node/crypto/jose"
@@ -142,7 +139,7 @@ func Verify(tok []byte, reg Registry, now time.Time, skew time.Duration) (*Appro
 		return nil, schemas.Wrap(schemas.CodeApprovalInvalid, err, "approval signature does not verify")
 	}
 	var c schemas.ApprovalClaims
-	if err := decodeClaims(payload, &c); err != nil {
+	if err := schemas.DecodeStrictClaims(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeApprovalInvalid, err, "malformed approval claims")
 	}
 	if err := validate(&c); err != nil {
@@ -239,48 +236,4 @@ func payloadOf(tok []byte) ([]byte, error) {
 		return nil, jose.ErrMalformed
 	}
 	return base64.RawURLEncoding.Strict().DecodeString(string(parts[1]))
-}
-
-// decodeClaims decodes payload into v, a pointer to a claims struct: one
-// JSON object whose member names are exactly v's JSON names (case-sensitive),
-// each at most once, with nothing after it. encoding/json alone matches names
-// case-insensitively and keeps the last duplicate, so two readers of one
-// signed payload could see different claims (the same rule node/consent
-// applies to subject tokens).
-func decodeClaims(payload []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("data after the claims object")
-	}
-	allowed := map[string]bool{}
-	t := reflect.TypeOf(v).Elem()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		allowed[name] = true
-	}
-	dec = json.NewDecoder(bytes.NewReader(payload))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return errors.New("claims are not an object")
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		name, _ := tok.(string)
-		if !allowed[name] || seen[name] {
-			return errors.New("unexpected or duplicate claim name")
-		}
-		seen[name] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return err
-		}
-	}
-	return nil
 }

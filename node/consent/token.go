@@ -11,9 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/creditexchange/node/crypto/jose"
@@ -117,61 +114,6 @@ func payloadOf(tok []byte) ([]byte, error) {
 		return nil, jose.ErrMalformed
 	}
 	return base64.RawURLEncoding.Strict().DecodeString(string(parts[1]))
-}
-
-// decodeClaims decodes a token payload into v, a pointer to a claims struct.
-// The payload must be one JSON object whose member names are exactly v's JSON
-// names, each at most once, with nothing after it. encoding/json alone would
-// match names case-insensitively and keep the last of duplicate members,
-// letting two readers of one signed payload see different claims.
-func decodeClaims(payload []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("data after the claims object")
-	}
-	allowed := jsonNames(reflect.TypeOf(v).Elem())
-	dec = json.NewDecoder(bytes.NewReader(payload))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return errors.New("claims are not an object")
-	}
-	seen := make(map[string]bool, len(allowed))
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		name, _ := tok.(string)
-		if !allowed[name] || seen[name] {
-			return errors.New("unexpected or duplicate claim name")
-		}
-		seen[name] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// jsonNames lists the JSON member names of a struct type's fields.
-func jsonNames(t reflect.Type) map[string]bool {
-	names := make(map[string]bool, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		names[name] = true
-	}
-	return names
 }
 
 // codes names the wire codes a kind of subject-signed token fails with.

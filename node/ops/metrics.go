@@ -54,6 +54,7 @@ type Metrics struct {
 	logAppends  *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
 	vaultErrors *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
 
 	mu       sync.Mutex
 	purposes map[string]bool
@@ -87,9 +88,13 @@ func NewMetrics(nodeID string) *Metrics {
 			Namespace: "creditnode", Name: "vault_errors_total", ConstLabels: prometheus.Labels{"node": nodeID},
 			Help: "Vault calls that failed, by operation.",
 		}, []string{"op"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "creditnode", Name: "rate_limited_total", ConstLabels: prometheus.Labels{"node": nodeID},
+			Help: "Requests refused rate_limited before reaching a handler, by listener.",
+		}, []string{"listener"}),
 		purposes: map[string]bool{},
 	}
-	reg.MustRegister(m.queries, m.latency, m.logAppends, m.storeErrors, m.vaultErrors,
+	reg.MustRegister(m.queries, m.latency, m.logAppends, m.storeErrors, m.vaultErrors, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -170,6 +175,35 @@ func (m *Metrics) VaultError(op string) {
 	}
 	m.vaultErrors.WithLabelValues(op).Inc()
 }
+
+// RateLimited counts one request on listener ("member", "public") refused
+// rate_limited. The label is the listener, never the client's address.
+func (m *Metrics) RateLimited(listener string) {
+	if m == nil {
+		return
+	}
+	m.rateLimited.WithLabelValues(listener).Inc()
+}
+
+// RateLimitObserver returns what counts listener's rate-limited requests
+// (it implements server.RateLimitObserver). The listener's series starts at
+// zero, so that a rate of refusals can be computed before the first one.
+func (m *Metrics) RateLimitObserver(listener string) RateLimitCounter {
+	if m != nil {
+		m.rateLimited.WithLabelValues(listener)
+	}
+	return RateLimitCounter{m: m, listener: listener}
+}
+
+// RateLimitCounter counts one listener's rate-limited requests; the zero
+// value, like a nil *Metrics, counts nothing.
+type RateLimitCounter struct {
+	m        *Metrics
+	listener string
+}
+
+// ObserveRateLimited counts one request refused rate_limited.
+func (c RateLimitCounter) ObserveRateLimited() { c.m.RateLimited(c.listener) }
 
 // ObserveRequest records one HTTP request's latency.
 func (m *Metrics) ObserveRequest(listener, route string, status int, d time.Duration) {

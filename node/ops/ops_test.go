@@ -73,6 +73,35 @@ func TestNilMetricsIgnoresCalls(t *testing.T) {
 	m.StoreError("x")
 	m.LogAppended("inquiry")
 	m.ObserveRequest("member", "x", 200, 0)
+	m.RateLimited("public")
+	m.RateLimitObserver("public").ObserveRateLimited()
+	RateLimitCounter{}.ObserveRateLimited()
+}
+
+// TestRateLimitedByListener: refusals are counted per listener, and a
+// listener's series is exported at zero once its observer exists.
+func TestRateLimitedByListener(t *testing.T) {
+	m := NewMetrics("tax-dept")
+	pub, member := m.RateLimitObserver("public"), m.RateLimitObserver("member")
+	if out := scrape(t, m); !strings.Contains(out, `creditnode_rate_limited_total{listener="member",node="tax-dept"} 0`) {
+		t.Fatalf("no zero series before the first refusal:\n%s", out)
+	}
+	pub.ObserveRateLimited()
+	pub.ObserveRateLimited()
+	member.ObserveRateLimited()
+	m.RateLimited("public")
+	out := scrape(t, m)
+	for _, want := range []string{
+		`creditnode_rate_limited_total{listener="public",node="tax-dept"} 3`,
+		`creditnode_rate_limited_total{listener="member",node="tax-dept"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if n := strings.Count(out, "creditnode_rate_limited_total{"); n != 2 {
+		t.Errorf("%d rate_limited series, want 2", n)
+	}
 }
 
 func TestVaultAndStoreErrors(t *testing.T) {

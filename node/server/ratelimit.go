@@ -17,8 +17,10 @@ import (
 // limiter remembers; past it the least recently seen is forgotten.
 const MaxRateLimitClients = 10_000
 
-// RateLimitObserver, if the provider's Observer implements it, is told of
-// every request refused with rate_limited (metrics).
+// RateLimitObserver is told of every request RateLimit refuses with
+// rate_limited (the node's metrics: ops.Metrics.RateLimitObserver). It is
+// told nothing about the request: a client address must not become a
+// metric label.
 type RateLimitObserver interface {
 	ObserveRateLimited()
 }
@@ -27,21 +29,21 @@ type RateLimitObserver interface {
 // (r.RemoteAddr only, never a forwarding header; IPv6 by /64): perSecond
 // requests a second, burst at once. A request over the limit is answered
 // rate_limited (429) through p.write before h sees it, so it never reaches
-// a signature check or an inquiry-log append. perSecond <= 0 disables the
-// limit.
-func (p *Provider) RateLimit(h http.Handler, perSecond float64, burst int) http.Handler {
+// a signature check or an inquiry-log append; obs, if not nil, counts it.
+// perSecond <= 0 disables the limit.
+func (p *Provider) RateLimit(h http.Handler, perSecond float64, burst int, obs RateLimitObserver) http.Handler {
 	if perSecond <= 0 {
 		return h
 	}
 	l := newIPLimiter(perSecond, burst, MaxRateLimitClients, p.opts.Clock)
-	return p.rateLimited(h, l)
+	return p.rateLimited(h, l, obs)
 }
 
-func (p *Provider) rateLimited(h http.Handler, l *ipLimiter) http.Handler {
+func (p *Provider) rateLimited(h http.Handler, l *ipLimiter, obs RateLimitObserver) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !l.allow(clientKey(r.RemoteAddr)) {
-			if o, ok := p.opts.Observer.(RateLimitObserver); ok {
-				o.ObserveRateLimited()
+			if obs != nil {
+				obs.ObserveRateLimited()
 			}
 			w.Header().Set("Retry-After", "1")
 			p.write(w, r, Answer{Err: schemas.Errorf(schemas.CodeRateLimited, "too many requests from this address")})

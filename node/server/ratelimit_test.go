@@ -8,19 +8,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditexchange/node/node/ops"
 	"github.com/creditexchange/node/schemas"
 )
 
 // TestPublicRateLimit: a burst of unauthenticated junk above the limit from
-// one address is refused rate_limited without growing the inquiry log;
-// another address is unaffected; the bucket refills with time.
+// one address is refused rate_limited without growing the inquiry log, and
+// each refusal is counted in the node's metrics; another address is
+// unaffected; the bucket refills with time.
 func TestPublicRateLimit(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	st := &fakeStore{}
 	p := testProvider(&fakeRegistries{view: &fakeView{}}, st, now)
+	metrics := ops.NewMetrics("bank-a")
 	const burst = 5
-	h := p.rateLimited(p.PublicHandler(1<<20), newIPLimiter(1, burst, 100, clock))
+	h := p.rateLimited(p.PublicHandler(1<<20), newIPLimiter(1, burst, 100, clock), metrics.RateLimitObserver("public"))
 	post := func(remote string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/v1/subject/inquiries", strings.NewReader("junk"))
 		req.RemoteAddr = remote
@@ -50,6 +53,9 @@ func TestPublicRateLimit(t *testing.T) {
 	if len(st.appended) != logged {
 		t.Fatalf("inquiry log grew from %d to %d on rate-limited requests", logged, len(st.appended))
 	}
+	if n := rateLimitedCount(t, metrics); n != 50 {
+		t.Fatalf("creditnode_rate_limited_total is %v after 50 refusals", n)
+	}
 	if c := errorCode(t, post("203.0.113.8:4000")); c == schemas.CodeRateLimited {
 		t.Fatal("another address was rate limited")
 	}
@@ -62,6 +68,39 @@ func TestPublicRateLimit(t *testing.T) {
 	if c := errorCode(t, post("203.0.113.7:4000")); c != schemas.CodeRateLimited {
 		t.Fatalf("third request after a 2-token refill: code %s, want rate_limited", c)
 	}
+	if n := rateLimitedCount(t, metrics); n != 51 {
+		t.Fatalf("creditnode_rate_limited_total is %v after 51 refusals", n)
+	}
+}
+
+// rateLimitedCount scrapes m and returns creditnode_rate_limited_total of
+// the public listener, failing if the series is missing or carries any
+// label other than node and listener (never the client's address).
+func rateLimitedCount(t *testing.T, m *ops.Metrics) float64 {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "creditnode_rate_limited_total" {
+			continue
+		}
+		if len(f.GetMetric()) != 1 {
+			t.Fatalf("%d rate_limited series, want 1", len(f.GetMetric()))
+		}
+		s := f.GetMetric()[0]
+		labels := map[string]string{}
+		for _, l := range s.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if len(labels) != 2 || labels["listener"] != "public" || labels["node"] != "bank-a" {
+			t.Fatalf("rate_limited labels %v, want only listener=public and node=bank-a", labels)
+		}
+		return s.GetCounter().GetValue()
+	}
+	t.Fatal("no creditnode_rate_limited_total series")
+	return 0
 }
 
 // TestIPLimiterBounded: many distinct addresses never grow the map past

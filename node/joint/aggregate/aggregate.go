@@ -117,12 +117,29 @@ func (l *MemoryLedger) Spend(_ context.Context, requester string, cost dpnoise.B
 	return a.Spend(cost)
 }
 
+// Recorder keeps the answered query sets of one dataset (rule 2) together with every
+// requester's budget (rule 3), and applies both in one atomic step.
+type Recorder interface {
+	// Record calls decide with the query sets answered on the dataset, by any requester. If
+	// decide returns the release's cost, Record charges it to requester (ErrBudgetExceeded, and
+	// nothing recorded, if it does not fit) and records members as answered. decide's error is
+	// returned unchanged and nothing is recorded. No other Record on the dataset or requester
+	// may come between the sets decide sees and what Record records.
+	Record(ctx context.Context, requester string, members []string, decide func(answered [][]string) (dpnoise.Budget, error)) error
+}
+
 // Options configure an Engine.
 type Options struct {
 	MinCohort int // default joint.DefaultMinCohort
-	Ledger    Ledger
+	// Recorder, if set, keeps the query sets and the budgets instead of Ledger and History, and
+	// checks and records each answer in one atomic step (StoredRecorder: one store transaction),
+	// so that rules 2 and 3 hold across engines and processes sharing it.
+	Recorder Recorder
+	// Ledger is required without a Recorder.
+	Ledger Ledger
 	// History, if set, keeps the answered query sets (rule 2) instead of the engine's memory,
-	// so that they outlive a restart (StoredHistory).
+	// so that they outlive a restart (StoredHistory). Without a Recorder the engine serialises
+	// its own answers only: engines sharing a History must be serialised by their caller.
 	History History
 }
 
@@ -141,7 +158,10 @@ func New(data *joint.Dataset, opts Options) (*Engine, error) {
 	if err := data.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Ledger == nil {
+	switch {
+	case opts.Recorder != nil && (opts.Ledger != nil || opts.History != nil):
+		return nil, errors.New("aggregate: a Recorder replaces Ledger and History")
+	case opts.Recorder == nil && opts.Ledger == nil:
 		return nil, errors.New("aggregate: a Ledger is required")
 	}
 	if opts.MinCohort <= 0 {
@@ -164,32 +184,23 @@ func (e *Engine) Answer(ctx context.Context, q Query) (*Result, error) {
 	if len(rows) < e.opts.MinCohort {
 		return nil, ErrCohortTooSmall
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock() // serialises the check-and-record of query sets
-	history, err := e.querySets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range history {
-		if d := symDiff(rows, p); d != 0 && d < e.opts.MinCohort {
-			return nil, ErrDifferencing
+	var mech *plan
+	err = e.record(ctx, q.Requester, rows, func(answered [][]int) (dpnoise.Budget, error) {
+		for _, p := range answered {
+			if d := symDiff(rows, p); d != 0 && d < e.opts.MinCohort {
+				return dpnoise.Budget{}, ErrDifferencing
+			}
 		}
-	}
-	mech, err := e.mechanism(q)
+		var err error
+		if mech, err = e.mechanism(q); err != nil {
+			return dpnoise.Budget{}, err
+		}
+		return mech.total, nil
+	})
 	if err != nil {
-		return nil, err
+		return nil, err // nothing released: a set is answered only once it is recorded
 	}
-	if err := e.opts.Ledger.Spend(ctx, q.Requester, mech.total); err != nil {
-		return nil, err
-	}
-	res, err := e.compute(q, col, rows, mech)
-	if err != nil {
-		return nil, err // the budget stays spent: noise may have been drawn
-	}
-	if err := e.remember(ctx, history, rows); err != nil {
-		return nil, err // not released: the differencing rule must see every answered set
-	}
-	return res, nil
+	return e.compute(q, col, rows, mech) // on error the budget stays spent: noise may have been drawn
 }
 
 func (e *Engine) validate(q *Query) (int, error) {

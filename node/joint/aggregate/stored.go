@@ -18,8 +18,33 @@ type History interface {
 	AddQuerySet(ctx context.Context, members []string) error
 }
 
-// querySets returns the answered query sets as sorted rows of this dataset. Identifiers no
-// longer in the dataset are left out: they cannot be singled out by a query on it.
+// record runs decide on the query sets answered on this dataset, as sorted rows of it, and if
+// decide returns the release's cost, charges it to requester and records rows as answered, in
+// one step (see Recorder). With a Recorder the step is the Recorder's; otherwise it is the
+// engine's mutex around its Ledger and History, which excludes this engine's answers only.
+func (e *Engine) record(ctx context.Context, requester string, rows []int, decide func(answered [][]int) (dpnoise.Budget, error)) error {
+	if e.opts.Recorder != nil {
+		return e.opts.Recorder.Record(ctx, requester, e.idsOf(rows), func(answered [][]string) (dpnoise.Budget, error) {
+			return decide(e.rowsOf(answered))
+		})
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	history, err := e.querySets(ctx)
+	if err != nil {
+		return err
+	}
+	cost, err := decide(history)
+	if err != nil {
+		return err
+	}
+	if err := e.opts.Ledger.Spend(ctx, requester, cost); err != nil {
+		return err
+	}
+	return e.remember(ctx, history, rows)
+}
+
+// querySets returns the answered query sets as sorted rows of this dataset.
 func (e *Engine) querySets(ctx context.Context) ([][]int, error) {
 	if e.opts.History == nil {
 		return e.history, nil
@@ -28,6 +53,12 @@ func (e *Engine) querySets(ctx context.Context) ([][]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.rowsOf(sets), nil
+}
+
+// rowsOf maps query sets by identifier to sorted rows of this dataset. Identifiers no longer
+// in the dataset are left out: they cannot be singled out by a query on it.
+func (e *Engine) rowsOf(sets [][]string) [][]int {
 	out := make([][]int, 0, len(sets))
 	for _, ids := range sets {
 		var rows []int
@@ -39,7 +70,16 @@ func (e *Engine) querySets(ctx context.Context) ([][]int, error) {
 		slices.Sort(rows)
 		out = append(out, slices.Compact(rows))
 	}
-	return out, nil
+	return out
+}
+
+// idsOf maps rows of this dataset to their identifiers.
+func (e *Engine) idsOf(rows []int) []string {
+	ids := make([]string, len(rows))
+	for k, r := range rows {
+		ids[k] = e.data.IDs[r]
+	}
+	return ids
 }
 
 // remember records rows as answered unless the same set already is.
@@ -51,11 +91,7 @@ func (e *Engine) remember(ctx context.Context, history [][]int, rows []int) erro
 		e.history = append(e.history, rows)
 		return nil
 	}
-	ids := make([]string, len(rows))
-	for k, r := range rows {
-		ids[k] = e.data.IDs[r]
-	}
-	return e.opts.History.AddQuerySet(ctx, ids)
+	return e.opts.History.AddQuerySet(ctx, e.idsOf(rows))
 }
 
 // QuerySetStore is the store side of StoredHistory (node/store implements it).
@@ -144,19 +180,64 @@ func (l StoredLedger) Spend(ctx context.Context, requester string, cost dpnoise.
 		return err
 	}
 	return l.Store.SpendPrivacyBudget(ctx, requester, enc, func(prior [][]byte) error {
-		acct, err := dpnoise.NewAccountant(l.Limit)
+		return admit(l.Limit, prior, cost)
+	}, time.Now())
+}
+
+// admit composes a requester's earlier spends (prior, as encodeBudget wrote them) and cost with
+// dpnoise.Accountant under limit: ErrBudgetExceeded if cost does not fit in what remains.
+func admit(limit dpnoise.Budget, prior [][]byte, cost dpnoise.Budget) error {
+	acct, err := dpnoise.NewAccountant(limit)
+	if err != nil {
+		return err
+	}
+	for _, p := range prior {
+		b, err := decodeBudget(p)
 		if err != nil {
 			return err
 		}
-		for _, p := range prior {
-			b, err := decodeBudget(p)
-			if err != nil {
-				return err
-			}
-			if err := acct.Spend(b); err != nil {
-				return fmt.Errorf("aggregate: stored spends exceed the limit (was it lowered?): %w", err)
-			}
+		if err := acct.Spend(b); err != nil {
+			return fmt.Errorf("aggregate: stored spends exceed the limit (was it lowered?): %w", err)
 		}
-		return acct.Spend(cost)
+	}
+	return acct.Spend(cost)
+}
+
+// AnswerStore is the store side of StoredRecorder (node/store implements it).
+// RecordAggregateAnswer calls decide with the query sets answered on dataset and requester's
+// earlier spends (as encodeBudget wrote them) and, if decide returns a cost, records it as a
+// spend of requester and members as a query set of dataset; decide's error is returned
+// unchanged and nothing is recorded. All of it is one transaction that excludes every other
+// RecordAggregateAnswer on the dataset and every spend of the requester, in any process
+// sharing the database.
+type AnswerStore interface {
+	RecordAggregateAnswer(ctx context.Context, dataset, requester string, members []string,
+		decide func(querySets [][]string, spends [][]byte) (cost []byte, err error), now time.Time) error
+}
+
+// StoredRecorder is a Recorder in the node's store for one named dataset: its query sets (as
+// StoredHistory keeps them) and every requester's spends under Limit (as StoredLedger does),
+// checked and recorded in one store transaction. Engines in several processes sharing the
+// database therefore never both answer two query sets that single out a member, nor spend the
+// same remainder twice.
+type StoredRecorder struct {
+	Store   AnswerStore
+	Dataset string
+	Limit   dpnoise.Budget
+}
+
+var _ Recorder = StoredRecorder{}
+
+// Record implements Recorder.
+func (r StoredRecorder) Record(ctx context.Context, requester string, members []string, decide func(answered [][]string) (dpnoise.Budget, error)) error {
+	return r.Store.RecordAggregateAnswer(ctx, r.Dataset, requester, members, func(sets [][]string, spends [][]byte) ([]byte, error) {
+		cost, err := decide(sets)
+		if err != nil {
+			return nil, err
+		}
+		if err := admit(r.Limit, spends, cost); err != nil {
+			return nil, err
+		}
+		return encodeBudget(cost)
 	}, time.Now())
 }

@@ -24,8 +24,7 @@ const (
 
 // AggregateStore keeps the privacy ledger and the answered query sets (node/store).
 type AggregateStore interface {
-	aggregate.BudgetStore
-	aggregate.QuerySetStore
+	aggregate.AnswerStore
 }
 
 // AggregateOptions enable the aggregate route: the store of ledger and history, and each
@@ -76,8 +75,7 @@ func (s *Service) aggregateStat(ctx context.Context, reg server.RegistryView, q 
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeCategoryUnknown, err, "no joint-modelling data for this category"))
 	}
 	eng, err := aggregate.New(data, aggregate.Options{MinCohort: s.opts.Host.MinCohort,
-		Ledger:  aggregate.StoredLedger{Store: s.opts.Aggregates.Store, Limit: s.opts.Aggregates.Limit},
-		History: aggregate.StoredHistory{Store: s.opts.Aggregates.Store, Dataset: a.Category}})
+		Recorder: aggregate.StoredRecorder{Store: s.opts.Aggregates.Store, Dataset: a.Category, Limit: s.opts.Aggregates.Limit}})
 	if err != nil {
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "aggregate engine"))
 	}

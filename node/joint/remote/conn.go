@@ -35,6 +35,10 @@ type Client struct {
 	Clock func() time.Time // defaults to time.Now
 }
 
+// recordTimeout bounds recording a failed request in the outbound log once the request's
+// context has ended.
+const recordTimeout = 10 * time.Second
+
 // Proposal is a job's terms, sent to each host.
 type Proposal struct {
 	Job        string
@@ -119,7 +123,10 @@ func (c *Client) call(ctx context.Context, host, path string, claims schemas.Joi
 	failed := func(e *schemas.Error, idx *uint64) error {
 		f := sent
 		f.Stage, f.Decision, f.Code, f.ProviderLogIndex = schemas.OutboundFailed, schemas.DecisionDeny, e.Code, idx
-		if err := c.record(ctx, f); err != nil {
+		// An interrupted request (ctx ended: Ctrl-C, a deadline) is recorded as failed too.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		defer cancel()
+		if err := c.record(rctx, f); err != nil {
 			return errors.Join(e, schemas.Wrap(schemas.CodeLogUnavailable, err, "outbound log unavailable"))
 		}
 		return e

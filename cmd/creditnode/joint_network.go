@@ -1,0 +1,348 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/joint"
+	"github.com/creditexchange/node/node/joint/remote"
+	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/schemas"
+)
+
+// jointJobs is what a run between nodes needs of remote.Client; an interface so that a test
+// can drive runNetworkJob against hosts in its own process.
+type jointJobs interface {
+	Propose(ctx context.Context, host string, p remote.Proposal) (*schemas.JointAnswer, error)
+	Finish(ctx context.Context, host, job string) (*schemas.JointAnswer, error)
+	Cancel(ctx context.Context, host, job string) (*schemas.JointAnswer, error)
+	Conn(host, job string) joint.Conn
+}
+
+// remoteJobs is a remote.Client as jointJobs.
+type remoteJobs struct{ *remote.Client }
+
+func (r remoteJobs) Conn(host, job string) joint.Conn { return r.Client.Conn(host, job) }
+
+// networkJob is a job's terms, as proposed to every host.
+type networkJob struct {
+	ID         string
+	Hosts      []string
+	Categories map[string][]string // by host
+	Label      string              // the label's definition
+	Cohort     int                 // the largest training cohort (the guest's rows)
+}
+
+// cancelTimeout bounds the cancellations sent after a run failed or was interrupted.
+const cancelTimeout = 15 * time.Second
+
+// runNetworkJob proposes job to every host, trains g with them and tells them that the job is
+// finished, so that they keep their part of the model. If a step fails or ctx ends (Ctrl-C)
+// it cancels the job at every host that may hold it, which erases the job's state there;
+// note reports each cancellation.
+func runNetworkJob(ctx context.Context, jobs jointJobs, g *joint.Guest, job networkJob, note func(string, ...any)) (*joint.Result, error) {
+	var held []string // hosts that hold, or may hold, the job
+	abort := func(err error) error {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("interrupted: %w", err)
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelTimeout)
+		defer cancel()
+		errs := []error{err}
+		for _, h := range held {
+			_, cerr := jobs.Cancel(cctx, h, job.ID)
+			switch {
+			case cerr == nil:
+				note("cancelled job %s at %s", job.ID, h)
+			case errorCode(cerr) == schemas.CodeJobUnknown: // the proposal never arrived
+			default:
+				errs = append(errs, fmt.Errorf("could not cancel the job at %s: %w", h, cerr))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for _, h := range job.Hosts {
+		ans, err := jobs.Propose(ctx, h, remote.Proposal{Job: job.ID, Categories: job.Categories[h], Label: job.Label,
+			Cohort: job.Cohort, Hosts: job.Hosts})
+		if err != nil {
+			if !answeredByHost(err) {
+				held = append(held, h)
+			}
+			return nil, abort(fmt.Errorf("%s refused the job: %w", h, err))
+		}
+		held = append(held, h)
+		note("%s accepted job %s for %s (decision %s)", h, job.ID, strings.Join(job.Categories[h], ","), ans.DecisionID)
+	}
+	links := make([]joint.HostLink, len(job.Hosts))
+	for i, h := range job.Hosts {
+		links[i] = joint.HostLink{Name: h, Conn: jobs.Conn(h, job.ID)}
+	}
+	res, err := g.Train(ctx, job.ID, links)
+	if err != nil {
+		return nil, abort(err)
+	}
+	for i, h := range job.Hosts {
+		if _, err := jobs.Finish(ctx, h, job.ID); err != nil {
+			held = job.Hosts[i:] // a finished job cannot be cancelled
+			return nil, abort(fmt.Errorf("finish at %s: %w", h, err))
+		}
+	}
+	return res, nil
+}
+
+// answeredByHost reports whether err is a host's own refusal, after which it holds no job.
+// Without an answer (peer_unavailable, an interrupted request, an answer that does not open)
+// or after log_unavailable (the host may have stored the job) the host may hold it.
+func answeredByHost(err error) bool {
+	switch errorCode(err) {
+	case "", schemas.CodePeerUnavailable, schemas.CodePeerBadResponse, schemas.CodeLogUnavailable:
+		return false
+	}
+	return true
+}
+
+func errorCode(err error) schemas.Code {
+	var e *schemas.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// parseMembers splits --hosts between nodes: member ids.
+func parseMembers(specs []string) ([]string, error) {
+	var out []string
+	for _, id := range splitList(strings.Join(specs, ",")) {
+		if strings.Contains(id, "=") {
+			return nil, fmt.Errorf("--hosts %q: with --dir, hosts are member ids (NAME=FILE is the in-process mode)", id)
+		}
+		if slices.Contains(out, id) {
+			return nil, fmt.Errorf("--hosts names %s twice", id)
+		}
+		out = append(out, id)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--hosts is required")
+	}
+	return out, nil
+}
+
+// parseHostCategories reads --categories: CAT for every host, HOST:CAT for one. Every host
+// needs at least one.
+func parseHostCategories(specs, hosts []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	add := func(h, cat string) {
+		if !slices.Contains(out[h], cat) {
+			out[h] = append(out[h], cat)
+		}
+	}
+	for _, spec := range splitList(strings.Join(specs, ",")) {
+		h, cat, one := strings.Cut(spec, ":")
+		switch {
+		case !one:
+			for _, h := range hosts {
+				add(h, spec)
+			}
+		case !slices.Contains(hosts, h) || cat == "":
+			return nil, fmt.Errorf("--categories %q: want CAT or HOST:CAT with HOST one of --hosts", spec)
+		default:
+			add(h, cat)
+		}
+	}
+	for _, h := range hosts {
+		if len(out[h]) == 0 {
+			return nil, fmt.Errorf("--categories names no category for host %s", h)
+		}
+	}
+	return out, nil
+}
+
+// newJobID is a fresh job id: the time, for people, and 32 random bits, for uniqueness.
+func newJobID() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "job-" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// jointRunNetwork trains as this node, with member nodes as hosts.
+func (a *app) jointRunNetwork(cmd *cobra.Command, rf *jointRunFlags) error {
+	ctx := cmd.Context()
+	hosts, err := parseMembers(rf.hostSpecs)
+	if err != nil {
+		return err
+	}
+	cats, err := parseHostCategories(rf.categories, hosts)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(rf.labelDef) == "" {
+		return fmt.Errorf("--label-definition is required with --dir: each host is told what the label means")
+	}
+	gd, err := readDataset(rf.data, rf.label)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(rf.out, 0o700); err != nil { // before any host does work
+		return err
+	}
+	n, err := a.openGuestNode(cmd, rf.node)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	prog := newJointProgress(a.errOut, len(hosts), rf.iterations)
+	sk, err := rf.key(prog)
+	if err != nil {
+		return err
+	}
+	g, err := joint.NewGuest(gd, rf.guestOptions(sk, prog))
+	if err != nil {
+		return err
+	}
+	job := networkJob{ID: cmp.Or(rf.job, newJobID()), Hosts: hosts, Categories: cats, Label: rf.labelDef, Cohort: len(gd.IDs)}
+	prog.Note("job %s: guest %s, hosts %s", job.ID, n.Config.ID, strings.Join(hosts, ", "))
+	start := time.Now()
+	res, err := runNetworkJob(ctx, remoteJobs{n.JointClient()}, g, job, prog.Note)
+	prog.End(err == nil)
+	if err != nil {
+		return fmt.Errorf("job %s: %w", job.ID, err)
+	}
+	out := jointRunOutput{Job: job.ID, Guest: n.Config.ID, Mode: jointModeNetwork, Hosts: hosts, HostCategories: cats,
+		Result: res, Took: time.Since(start)}
+	if err := out.write(rf.out); err != nil {
+		return fmt.Errorf("job %s is done at the hosts, but its model could not be written: %w", job.ID, err)
+	}
+	out.summary(a.out, rf.out)
+	return nil
+}
+
+// jointScoreNetwork scores an applicant as this node, with the model's hosts.
+func (a *app) jointScoreNetwork(cmd *cobra.Command, sf *jointScoreFlags) error {
+	ctx := cmd.Context()
+	mf, err := readJointModel(sf.model, jointModeNetwork)
+	if err != nil {
+		return err
+	}
+	applicant := sf.applicant
+	if subj, _, err := records.NormalizeSubject(applicant); err == nil {
+		applicant = subj // as the hosts and consents name it
+	}
+	g, err := jointScorer(sf.data, sf.label, mf.Model, applicant)
+	if err != nil {
+		return err
+	}
+	var toks []consentFile
+	for _, path := range sf.consents {
+		tok, err := readTrimmed(path)
+		if err != nil {
+			return err
+		}
+		toks = append(toks, consentFile{path: path, tok: tok})
+	}
+	n, err := a.openGuestNode(cmd, sf.node)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if mf.Guest != n.Config.ID {
+		return fmt.Errorf("%s: the model is %s's, this node is %s", sf.model, mf.Guest, n.Config.ID)
+	}
+	cl := n.JointClient()
+	links := make([]joint.HostLink, len(mf.Model.Hosts))
+	for i, h := range mf.Model.Hosts {
+		conn := cl.Conn(h, mf.Model.Job)
+		want := consent.Expectation{Subject: applicant, Requester: n.Config.ID, Provider: h, Purpose: remote.PurposeJointModeling,
+			Categories: mf.HostCategories[h]}
+		if conn.Consent, err = pickConsent(toks, n.Registry, want, n.Config.ClockSkew.D()); err != nil {
+			return err
+		}
+		links[i] = joint.HostLink{Name: h, Conn: conn}
+	}
+	p, err := g.ScoreApplicant(ctx, mf.Model, links, applicant)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "applicant %s: probability of default %.4f\n", applicant, p)
+	return nil
+}
+
+type consentFile struct{ path, tok string }
+
+// pickConsent returns the first consent that authorises want, checked here (signature,
+// validity, parties, purpose, categories) so that no host consumes a use of a consent when
+// another host cannot be asked. The hosts check it again, with revocations and uses.
+func pickConsent(files []consentFile, reg consent.Registrars, want consent.Expectation, skew time.Duration) (string, error) {
+	var why []string
+	for _, f := range files {
+		c, err := consent.VerifyConsentToken([]byte(f.tok), reg, time.Now(), skew)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", f.path, err)
+		}
+		if err := c.Check(want); err != nil {
+			why = append(why, fmt.Sprintf("%s: %v", f.path, err))
+			continue
+		}
+		return f.tok, nil
+	}
+	msg := fmt.Sprintf("no --consent authorises %s to score %s at %s for %s on %s", want.Requester, want.Subject, want.Provider,
+		want.Purpose, strings.Join(want.Categories, ","))
+	if len(why) > 0 {
+		msg += " (" + strings.Join(why, "; ") + ")"
+	}
+	return "", schemas.Errorf(schemas.CodeConsentMissing, "%s", msg)
+}
+
+func (a *app) jointCancelCmd() *cobra.Command {
+	var dir, job string
+	var hostSpecs []string
+	cmd := &cobra.Command{
+		Use:   "cancel --dir DIR --job ID --hosts ID[,…]",
+		Short: "Cancel a joint modelling job at its hosts (between nodes): they erase its state and refuse its steps",
+		Long: `cancel sends a signed cancellation of the job to each host; the host logs it, erases the job's state
+and refuses any later step with job_cancelled. A finished job cannot be cancelled (job_state); a host
+that never accepted it answers job_unknown. "joint run" cancels by itself when it fails or is
+interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hosts, err := parseMembers(hostSpecs)
+			if err != nil {
+				return err
+			}
+			n, err := a.openGuestNode(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			cl := n.JointClient()
+			var errs []error
+			for _, h := range hosts {
+				ans, err := cl.Cancel(cmd.Context(), h, job)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", h, err))
+					continue
+				}
+				fmt.Fprintf(a.out, "%s: job %s %s\n", h, job, ans.State)
+			}
+			return errors.Join(errs...)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "this (the guest) node's directory")
+	f.StringVar(&job, "job", "", "the job id, as printed by joint run")
+	f.StringArrayVar(&hostSpecs, "hosts", nil, "the job's host member ids; repeat or separate with commas")
+	for _, name := range []string{"dir", "job", "hosts"} {
+		cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
