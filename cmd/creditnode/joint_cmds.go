@@ -42,6 +42,7 @@ type jointRunFlags struct {
 	data, label, out               string
 	hostSpecs                      []string
 	minCohort, iterations, maxBins int
+	batchSize                      int
 	insecureBits                   int
 	lr, l2, testFraction           float64
 	seed                           uint64
@@ -63,7 +64,7 @@ func (f *jointRunFlags) key(p *jointProgress) (*paillier.PrivateKey, error) {
 func (f *jointRunFlags) guestOptions(sk *paillier.PrivateKey, p *jointProgress) joint.GuestOptions {
 	return joint.GuestOptions{
 		MinCohort: f.minCohort, Key: sk, Iterations: f.iterations, TestFraction: f.testFraction, SplitSeed: f.seed,
-		Params: joint.TrainParams{MaxBins: f.maxBins, LearningRate: f.lr, L2: f.l2}, Progress: p.Step,
+		Params: joint.TrainParams{MaxBins: f.maxBins, LearningRate: f.lr, L2: f.l2, BatchSize: f.batchSize}, Progress: p.Step,
 	}
 }
 
@@ -138,7 +139,8 @@ the model is written to DIR/hosts/NAME.json.`,
 	f.StringVar(&rf.label, "label", "y", "name of the label column (0/1)")
 	f.StringVar(&rf.out, "out", "", "directory for model.json and report.html (and hosts/ in process)")
 	f.IntVar(&rf.minCohort, "min-cohort", joint.DefaultMinCohort, "smallest intersection (and training cohort) accepted")
-	f.IntVar(&rf.iterations, "iterations", 50, "gradient steps")
+	f.IntVar(&rf.iterations, "iterations", 50, "gradient steps, each over one batch")
+	f.IntVar(&rf.batchSize, "batch-size", 0, "members per gradient step (mini-batches, at least the hosts' minimum cohort); 0 is the whole training cohort")
 	f.IntVar(&rf.maxBins, "max-bins", 10, "quantile bins per feature before merging small bins")
 	f.Float64Var(&rf.lr, "learning-rate", 0.5, "gradient step size")
 	f.Float64Var(&rf.l2, "l2", 0.01, "ridge penalty")

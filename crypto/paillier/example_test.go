@@ -60,3 +60,24 @@ func ExamplePublicKey_AddPlain() {
 	fmt.Println(m)
 	// Output: -7
 }
+
+// The feature holder's encrypted gradient Σ_i x_i·d_i over residuals d_i it
+// cannot read, in one multi-exponentiation; the label holder encrypts with its
+// private key (the same ciphertexts, computed faster) and decrypts the sum.
+func ExamplePublicKey_LinearCombination() {
+	sk, _ := paillier.GenerateKey(paillier.Options{Bits: 512, AllowInsecureSize: true})
+	pk := sk.Public()
+
+	residuals := []int64{3, -1, 4, -1, 5}
+	enc := make([]*paillier.Ciphertext, len(residuals))
+	for i, d := range residuals {
+		enc[i], _ = sk.EncryptInt64(d)
+	}
+	features := []*big.Int{big.NewInt(2), big.NewInt(-7), big.NewInt(1), big.NewInt(0), big.NewInt(10)}
+	sum, _ := pk.LinearCombination(enc, features)
+	sum, _ = pk.Rerandomize(sum)
+
+	g, _ := sk.Decrypt(sum)
+	fmt.Println(g) // 6 + 7 + 4 + 0 + 50
+	// Output: 67
+}

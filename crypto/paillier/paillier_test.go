@@ -97,8 +97,8 @@ func TestKeySizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sk.Bits() != DefaultBits {
-		t.Fatalf("bits %d", sk.Bits())
+	if sk.Bits() != DefaultBits || !sk.FastEncryption() {
+		t.Fatalf("bits %d, fast encryption %v", sk.Bits(), sk.FastEncryption())
 	}
 	ct, _ := sk.EncryptInt64(-12345)
 	if m, _ := sk.Decrypt(ct); m.Int64() != -12345 {

@@ -18,7 +18,8 @@ import (
 type GuestOptions struct {
 	MinCohort    int                  // abort below this intersection size (default DefaultMinCohort)
 	Params       TrainParams          // binning and gradient parameters sent to every host
-	Iterations   int                  // gradient steps (default 100)
+	Iterations   int                  // gradient steps (default 100), each over one batch
+	Epochs       int                  // if positive, passes over the training cohort: Iterations = Epochs × batches
 	TestFraction float64              // share of the cohort held out for evaluation (default 0.3)
 	SplitSeed    uint64               // seed of the train/test split, so that runs are comparable
 	Key          *paillier.PrivateKey // the guest's Paillier key; nil means a fresh 2048-bit key
@@ -173,13 +174,18 @@ func (g *Guest) Train(ctx context.Context, job string, hosts []HostLink) (*Resul
 		return res, ErrCohortTooSmall
 	}
 
-	// The training cohort, in each host's order: ascending host-blinded elements.
+	// The training cohort, in each host's order: batch after batch (consecutive runs of the
+	// shuffled train), each batch sorted by that host's blinded elements. Every host gets the
+	// same batches, as sets, and nothing else from the order.
 	for _, v := range views {
 		v.order = append([]int(nil), train...)
-		slices.SortFunc(v.order, func(a, b int) int {
-			ea, eb := v.elem[a], v.elem[b]
-			return bytes.Compare(ea[:], eb[:])
-		})
+		for b := range batches(len(train), o.Params.BatchSize) {
+			lo, hi := batchRange(len(train), o.Params.BatchSize, b)
+			slices.SortFunc(v.order[lo:hi], func(a, b int) int {
+				ea, eb := v.elem[a], v.elem[b]
+				return bytes.Compare(ea[:], eb[:])
+			})
+		}
 		members := make([]byte, 0, len(v.order)*ecdhpsi.ElementSize)
 		for _, row := range v.order {
 			e := v.elem[row]
@@ -304,10 +310,12 @@ func (g *Guest) ownIV(train []int) []FeatureIV {
 	return out
 }
 
-func (g *Guest) encryptAll(pk *paillier.PublicKey, vals []*big.Int) ([][]byte, error) {
+// encryptAll encrypts vals with the key holder's faster encryption (paillier.PrivateKey.Encrypt:
+// the same ciphertext distribution as the public key's) on every core.
+func (g *Guest) encryptAll(sk *paillier.PrivateKey, vals []*big.Int) ([][]byte, error) {
 	out := make([][]byte, len(vals))
 	err := parallelFor(len(vals), func(i int) error {
-		ct, err := pk.Encrypt(vals[i])
+		ct, err := sk.Encrypt(vals[i])
 		if err != nil {
 			return err
 		}
@@ -323,7 +331,7 @@ func (g *Guest) hostIV(ctx context.Context, job string, sk *paillier.PrivateKey,
 	for k, row := range v.order {
 		ys[k] = big.NewInt(int64(g.data.Labels[row]))
 	}
-	labels, err := g.encryptAll(pk, ys)
+	labels, err := g.encryptAll(sk, ys)
 	if err != nil {
 		return nil, err
 	}
@@ -396,20 +404,32 @@ func (g *Guest) regress(ctx context.Context, job string, sk *paillier.PrivateKey
 	fd := paillier.FixedPoint{FracBits: ResidualFracBits}
 	z := make([]float64, n)
 	d := make([]float64, n)
-	for it := range o.Iterations {
+	iterations := o.Iterations
+	if o.Epochs > 0 {
+		iterations = o.Epochs * batches(n, o.Params.BatchSize)
+	}
+	slotBits, perCT := packing(pk.Bits(), n)
+	if perCT < 1 {
+		return nil, fmt.Errorf("%w: modulus too small for masked gradients", ErrKey)
+	}
+	gw := make([]float64, nf)
+	for it := range iterations {
 		progress("regression", it)
-		for k, r := range train {
-			z[k] = m.Score(g.data.X[r], nil)
+		// The batch: train[lo:hi], the same members as positions [lo, hi) of every host's order.
+		lo, hi := batchRange(n, o.Params.BatchSize, it)
+		batch := train[lo:hi]
+		for _, r := range batch {
+			z[pos[r]] = m.Score(g.data.X[r], nil)
 		}
 		for _, v := range views {
 			pr, err := expect[*PartialResponse](v.link.Conn.Call(ctx, &PartialRequest{Job: job, Iter: it}))
 			if err != nil {
 				return nil, fmt.Errorf("partial predictors from %s: %w", v.link.Name, err)
 			}
-			if pr.Iter != it || len(pr.Values) != n {
+			if pr.Iter != it || len(pr.Values) != hi-lo {
 				return nil, fmt.Errorf("%w: partial predictors", ErrMalformed)
 			}
-			for k, row := range v.order {
+			for k, row := range v.order[lo:hi] {
 				u := pr.Values[k]
 				if math.IsNaN(u) || math.IsInf(u, 0) {
 					return nil, fmt.Errorf("%w: partial predictor not finite", ErrMalformed)
@@ -417,19 +437,19 @@ func (g *Guest) regress(ctx context.Context, job string, sk *paillier.PrivateKey
 				z[pos[row]] += u
 			}
 		}
-		for k, r := range train {
-			d[k] = sigmoid(z[k]) - float64(g.data.Labels[r])
+		for _, r := range batch {
+			d[pos[r]] = sigmoid(z[pos[r]]) - float64(g.data.Labels[r])
 		}
 		// Host gradients: encrypted residuals in each host's order, masked sums back.
 		for _, v := range views {
-			enc := make([]*big.Int, n)
-			for k, row := range v.order {
+			enc := make([]*big.Int, hi-lo)
+			for k, row := range v.order[lo:hi] {
 				var err error
 				if enc[k], err = fd.Encode(d[pos[row]]); err != nil {
 					return nil, err
 				}
 			}
-			cts, err := g.encryptAll(pk, enc)
+			cts, err := g.encryptAll(sk, enc)
 			if err != nil {
 				return nil, err
 			}
@@ -440,37 +460,55 @@ func (g *Guest) regress(ctx context.Context, job string, sk *paillier.PrivateKey
 			if gm.Iter != it {
 				return nil, fmt.Errorf("%w: gradient iteration", ErrMalformed)
 			}
-			masked, err := parseCiphertexts(pk, gm.Masked, len(v.features))
+			vals, err := unpackGradients(sk, gm.Masked, len(v.features), slotBits, perCT)
 			if err != nil {
 				return nil, err
-			}
-			vals := make([]string, len(masked))
-			for j, ct := range masked {
-				mv, err := sk.Decrypt(ct)
-				if err != nil {
-					return nil, err
-				}
-				vals[j] = mv.String()
 			}
 			if _, err := expect[*Ack](v.link.Conn.Call(ctx, &UnmaskRequest{Job: job, Iter: it, Values: vals})); err != nil {
 				return nil, fmt.Errorf("unmask at %s: %w", v.link.Name, err)
 			}
 		}
-		// The guest's own step, in the clear.
+		// The guest's own step, in the clear, over the same batch.
 		var gb float64
-		gw := make([]float64, nf)
-		for k, r := range train {
-			gb += d[k]
+		clear(gw)
+		for _, r := range batch {
+			dk := d[pos[r]]
+			gb += dk
 			for j := range nf {
-				gw[j] += d[k] * (g.data.X[r][j] - m.Mean[j]) / m.Std[j]
+				gw[j] += dk * (g.data.X[r][j] - m.Mean[j]) / m.Std[j]
 			}
 		}
-		m.Intercept -= o.Params.LearningRate * gb / float64(n)
+		size := float64(hi - lo)
+		m.Intercept -= o.Params.LearningRate * gb / size
 		for j := range nf {
-			m.Weights[j] -= o.Params.LearningRate * (gw[j]/float64(n) + o.Params.L2*m.Weights[j])
+			m.Weights[j] -= o.Params.LearningRate * (gw[j]/size + o.Params.L2*m.Weights[j])
 		}
 	}
 	return m, nil
+}
+
+// unpackGradients decrypts a host's packed masked gradients (GradientMasked) and returns the nf
+// slot values as decimal strings, refusing a packing that does not fit.
+func unpackGradients(sk *paillier.PrivateKey, packed [][]byte, nf, slotBits, perCT int) ([]string, error) {
+	cts, err := parseCiphertexts(sk.Public(), packed, (nf+perCT-1)/perCT)
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]string, 0, nf)
+	for c, ct := range cts {
+		m, err := sk.Decrypt(ct)
+		if err != nil {
+			return nil, err
+		}
+		slots, ok := unpack(m, slotBits, min(perCT, nf-c*perCT))
+		if !ok {
+			return nil, fmt.Errorf("%w: packed gradients out of range", ErrMalformed)
+		}
+		for _, v := range slots {
+			vals = append(vals, v.String())
+		}
+	}
+	return vals, nil
 }
 
 // scoreMembers returns the model's linear predictor for guest rows of the alignment.

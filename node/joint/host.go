@@ -1,6 +1,7 @@
 package joint
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -70,21 +71,24 @@ const (
 )
 
 type hostSession struct {
-	mu      sync.Mutex
-	stage   hostStage
-	key     *ecdhpsi.Key
-	rows    map[ecdhpsi.Element]int // host-blinded element → row
-	cohort  []int                   // rows, in cohort order
-	pk      *paillier.PublicKey
-	params  TrainParams
-	mean    []float64
-	std     []float64
-	enc     [][]*big.Int // enc[i][j]: |standardised feature j of cohort member i| at FeatureFracBits
-	neg     [][]bool
+	mu     sync.Mutex
+	stage  hostStage
+	key    *ecdhpsi.Key
+	rows   map[ecdhpsi.Element]int // host-blinded element → row
+	cohort []int                   // rows, in cohort order
+	pk     *paillier.PublicKey
+	params TrainParams
+	mean   []float64
+	std    []float64
+	// enc[j][k]: standardised feature j of the k-th cohort member at FeatureFracBits, minus
+	// shift[j], the feature's minimum: non-negative, short exponents for the gradient's
+	// multi-exponentiation, which adds shift[j]·Σ_k E(d_k) back.
+	enc     [][]*big.Int
+	shift   []*big.Int
 	weights []float64
 	iter    int
-	masks   []*big.Int
-	bound   int // bit bound of |gradient| before masking
+	masks   []*big.Int // per feature, what was added to the gradient: 2^B + a uniform r_j (see gradient)
+	bound   int        // bit bound of |gradient|, from this host's data: unmasked results beyond it are refused
 }
 
 var _ Handler = (*Host)(nil)
@@ -204,21 +208,16 @@ func (h *Host) align(r *AlignRequest) (Message, error) {
 }
 
 // parseMembers decodes a vector of host-blinded elements, each one this job produced, without
-// repeats; if ascending, they must be strictly ascending.
-func parseMembers(s *hostSession, b []byte, ascending bool) ([]int, error) {
+// repeats.
+func parseMembers(s *hostSession, b []byte) ([]int, error) {
 	if len(b) == 0 || len(b)%ecdhpsi.ElementSize != 0 {
 		return nil, fmt.Errorf("%w: member vector length", ErrMalformed)
 	}
 	n := len(b) / ecdhpsi.ElementSize
 	rows := make([]int, n)
 	seen := make(map[int]struct{}, n)
-	var prev []byte
 	for k := range n {
 		e := ecdhpsi.Element(b[k*ecdhpsi.ElementSize : (k+1)*ecdhpsi.ElementSize])
-		if ascending && prev != nil && string(prev) >= string(e[:]) {
-			return nil, fmt.Errorf("%w: members not strictly ascending", ErrMalformed)
-		}
-		prev = b[k*ecdhpsi.ElementSize : (k+1)*ecdhpsi.ElementSize]
 		row, ok := s.rows[e]
 		if !ok {
 			return nil, ErrUnknownMember
@@ -232,6 +231,21 @@ func parseMembers(s *hostSession, b []byte, ascending bool) ([]int, error) {
 	return rows, nil
 }
 
+// ascendingWithinBatches reports whether the n elements of b are strictly ascending within
+// each batch of the common order.
+func ascendingWithinBatches(b []byte, n, batchSize int) bool {
+	el := func(k int) []byte { return b[k*ecdhpsi.ElementSize : (k+1)*ecdhpsi.ElementSize] }
+	for i := range batches(n, batchSize) {
+		lo, hi := batchRange(n, batchSize, i)
+		for k := lo + 1; k < hi; k++ {
+			if bytes.Compare(el(k-1), el(k)) >= 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func (h *Host) cohort(s *hostSession, r *CohortRequest) (Message, error) {
 	if s.stage != stageAligned {
 		return nil, ErrOrder
@@ -239,17 +253,24 @@ func (h *Host) cohort(s *hostSession, r *CohortRequest) (Message, error) {
 	if len(r.Members)/ecdhpsi.ElementSize < h.opts.MinCohort {
 		return nil, ErrCohortTooSmall
 	}
-	rows, err := parseMembers(s, r.Members, true)
+	p := r.Params
+	if p.MaxBins < 1 || p.MaxBins > maxBins || !(p.LearningRate > 0 && p.LearningRate <= 10) || !(p.L2 >= 0 && p.L2 <= 10) || p.BatchSize < 0 {
+		return nil, fmt.Errorf("%w: training parameters out of range", ErrMalformed)
+	}
+	if p.BatchSize > 0 && p.BatchSize < h.opts.MinCohort {
+		return nil, fmt.Errorf("%w: batch size %d", ErrCohortTooSmall, p.BatchSize)
+	}
+	rows, err := parseMembers(s, r.Members)
 	if err != nil {
 		return nil, err
+	}
+	// The order carries nothing but the batches: strictly ascending within each.
+	if !ascendingWithinBatches(r.Members, len(rows), p.BatchSize) {
+		return nil, fmt.Errorf("%w: members not strictly ascending within a batch", ErrMalformed)
 	}
 	pk, err := paillier.ParsePublicKey(r.PublicKey, h.opts.KeyOptions)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKey, err)
-	}
-	p := r.Params
-	if p.MaxBins < 1 || p.MaxBins > maxBins || !(p.LearningRate > 0 && p.LearningRate <= 10) || !(p.L2 >= 0 && p.L2 <= 10) {
-		return nil, fmt.Errorf("%w: training parameters out of range", ErrMalformed)
 	}
 	nf := len(h.data.Features)
 	s.mean, s.std = make([]float64, nf), make([]float64, nf)
@@ -268,27 +289,20 @@ func (h *Host) cohort(s *hostSession, r *CohortRequest) (Message, error) {
 			s.std[j] = 1
 		}
 	}
-	fx := paillier.FixedPoint{FracBits: FeatureFracBits}
-	s.enc, s.neg = make([][]*big.Int, len(rows)), make([][]bool, len(rows))
-	maxBits := 0
-	for k, i := range rows {
-		s.enc[k], s.neg[k] = make([]*big.Int, nf), make([]bool, nf)
-		for j := range nf {
-			v, err := fx.Encode(s.standard(h.data.X[i][j], j))
-			if err != nil {
-				return nil, err
-			}
-			s.neg[k][j] = v.Sign() < 0
-			s.enc[k][j] = v.Abs(v)
-			maxBits = max(maxBits, v.BitLen())
-		}
-	}
-	// |Σ d_i·x_ij| < n · 2^ResidualFracBits · 2^maxBits (|d_i| ≤ 1).
-	s.bound = ResidualFracBits + maxBits + big.NewInt(int64(len(rows))).BitLen() + 1
-	if s.bound+maskSecurityBits+2 >= pk.Bits() {
+	if _, perCT := packing(pk.Bits(), len(rows)); perCT < 1 {
 		return nil, fmt.Errorf("%w: modulus too small for masked gradients", ErrKey)
 	}
-	s.cohort, s.pk, s.params = rows, pk, p
+	s.cohort = rows
+	maxBits, err := s.encodeFeatures(h.data.X)
+	if err != nil {
+		return nil, err
+	}
+	// |Σ d_i·x_ij| < n · 2^ResidualFracBits · 2^maxBits (|d_i| ≤ 1).
+	s.bound = gradientBits(len(rows), maxBits)
+	if maxBits > featureBitsBound(len(rows)) {
+		return nil, fmt.Errorf("%w: standardised feature beyond its bound", ErrData) // cannot happen
+	}
+	s.pk, s.params = pk, p
 	s.weights = make([]float64, nf)
 	s.stage = stageCohort
 	return &CohortResponse{Size: len(rows)}, nil
@@ -296,20 +310,50 @@ func (h *Host) cohort(s *hostSession, r *CohortRequest) (Message, error) {
 
 func (s *hostSession) standard(x float64, j int) float64 { return (x - s.mean[j]) / s.std[j] }
 
+// encodeFeatures fills enc and shift from the cohort's rows of X and the standardisation, and
+// returns the bit length of the largest |fixed-point feature|.
+func (s *hostSession) encodeFeatures(X [][]float64) (int, error) {
+	fx := paillier.FixedPoint{FracBits: FeatureFracBits}
+	nf := len(s.mean)
+	s.enc, s.shift = make([][]*big.Int, nf), make([]*big.Int, nf)
+	maxBits := 0
+	for j := range nf {
+		col := make([]*big.Int, len(s.cohort))
+		lo := new(big.Int)
+		for k, i := range s.cohort {
+			v, err := fx.Encode(s.standard(X[i][j], j))
+			if err != nil {
+				return 0, err
+			}
+			col[k] = v
+			maxBits = max(maxBits, v.BitLen())
+			if k == 0 || v.Cmp(lo) < 0 {
+				lo.Set(v)
+			}
+		}
+		for _, v := range col {
+			v.Sub(v, lo)
+		}
+		s.enc[j], s.shift[j] = col, lo
+	}
+	return maxBits, nil
+}
+
 // parseCiphertexts parses exactly n ciphertexts under pk.
 func parseCiphertexts(pk *paillier.PublicKey, in [][]byte, n int) ([]*paillier.Ciphertext, error) {
 	if len(in) != n {
 		return nil, fmt.Errorf("%w: %d ciphertexts, want %d", ErrMalformed, len(in), n)
 	}
 	out := make([]*paillier.Ciphertext, n)
-	for i, b := range in {
-		ct, err := pk.ParseCiphertext(b)
+	err := parallelFor(n, func(i int) error {
+		ct, err := pk.ParseCiphertext(in[i])
 		if err != nil {
-			return nil, fmt.Errorf("%w: ciphertext %d: %v", ErrMalformed, i, err)
+			return fmt.Errorf("%w: ciphertext %d: %v", ErrMalformed, i, err)
 		}
 		out[i] = ct
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 func (h *Host) bin(s *hostSession, r *BinRequest) (Message, error) {
@@ -320,9 +364,9 @@ func (h *Host) bin(s *hostSession, r *BinRequest) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := &BinResponse{}
-	vals := make([]float64, len(s.cohort))
-	for j, name := range h.data.Features {
+	resp := &BinResponse{Features: make([]BinnedFeature, len(h.data.Features))}
+	err = parallelFor(len(h.data.Features), func(j int) error {
+		vals := make([]float64, len(s.cohort))
 		for k, i := range s.cohort {
 			vals[k] = h.data.X[i][j]
 		}
@@ -334,21 +378,25 @@ func (h *Host) bin(s *hostSession, r *BinRequest) (Message, error) {
 			groups[b] = append(groups[b], labels[k])
 			counts[b]++
 		}
-		f := BinnedFeature{Name: name, Counts: counts}
+		f := BinnedFeature{Name: h.data.Features[j], Counts: counts}
 		for b := range nb {
 			if counts[b] < h.opts.MinBin { // only if the whole cohort is below MinBin: checked above
-				return nil, ErrCohortTooSmall
+				return ErrCohortTooSmall
 			}
 			sum, err := s.pk.Sum(groups[b]...)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if sum, err = s.pk.Rerandomize(sum); err != nil {
-				return nil, err
+				return err
 			}
 			f.EventSums = append(f.EventSums, sum.Bytes())
 		}
-		resp.Features = append(resp.Features, f)
+		resp.Features[j] = f
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -360,8 +408,9 @@ func (h *Host) partial(s *hostSession, r *PartialRequest) (Message, error) {
 	if s.iter >= h.opts.MaxIterations {
 		return nil, fmt.Errorf("%w: iteration limit reached", ErrOrder)
 	}
-	out := make([]float64, len(s.cohort))
-	for k, i := range s.cohort {
+	lo, hi := batchRange(len(s.cohort), s.params.BatchSize, s.iter)
+	out := make([]float64, hi-lo)
+	for k, i := range s.cohort[lo:hi] {
 		out[k] = s.score(h.data.X[i])
 	}
 	s.stage = stagePartial
@@ -380,57 +429,85 @@ func (h *Host) gradient(s *hostSession, r *GradientRequest) (Message, error) {
 	if s.stage != stagePartial || r.Iter != s.iter {
 		return nil, ErrOrder
 	}
-	res, err := parseCiphertexts(s.pk, r.Residuals, len(s.cohort))
+	lo, hi := batchRange(len(s.cohort), s.params.BatchSize, s.iter)
+	res, err := parseCiphertexts(s.pk, r.Residuals, hi-lo)
+	if err != nil {
+		return nil, err
+	}
+	// E(Σ_k d_k·x_kj) = E(Σ_k d_k·enc[j][k]) + shift[j]·E(Σ_k d_k): one multi-exponentiation
+	// per feature over the shared residuals, with short non-negative exponents.
+	sum, err := s.pk.Sum(res...)
 	if err != nil {
 		return nil, err
 	}
 	nf := len(s.weights)
-	masked := make([][]byte, nf)
-	s.masks = make([]*big.Int, nf)
-	limit := new(big.Int).Lsh(big.NewInt(1), uint(s.bound+maskSecurityBits))
-	for j := range nf {
-		// Σ_i E(d_i)^|x_ij| split by the sign of x_ij, so that every exponent is short.
-		var pos, neg []*paillier.Ciphertext
-		for k := range s.cohort {
-			x := s.enc[k][j]
-			if x.Sign() == 0 {
-				continue
-			}
-			t, err := s.pk.MulPlain(res[k], x)
+	grads := make([]*paillier.Ciphertext, nf)
+	err = parallelFor(nf, func(j int) error {
+		g, err := s.pk.LinearCombination(res, s.enc[j][lo:hi])
+		if err != nil {
+			return err
+		}
+		if s.shift[j].Sign() != 0 {
+			corr, err := s.pk.MulPlain(sum, s.shift[j])
 			if err != nil {
-				return nil, err
+				return err
 			}
-			if s.neg[k][j] {
-				neg = append(neg, t)
-			} else {
-				pos = append(pos, t)
+			if g, err = s.pk.Add(g, corr); err != nil {
+				return err
 			}
 		}
-		sp, err := s.pk.Sum(pos...)
-		if err != nil {
-			return nil, err
-		}
-		sn, err := s.pk.Sum(neg...)
-		if err != nil {
-			return nil, err
-		}
-		g, err := s.pk.Sub(sp, sn)
-		if err != nil {
-			return nil, err
-		}
-		mask, err := rand.Int(rand.Reader, limit)
-		if err != nil {
-			return nil, err
-		}
-		if g, err = s.pk.AddPlain(g, mask); err != nil {
-			return nil, err
-		}
-		if g, err = s.pk.Rerandomize(g); err != nil {
-			return nil, err
-		}
-		s.masks[j] = mask
-		masked[j] = g.Bytes()
+		grads[j] = g
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	// Mask each gradient with 2^B + r_j, r_j uniform on [0, 2^(B+1+maskSecurityBits)), for the
+	// public bound B ≥ s.bound that the guest can compute too (so the size of what it decrypts
+	// says nothing about this host's features): the slot is then non-negative, and
+	// g_j + 2^B ∈ [0, 2^(B+1)) is hidden to within 2^-maskSecurityBits. Pack the slots,
+	// several per ciphertext, and rerandomize each.
+	pub := gradientBits(len(s.cohort), featureBitsBound(len(s.cohort)))
+	masks := make([]*big.Int, nf)
+	limit := new(big.Int).Lsh(big.NewInt(1), uint(pub+1+maskSecurityBits))
+	offset := new(big.Int).Lsh(big.NewInt(1), uint(pub))
+	for j := range masks {
+		m, err := rand.Int(rand.Reader, limit)
+		if err != nil {
+			return nil, err
+		}
+		masks[j] = m.Add(m, offset)
+	}
+	slotBits, perCT := packing(s.pk.Bits(), len(s.cohort))
+	shift := new(big.Int).Lsh(big.NewInt(1), uint(slotBits))
+	masked := make([][]byte, (nf+perCT-1)/perCT)
+	err = parallelFor(len(masked), func(c int) error {
+		first, last := c*perCT, min(nf, (c+1)*perCT)
+		acc, packedMask := grads[last-1], new(big.Int).Set(masks[last-1])
+		for j := last - 2; j >= first; j-- { // Horner: Σ_j (g_j + mask_j)·2^(slotBits·(j-first))
+			var err error
+			if acc, err = s.pk.MulPlain(acc, shift); err != nil {
+				return err
+			}
+			if acc, err = s.pk.Add(acc, grads[j]); err != nil {
+				return err
+			}
+			packedMask.Lsh(packedMask, uint(slotBits)).Add(packedMask, masks[j])
+		}
+		acc, err := s.pk.AddPlain(acc, packedMask)
+		if err != nil {
+			return err
+		}
+		if acc, err = s.pk.Rerandomize(acc); err != nil {
+			return err
+		}
+		masked[c] = acc.Bytes()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.masks = masks
 	s.stage = stageGradient
 	return &GradientMasked{Iter: s.iter, Masked: masked}, nil
 }
@@ -443,7 +520,8 @@ func (h *Host) unmask(s *hostSession, r *UnmaskRequest) (Message, error) {
 		return nil, fmt.Errorf("%w: %d gradients, want %d", ErrMalformed, len(r.Values), len(s.weights))
 	}
 	fx := paillier.FixedPoint{FracBits: ResidualFracBits + FeatureFracBits}
-	n := float64(len(s.cohort))
+	lo, hi := batchRange(len(s.cohort), s.params.BatchSize, s.iter)
+	n := float64(hi - lo)
 	grads := make([]float64, len(s.weights))
 	for j, str := range r.Values {
 		v, ok := new(big.Int).SetString(str, 10)
@@ -478,7 +556,7 @@ func (h *Host) score(s *hostSession, r *ScoreRequest) (Message, error) {
 		}
 		return &ScoreResponse{Values: []float64{s.score(h.data.X[i])}}, nil
 	case r.Applicant == "" && len(r.Members) > 0:
-		rows, err := parseMembers(s, r.Members, false)
+		rows, err := parseMembers(s, r.Members)
 		if err != nil {
 			return nil, err
 		}

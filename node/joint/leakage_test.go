@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"strconv"
 	"testing"
@@ -24,6 +25,12 @@ type smallFed struct {
 
 func newSmallFed(t *testing.T, members int) *smallFed {
 	t.Helper()
+	return newSmallFedBatches(t, members, 0)
+}
+
+// newSmallFedBatches is newSmallFed training in mini-batches of batch members (0: full batch).
+func newSmallFedBatches(t *testing.T, members, batch int) *smallFed {
+	t.Helper()
 	syn := GenerateSME(SynthOptions{Members: members, GuestFeatures: 3, HostFeatures: []int{4}, Seed: 3})
 	host, err := NewHost(syn.Hosts[0], testHostOptions())
 	if err != nil {
@@ -31,7 +38,7 @@ func newSmallFed(t *testing.T, members int) *smallFed {
 	}
 	sk := testKey(t)
 	guest, err := NewGuest(syn.Guest, GuestOptions{MinCohort: 50, Key: sk, Iterations: 4, SplitSeed: 2,
-		Params: TrainParams{MaxBins: 5, LearningRate: 0.5, L2: 0.01}})
+		Params: TrainParams{MaxBins: 5, LearningRate: 0.5, L2: 0.01, BatchSize: batch}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,12 +47,19 @@ func newSmallFed(t *testing.T, members int) *smallFed {
 	return f
 }
 
-// TestMessagesRevealNothingPerMember inspects every message of a training run and an inference:
-// the host receives blinded elements, ciphertexts and per-feature masked aggregates only, never a
-// label, an identifier or a per-member plaintext; the guest receives per-bin aggregates, partial
-// predictors and masked gradients, never a host feature.
+// TestMessagesRevealNothingPerMember inspects every message of a training run and an inference,
+// full-batch and in mini-batches: the host receives blinded elements, ciphertexts and
+// per-feature masked aggregates only, never a label, an identifier or a per-member plaintext;
+// the guest receives per-bin aggregates, partial predictors and masked gradients, never a host
+// feature.
 func TestMessagesRevealNothingPerMember(t *testing.T) {
-	f := newSmallFed(t, 300)
+	for _, batch := range []int{0, 60} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) { testMessagesRevealNothingPerMember(t, batch) })
+	}
+}
+
+func testMessagesRevealNothingPerMember(t *testing.T, batch int) {
+	f := newSmallFedBatches(t, 300, batch)
 	ctx := context.Background()
 	res, err := f.guest.Train(ctx, "job-leak", f.links)
 	if err != nil {
@@ -69,6 +83,15 @@ func TestMessagesRevealNothingPerMember(t *testing.T) {
 		}
 	}
 	kinds := map[string]int{}
+	sess := f.host.sessions["job-leak"]
+	batchSizes := map[int]bool{} // the sizes every per-member vector of a step may have
+	for b := range batches(res.Train, batch) {
+		lo, hi := batchRange(res.Train, batch, b)
+		batchSizes[hi-lo] = true
+		if batch > 0 && hi-lo < batch {
+			t.Errorf("batch of %d members, below %d", hi-lo, batch)
+		}
+	}
 	for _, m := range f.log.msgs {
 		kinds[m.kind]++
 		msg, err := Unmarshal(m.wire)
@@ -102,6 +125,10 @@ func TestMessagesRevealNothingPerMember(t *testing.T) {
 				if len(r.Members) != res.Train*ecdhpsi.ElementSize {
 					t.Errorf("cohort: %d bytes for %d members", len(r.Members), res.Train)
 				}
+				// The order says which members share a batch, nothing else.
+				if !ascendingWithinBatches(r.Members, res.Train, r.Params.BatchSize) {
+					t.Error("cohort not sorted within its batches")
+				}
 			case *BinRequest:
 				if len(r.Labels) != res.Train {
 					t.Errorf("bin request: %d labels for %d members", len(r.Labels), res.Train)
@@ -109,6 +136,9 @@ func TestMessagesRevealNothingPerMember(t *testing.T) {
 				checkCT(r.Labels)
 			case *GradientRequest:
 				checkCT(r.Residuals)
+				if !batchSizes[len(r.Residuals)] {
+					t.Errorf("gradient request with %d residuals, not a batch", len(r.Residuals))
+				}
 			case *UnmaskRequest:
 				if len(r.Values) != nf { // one aggregate per host feature, not per member
 					t.Errorf("unmask: %d values, want %d", len(r.Values), nf)
@@ -137,6 +167,9 @@ func TestMessagesRevealNothingPerMember(t *testing.T) {
 			var vals []float64
 			if p, ok := r.(*PartialResponse); ok {
 				vals = p.Values
+				if !batchSizes[len(vals)] {
+					t.Errorf("%d partial predictors, not a batch", len(vals))
+				}
 			} else {
 				vals = r.(*ScoreResponse).Values
 			}
@@ -147,16 +180,27 @@ func TestMessagesRevealNothingPerMember(t *testing.T) {
 			}
 		case *GradientMasked:
 			checkCT(r.Masked)
-			// What the guest decrypts is masked: far above any true gradient (< 2^bound).
-			sess := f.host.sessions["job-leak"]
-			for _, b := range r.Masked {
+			// What the guest decrypts is masked: one packed slot per host feature, each far
+			// above any true gradient (< 2^bound), with a mask sized by the public bound.
+			slotBits, perCT := packing(pk.Bits(), len(sess.cohort))
+			pub := gradientBits(len(sess.cohort), featureBitsBound(len(sess.cohort)))
+			if want := (nf + perCT - 1) / perCT; len(r.Masked) != want {
+				t.Errorf("%d packed ciphertexts for %d features, want %d", len(r.Masked), nf, want)
+			}
+			for c, b := range r.Masked {
 				ct, _ := pk.ParseCiphertext(b)
 				v, err := f.sk.Decrypt(ct)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if v.BitLen() < sess.bound+maskSecurityBits-30 {
-					t.Errorf("masked gradient has %d bits; the bound is %d", v.BitLen(), sess.bound)
+				slots, ok := unpack(v, slotBits, min(perCT, nf-c*perCT))
+				if !ok {
+					t.Fatalf("packed value of %d bits does not unpack", v.BitLen())
+				}
+				for _, s := range slots {
+					if s.BitLen() < pub+maskSecurityBits-30 || s.BitLen() > pub+maskSecurityBits+2 {
+						t.Errorf("masked gradient has %d bits; the public bound is %d, the host's %d", s.BitLen(), pub, sess.bound)
+					}
 				}
 			}
 		default:

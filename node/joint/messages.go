@@ -51,15 +51,22 @@ type TrainParams struct {
 	MaxBins      int     `json:"max_bins"`      // quantile bins per feature before merging
 	LearningRate float64 `json:"learning_rate"` // gradient step
 	L2           float64 `json:"l2"`            // ridge penalty on the weights
+	// BatchSize, if positive, splits the cohort into n/BatchSize mini-batches of at least
+	// BatchSize members (consecutive runs of the common order); gradient step t uses batch
+	// t mod n/BatchSize. Zero (or at least the cohort size) is full-batch gradient descent. A
+	// host refuses batches smaller than its HostOptions.MinCohort.
+	BatchSize int `json:"batch_size,omitempty"`
 }
 
 // CohortRequest (guest → host) names the training cohort: host-blinded elements a·H(x) of
-// members in the intersection, sorted by their bytes. The sorted order is the common order of
-// every later per-member vector. It also carries the guest's Paillier public key.
+// members in the intersection, batch after batch (see TrainParams.BatchSize), each batch
+// sorted by the elements' bytes, so that the order says nothing but which members share a
+// batch. That order is the common order of every later per-member vector. It also carries the
+// guest's Paillier public key.
 type CohortRequest struct {
 	Job       string      `json:"job"`
 	PublicKey []byte      `json:"public_key"` // paillier binary public key
-	Members   []byte      `json:"members"`    // concatenated 32-byte elements, strictly ascending
+	Members   []byte      `json:"members"`    // concatenated 32-byte elements, strictly ascending within each batch
 	Params    TrainParams `json:"params"`
 }
 
@@ -90,34 +97,38 @@ type BinResponse struct {
 }
 
 // PartialRequest (guest → host) asks for the host's partial linear predictor u_i = Σ_j w_j·x_ij
-// for each cohort member at iteration Iter.
+// for each member of step Iter's batch (the whole cohort in full-batch training).
 type PartialRequest struct {
 	Job  string `json:"job"`
 	Iter int    `json:"iter"`
 }
 
-// PartialResponse (host → guest): one partial predictor per cohort member, cohort order.
+// PartialResponse (host → guest): one partial predictor per member of the batch, common order.
 type PartialResponse struct {
 	Iter   int       `json:"iter"`
 	Values []float64 `json:"values"`
 }
 
-// GradientRequest (guest → host): encrypted residuals E(d_i), d_i = σ(z_i) − y_i, in cohort
-// order, at fixed-point scale ResidualFracBits.
+// GradientRequest (guest → host): encrypted residuals E(d_i), d_i = σ(z_i) − y_i, of the
+// members of step Iter's batch in the common order, at fixed-point scale ResidualFracBits.
 type GradientRequest struct {
 	Job       string   `json:"job"`
 	Iter      int      `json:"iter"`
 	Residuals [][]byte `json:"residuals"`
 }
 
-// GradientMasked (host → guest): for each host feature j, E(Σ_i d_i·x_ij + r_j), rerandomized,
-// with a fresh uniform mask r_j the host keeps.
+// GradientMasked (host → guest): the masked gradients v_j = Σ_i d_i·x_ij + 2^B + r_j of the
+// host's features j over the batch, with a fresh uniform mask r_j the host keeps, packed
+// several to a ciphertext: ciphertext c holds Σ_t v_(c·k+t)·2^(t·s) for the slot width s and
+// the k slots per ciphertext that packing() derives from the key size and the cohort size,
+// each ciphertext rerandomized.
 type GradientMasked struct {
 	Iter   int      `json:"iter"`
 	Masked [][]byte `json:"masked"`
 }
 
-// UnmaskRequest (guest → host): the decrypted masked gradients, as decimal integers.
+// UnmaskRequest (guest → host): the decrypted and unpacked masked gradients v_j, one per host
+// feature, as decimal integers.
 type UnmaskRequest struct {
 	Job    string   `json:"job"`
 	Iter   int      `json:"iter"`

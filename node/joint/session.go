@@ -109,18 +109,12 @@ func (h *Host) Restore(job string, st *SessionState) error {
 		s.cohort = append(s.cohort, row)
 	}
 	// The fixed-point features are derived, as in cohort(), from the rows and standardisation.
-	fx := paillier.FixedPoint{FracBits: FeatureFracBits}
-	s.enc, s.neg = make([][]*big.Int, len(s.cohort)), make([][]bool, len(s.cohort))
-	for k, i := range s.cohort {
-		s.enc[k], s.neg[k] = make([]*big.Int, nf), make([]bool, nf)
-		for j := range nf {
-			v, err := fx.Encode(s.standard(h.data.X[i][j], j))
-			if err != nil {
-				return err
-			}
-			s.neg[k][j] = v.Sign() < 0
-			s.enc[k][j] = v.Abs(v)
-		}
+	maxBits, err := s.encodeFeatures(h.data.X)
+	if err != nil {
+		return err
+	}
+	if _, perCT := packing(pk.Bits(), len(s.cohort)); perCT < 1 || s.bound != gradientBits(len(s.cohort), maxBits) || s.params.BatchSize < 0 {
+		return fmt.Errorf("%w: gradient bound or parameters", ErrData)
 	}
 	if s.stage == stageGradient {
 		if len(st.Masks) != nf {
@@ -155,7 +149,7 @@ func (h *Host) Identifiers(job string, b []byte) ([]string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rows, err := parseMembers(s, b, false)
+	rows, err := parseMembers(s, b)
 	if err != nil {
 		return nil, err
 	}

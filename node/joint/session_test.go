@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -49,9 +50,16 @@ func (r *restartingHost) Handle(ctx context.Context, m Message) (Message, error)
 // message (alignment, cohort, binning, each partial, gradient and unmasking) trains the same
 // model as one that is not.
 func TestSessionRestoreEveryStep(t *testing.T) {
+	for _, batch := range []int{0, 60} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) { testSessionRestoreEveryStep(t, batch) })
+	}
+}
+
+func testSessionRestoreEveryStep(t *testing.T, batch int) {
 	syn := GenerateSME(SynthOptions{Members: 300, GuestFeatures: 3, HostFeatures: []int{3}, Seed: 3})
 	key := testKey(t)
-	opts := GuestOptions{MinCohort: 50, Iterations: 3, Key: key, SplitSeed: 9}
+	opts := GuestOptions{MinCohort: 50, Iterations: 3, Key: key, SplitSeed: 9,
+		Params: TrainParams{MaxBins: 10, LearningRate: 0.5, BatchSize: batch}}
 	run := func(h Handler) *Result {
 		g, err := NewGuest(syn.Guest, opts)
 		if err != nil {

@@ -69,9 +69,11 @@
 // a new one.
 //
 // Limits: the stored session holds the host's whole element map (|X| entries) and is rewritten
-// after every step; member-API bodies are bounded by the node's max_body_bytes and answers by
-// the client's 16 MiB, which bounds the cohort (a 2048-bit ciphertext is about 700 bytes in
-// base64).
+// after every step; member-API bodies are bounded by the node's max_body_bytes (default 1 MiB)
+// and answers by the client's 16 MiB, which bounds the cohort: a 2048-bit ciphertext is about
+// 700 bytes in base64, and the binning request carries one per cohort member (about 21 MB at
+// 30,000 members), so a host serving cohorts beyond about 1,400 members must raise
+// max_body_bytes. Mini-batch steps (TrainParams.BatchSize) carry one ciphertext per batch member.
 //
 // The package never logs features, labels, records or protocol messages.
 package remote

@@ -37,9 +37,9 @@ type Report struct {
 // Leakage is the per-step leakage table shown in the report (from the package joint doc).
 var leakage = [][3]string{
 	{"alignment (ECDH-PSI)", "|X|; which of its members each host holds; host-blinded elements of those", "|Y|; nothing about which element is whose"},
-	{"cohort", "—", "the cohort size and which of its own rows are in it"},
+	{"cohort", "—", "the cohort size and which of its own rows are in it; with mini-batches, their random partition into batches"},
 	{"binning", "per-bin member and event counts over ≥ MinBin members; not the bin edges", "Paillier ciphertexts only: no label"},
-	{"regression", "per member and iteration the host's partial predictor; gradients masked (2^-80)", "encrypted residuals; its own aggregate gradient per feature"},
+	{"regression", "per member of a step's batch the host's partial predictor; gradients masked (2^-80)", "encrypted residuals; its own aggregate gradient per feature over each batch (≥ its minimum cohort) or the cohort"},
 	{"inference", "the applicant's partial score", "that the applicant (with its authorisation) was scored"},
 }
 
