@@ -45,13 +45,13 @@ func (r *clientRef) Get(ctx context.Context, member, path string) ([]byte, error
 }
 
 // openWitnessing builds the committer and witness. Without tamper-evident
-// logs, a leaf scanner (SQLite) or a deterministic signing key, it returns
-// nil with a warning: subjects then get their log without a completeness
-// proof.
+// logs, a store that keeps the subject map (SQLite, PostgreSQL) or a
+// deterministic signing key, it returns nil with a warning: subjects then
+// get their log without a completeness proof.
 func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, backend Store, lg *Logs, w *registry.Watcher, metrics *ops.Metrics, logger *slog.Logger) (*Witnessing, error) {
-	leaves, ok := backend.(subjectlog.LeafScanner)
+	st, ok := backend.(subjectlog.Store)
 	if lg == nil || !ok {
-		logger.LogAttrs(ctx, slog.LevelWarn, "no subject commitments: the store cannot scan the inquiry tree")
+		logger.LogAttrs(ctx, slog.LevelWarn, "no subject commitments: the store cannot keep the subject map")
 		return nil, nil
 	}
 	vrf, err := subjectlog.DeriveVRFKey(nk.Signer)
@@ -66,11 +66,18 @@ func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, 
 	if err != nil {
 		return nil, err
 	}
-	com, err := subjectlog.NewCommitter(subjectlog.CommitterOptions{Tree: lg.InquiryTree, Leaves: leaves, Signer: signer, VRF: vrf})
+	com, err := subjectlog.NewCommitter(subjectlog.CommitterOptions{Tree: lg.InquiryTree, Store: st, Signer: signer, VRF: vrf})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := com.Advance(ctx); err != nil { // rebuild the map from the leaves
+	// Load the stored map and fold the leaves integrated since its last
+	// revision (all of them on the first start).
+	_, err = com.Advance(ctx)
+	if errors.Is(err, subjectlog.ErrMapCorrupt) {
+		logger.LogAttrs(ctx, slog.LevelError, "subject map corrupt in the store: rebuilding it from the inquiry log", slog.Any("err", err))
+		_, err = com.Advance(ctx)
+	}
+	if err != nil {
 		return nil, err
 	}
 	// The node's database (migration 0008) when it has the witness tables,

@@ -21,6 +21,7 @@ import (
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/node/subjectlog"
 	"github.com/creditexchange/node/node/tlog"
 	"github.com/creditexchange/node/schemas"
 )
@@ -178,7 +179,7 @@ func TestCrashDuringAppends(t *testing.T) {
 		t.Fatalf("bank outbound log audit: %+v %v", orep, err)
 	}
 	// The operator tool agrees.
-	if out, err := exec.CommandContext(ctx, bin, "log", "verify", "--dir", provDir).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, bin, "log", "verify", "--dir", provDir).CombinedOutput(); err != nil || !bytes.Contains(out, []byte("subject map: ok")) {
 		t.Fatalf("creditnode log verify: %v\n%s", err, out)
 	}
 }
@@ -254,6 +255,15 @@ func checkProviderLog(t *testing.T, ctx context.Context, path string, ver note.V
 	}
 	if !rep.OK() || rep.Checkpoints == 0 || (rep.LatestSize > 0 && !rep.RootMatches) {
 		t.Fatalf("log audit after crash: %+v", rep)
+	}
+	// The subject map's newest revision was stored whole with its signed
+	// subject checkpoint, whatever the kill interrupted.
+	mrep, err := subjectlog.AuditMap(ctx, st, ver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mrep.Stored || !mrep.OK() || !mrep.RootMatches {
+		t.Fatalf("subject map audit after crash: %+v", mrep)
 	}
 	return rep
 }

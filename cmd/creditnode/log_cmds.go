@@ -9,6 +9,7 @@ import (
 	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/node/subjectlog"
 	"github.com/creditexchange/node/node/tlog"
 )
 
@@ -20,7 +21,10 @@ func (a *app) logCmd() *cobra.Command {
 		Short: "Recompute each log's Merkle tree from the database and check it against the signed checkpoints",
 		Long: "verify reads every row of the inquiry and outbound logs, recomputes their Merkle trees and compares\n" +
 			"them with every checkpoint the node signed. It names rows that were edited, deleted or reordered, and\n" +
-			"exits with status 1 if it finds anything. Run it on a stopped node or a copy of its database.",
+			"exits with status 1 if it finds anything. With the inquiry log it checks the stored subject map too:\n" +
+			"its newest revision's nodes, the root recomputed from its leaves against the signed subject checkpoint,\n" +
+			"and its values against the subjects' chains recomputed from the log. Run it on a stopped node or a\n" +
+			"copy of its database.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -64,6 +68,29 @@ func (a *app) logCmd() *cobra.Command {
 					l, status, rep.Rows, rep.TreeSize, rep.Checkpoints, rep.LatestSize,
 					base64.StdEncoding.EncodeToString(rep.LatestRoot), rep.RootMatches)
 				for _, p := range rep.Problems {
+					fmt.Fprintf(a.out, "  %s\n", p)
+				}
+				if l != store.LogInquiry {
+					continue
+				}
+				// The subject map's newest revision against its signed
+				// subject checkpoint and the log's leaves.
+				mrep, err := subjectlog.AuditMap(ctx, st, v)
+				if err != nil {
+					return err
+				}
+				if !mrep.Stored {
+					fmt.Fprintf(a.out, "subject map: none stored\n")
+					continue
+				}
+				status = "ok"
+				if !mrep.OK() {
+					status = "TAMPERED"
+					bad++
+				}
+				fmt.Fprintf(a.out, "subject map: %s: revision %d, %d subjects, %d nodes, root matches: %t\n",
+					status, mrep.Revision, mrep.Subjects, mrep.Nodes, mrep.RootMatches)
+				for _, p := range mrep.Problems {
 					fmt.Fprintf(a.out, "  %s\n", p)
 				}
 			}

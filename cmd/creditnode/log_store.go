@@ -6,13 +6,15 @@ import (
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/rights"
 	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/node/subjectlog"
 	"github.com/creditexchange/node/node/tlog"
 )
 
 // auditStore is what `log verify` reads: the leaf rows, the stored tree and
-// the checkpoints, on either backend.
+// the checkpoints, and the stored subject map, on either backend.
 type auditStore interface {
 	tlog.AuditStore
+	subjectlog.AuditStore
 	Close() error
 }
 

@@ -17,6 +17,9 @@
 //   - [SQLite.CommitInquiry] marks the request id used, consumes a consent
 //     use and appends the inquiry-log leaf in one transaction: either all of
 //     it is stored or none of it.
+//   - [SQLite.CommitSubjectMap] writes a revision of the subject map (its
+//     versioned nodes, stale-node index and signed subject checkpoint) and
+//     prunes old revisions in one transaction.
 //   - Every database failure is returned wrapping [ErrUnavailable], so
 //     callers can fail closed without inspecting driver errors.
 //

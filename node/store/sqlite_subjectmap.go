@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // ScanLeafHashes calls fn with the index, subject and leaf hash of every
@@ -38,6 +41,228 @@ func (s *SQLite) ScanLeafHashes(ctx context.Context, log LogID, from uint64, fn 
 	}
 	if err := rows.Err(); err != nil {
 		return unavailable("reading "+table, err)
+	}
+	return nil
+}
+
+// SubjectMapRevisions returns the newest n stored revisions of the subject
+// map, oldest first (none before the first commit).
+func (s *SQLite) SubjectMapRevisions(ctx context.Context, n int) ([]SubjectMapRevision, error) {
+	if n < 1 {
+		return nil, invalid("subject map revisions %d", n)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT rev, root, keys, note FROM subject_map_revisions ORDER BY rev DESC LIMIT ?`, n)
+	if err != nil {
+		return nil, unavailable("reading subject map revisions", err)
+	}
+	defer rows.Close()
+	var out []SubjectMapRevision
+	for rows.Next() {
+		var r SubjectMapRevision
+		var rev, keys int64
+		if err := rows.Scan(&rev, &r.Root, &keys, &r.Note); err != nil {
+			return nil, unavailable("reading subject map revisions", err)
+		}
+		r.Rev, r.Keys = uint64(rev), uint64(keys)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("reading subject map revisions", err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// SubjectMapNodes returns, for each of ids, the node stored at the largest
+// revision ≤ rev; positions with none are left out. The read is one
+// snapshot, and fails with ErrNotFound if revision rev is not stored (never
+// committed, or pruned), so a result is always of a revision whose nodes
+// are all still there.
+func (s *SQLite) SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) ([]SubjectMapNode, error) {
+	if rev > 1<<63-1 {
+		return nil, invalid("subject map revision %d", rev)
+	}
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, unavailable("reading subject map", err)
+	}
+	defer tx.Rollback()
+	if err := sqliteHasRevision(ctx, tx, rev); err != nil {
+		return nil, err
+	}
+	var out []SubjectMapNode
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), subjectMapChunk)]
+		ids = ids[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, int64(rev))
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? AND id IN (?`+
+			strings.Repeat(`, ?`, len(chunk)-1)+`) ORDER BY id, rev`, args...)
+		if err != nil {
+			return nil, unavailable("reading subject map", err)
+		}
+		if err := eachSubjectMapNode(rows, func(n SubjectMapNode) error { out = append(out, n); return nil }); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ScanSubjectMapNodes calls fn with every position's node at revision rev
+// (the row of the largest revision ≤ rev), in position order, stopping at
+// fn's first error. One snapshot; ErrNotFound if rev is not stored. For
+// offline verification.
+func (s *SQLite) ScanSubjectMapNodes(ctx context.Context, rev uint64, fn func(SubjectMapNode) error) error {
+	if rev > 1<<63-1 {
+		return invalid("subject map revision %d", rev)
+	}
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable("reading subject map", err)
+	}
+	defer tx.Rollback()
+	if err := sqliteHasRevision(ctx, tx, rev); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? ORDER BY id, rev`, int64(rev))
+	if err != nil {
+		return unavailable("reading subject map", err)
+	}
+	return eachSubjectMapNode(rows, fn)
+}
+
+func sqliteHasRevision(ctx context.Context, tx *sql.Tx, rev uint64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM subject_map_revisions WHERE rev = ?`, int64(rev)).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%w: subject map revision %d", ErrNotFound, rev)
+	case err != nil:
+		return unavailable("reading subject map revisions", err)
+	}
+	return nil
+}
+
+// eachSubjectMapNode calls fn with the last row of each id of rows, which
+// are ordered by (id, rev) (the primary key's order: no sort), and closes
+// rows.
+func eachSubjectMapNode(rows *sql.Rows, fn func(SubjectMapNode) error) error {
+	defer rows.Close()
+	var pending *SubjectMapNode
+	for rows.Next() {
+		var n SubjectMapNode
+		var rev int64
+		if err := rows.Scan(&n.ID, &rev, &n.Data); err != nil {
+			return unavailable("reading subject map", err)
+		}
+		n.Rev = uint64(rev)
+		if pending != nil && string(pending.ID) != string(n.ID) {
+			if err := fn(*pending); err != nil {
+				return err
+			}
+		}
+		pending = &n
+	}
+	if err := rows.Err(); err != nil {
+		return unavailable("reading subject map", err)
+	}
+	if pending != nil {
+		return fn(*pending)
+	}
+	return nil
+}
+
+// CommitSubjectMap writes u in one transaction: with Reset, the stored map
+// is dropped first; then u's nodes, the stale index of the nodes they
+// replace, and the revision with its checkpoint; then the revisions beyond
+// the newest u.Keep are pruned with every node only they could reach. It
+// fails with ErrSubjectMapConflict if the newest stored revision is not
+// u.Prev, and with ErrInvalid for a malformed update or node; either way
+// nothing is written.
+func (s *SQLite) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error {
+	if err := u.validate(); err != nil {
+		return err
+	}
+	rev := int64(u.Revision.Rev)
+	return s.inWriteTx(ctx, "storing subject map", func(tx *sql.Tx) error {
+		var newest sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(rev) FROM subject_map_revisions`).Scan(&newest); err != nil {
+			return unavailable("reading subject map revisions", err)
+		}
+		var have *uint64
+		if newest.Valid {
+			v := uint64(newest.Int64)
+			have = &v
+		}
+		if err := checkSubjectMapPrev(have, u.Prev); err != nil {
+			return err
+		}
+		if u.Reset {
+			for _, t := range []string{"subject_map_nodes", "subject_map_stale", "subject_map_revisions"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
+					return unavailable("resetting subject map", err)
+				}
+			}
+		}
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO subject_map_nodes (id, rev, node) VALUES (?, ?, ?)`)
+		if err != nil {
+			return unavailable("storing subject map node", err)
+		}
+		defer ins.Close()
+		for _, n := range u.Nodes {
+			if err := validSubjectMapNode(n.ID, n.Data); err != nil {
+				return err
+			}
+			if _, err := ins.ExecContext(ctx, n.ID, rev, n.Data); err != nil {
+				return unavailable("storing subject map node", err)
+			}
+		}
+		stale, err := tx.PrepareContext(ctx, `INSERT INTO subject_map_stale (stale_since, id, rev) VALUES (?, ?, ?)`)
+		if err != nil {
+			return unavailable("storing subject map stale index", err)
+		}
+		defer stale.Close()
+		for _, r := range u.Replaced {
+			if len(r.ID) == 0 || len(r.ID) > MaxSubjectMapID || r.Rev >= u.Revision.Rev {
+				return invalid("replaced subject map node of %d-byte id at revision %d", len(r.ID), r.Rev)
+			}
+			if _, err := stale.ExecContext(ctx, rev, r.ID, int64(r.Rev)); err != nil {
+				return unavailable("storing subject map stale index", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subject_map_revisions (rev, root, keys, note) VALUES (?, ?, ?, ?)`,
+			rev, u.Revision.Root, int64(u.Revision.Keys), u.Revision.Note); err != nil {
+			return unavailable("storing subject map revision", err)
+		}
+		return sqlitePruneSubjectMap(ctx, tx, u.Keep)
+	})
+}
+
+// sqlitePruneSubjectMap keeps the newest keep revisions: a row replaced at
+// revision s is reachable from revisions below s only, so the rows replaced
+// at or before the oldest kept revision go.
+func sqlitePruneSubjectMap(ctx context.Context, tx *sql.Tx, keep int) error {
+	var oldest int64
+	err := tx.QueryRowContext(ctx, `SELECT rev FROM subject_map_revisions ORDER BY rev DESC LIMIT 1 OFFSET ?`, keep-1).Scan(&oldest)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil // fewer than keep
+	case err != nil:
+		return unavailable("pruning subject map", err)
+	}
+	for _, q := range []string{
+		`DELETE FROM subject_map_nodes WHERE (id, rev) IN (SELECT id, rev FROM subject_map_stale WHERE stale_since <= ?)`,
+		`DELETE FROM subject_map_stale WHERE stale_since <= ?`,
+		`DELETE FROM subject_map_revisions WHERE rev < ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, oldest); err != nil {
+			return unavailable("pruning subject map", err)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,10 +16,21 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-// keepSnapshots is how many committed map states a Committer keeps, so a
-// subject can be answered against a slightly older, already cosigned
-// checkpoint while witnesses catch up with the newest.
+// keepSnapshots is how many committed map revisions a Committer keeps (in
+// the store, and their checkpoints in memory), so a subject can be answered
+// against a slightly older, already cosigned checkpoint while witnesses
+// catch up with the newest.
 const keepSnapshots = 4
+
+// maxFoldLeaves bounds the leaves folded into one revision, and so the
+// memory and transaction size of one update: a log far ahead of the stored
+// map (the first start after an upgrade, a rebuild) is caught up in steps,
+// one signed revision each.
+const maxFoldLeaves = 1 << 16
+
+// keyCacheSize bounds each of the two generations of the subject → key
+// cache.
+const keyCacheSize = 1 << 16
 
 // ErrNoCheckpoint is returned by Prove before the first subject checkpoint.
 var ErrNoCheckpoint = errors.New("subjectlog: no subject checkpoint yet")
@@ -31,53 +43,74 @@ type Tree interface {
 	InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error)
 }
 
-// LeafScanner reads the leaves' subjects and hashes (a *store.SQLite).
+// LeafScanner reads the leaves' subjects and hashes.
 type LeafScanner interface {
 	ScanLeafHashes(ctx context.Context, log store.LogID, from uint64, fn func(index uint64, subject string, leafHash []byte) error) error
 }
 
-// CommitterOptions configures a Committer; all fields are required.
+// Store is what a Committer reads and writes: the inquiry log's leaves and
+// the stored map (a *store.SQLite or *store.Postgres).
+type Store interface {
+	LeafScanner
+	MapStore
+}
+
+// CommitterOptions configures a Committer; all fields but Clock are required.
 type CommitterOptions struct {
-	Tree   Tree
-	Leaves LeafScanner
+	Tree  Tree
+	Store Store
 	// Signer signs subject checkpoints; its name is the inquiry log's origin
-	// (tlog.NewSigner(tlog.Origin(id, store.LogInquiry), key)).
+	// (tlog.NewSigner(tlog.Origin(id, store.LogInquiry), key)). It must sign
+	// deterministically (Ed25519): a stored checkpoint is checked at start-up
+	// by signing it again.
 	Signer note.Signer
 	VRF    *VRFKey
 	Clock  func() time.Time
 }
 
+// snapshot is one kept revision: its checkpoint, as signed and with the
+// witness cosignatures collected since.
 type snapshot struct {
 	cp     Checkpoint
-	m      *Map
+	keys   uint64           // subjects in the map
 	note   []byte           // signed by this node
 	cosigs []note.Signature // collected witness cosignatures
 }
 
+func (s *snapshot) revision() mapRevision {
+	return mapRevision{rev: s.cp.Size, root: s.cp.MapRoot, keys: s.keys}
+}
+
 // Committer follows the inquiry log's tree and keeps the subject map in
 // step with it: each Advance folds the leaves integrated since the last one
-// into the map and signs a subject checkpoint of the tree's new size. It
-// holds the map in memory (rebuilt from the leaf table when the node
-// starts: O(log size) time at start-up, O(subjects) memory per snapshot).
-// A Committer is safe for concurrent use.
+// into the stored map and signs a subject checkpoint of the tree's new
+// size, both written in one transaction. The map lives in the store
+// ([MapStore]); the Committer holds only the kept revisions' checkpoints and
+// a bounded subject → key cache. A Committer is safe for concurrent use.
 type Committer struct {
-	opts CommitterOptions
+	opts    CommitterOptions
+	maxFold uint64 // maxFoldLeaves; smaller in tests
 
-	adv   sync.Mutex     // one Advance at a time; guards keys
-	keys  map[string]Key // subject → map key cache (a VRF evaluation costs ~0.5 ms)
+	adv     sync.Mutex // one Advance at a time; guards the fields below
+	keys    keyCache
+	newest  *uint64 // newest stored revision as last read or written
+	reload  bool    // the store may have moved: reread its revisions
+	rebuild bool    // the stored map is foreign or corrupt: rebuild it from the leaves
+
 	mu    sync.RWMutex
 	snaps []*snapshot // oldest first
 }
 
-// NewCommitter returns a Committer; call Advance to build the first checkpoint.
+// NewCommitter returns a Committer; call Advance to load the stored map
+// and bring it up to the tree.
 func NewCommitter(opts CommitterOptions) (*Committer, error) {
-	if opts.Tree == nil || opts.Leaves == nil || opts.Signer == nil || opts.VRF == nil {
-		return nil, errors.New("subjectlog: Tree, Leaves, Signer and VRF are required")
+	if opts.Tree == nil || opts.Store == nil || opts.Signer == nil || opts.VRF == nil {
+		return nil, errors.New("subjectlog: Tree, Store, Signer and VRF are required")
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	return &Committer{opts: opts, keys: make(map[string]Key)}, nil
+	return &Committer{opts: opts, maxFold: maxFoldLeaves, reload: true}, nil
 }
 
 func (c *Committer) latest() *snapshot {
@@ -89,8 +122,22 @@ func (c *Committer) latest() *snapshot {
 	return c.snaps[len(c.snaps)-1]
 }
 
-// Advance brings the map up to the tree's current size and, if it grew,
-// signs a subject checkpoint. It returns the checkpoint's size.
+func (c *Committer) setSnaps(s []*snapshot) {
+	c.mu.Lock()
+	c.snaps = s
+	c.mu.Unlock()
+}
+
+// Advance brings the stored map up to the tree's current size and, if it
+// grew, signs a subject checkpoint, committed with the map's new nodes in
+// one transaction; the checkpoint is served (Latest, Prove) only once that
+// transaction has committed. It returns the checkpoint's size.
+//
+// The first call loads the kept revisions from the store; a stored
+// checkpoint this node did not sign under its current key and VRF key (a
+// rotated key) makes it rebuild the map from the log's leaves. A stored node
+// or checkpoint found corrupt fails with ErrMapCorrupt, and the next call
+// rebuilds the map from the leaves.
 func (c *Committer) Advance(ctx context.Context) (uint64, error) {
 	c.adv.Lock()
 	defer c.adv.Unlock()
@@ -98,57 +145,246 @@ func (c *Committer) Advance(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	last := c.latest()
-	var from uint64
-	m := NewMap()
-	if last != nil {
-		if size <= last.cp.Size {
-			return last.cp.Size, nil
-		}
-		from, m = last.cp.Size, last.m.Clone()
+	if err := c.load(ctx); err != nil {
+		return 0, err
 	}
-	errStop := errors.New("stop")
-	err = c.opts.Leaves.ScanLeafHashes(ctx, store.LogInquiry, from, func(idx uint64, subject string, h []byte) error {
-		if idx >= size {
-			return errStop
+	for {
+		last := c.latest()
+		if c.rebuild {
+			last = nil
 		}
-		if subject != "" {
-			k, ok := c.keys[subject]
-			if !ok {
-				var err error
-				if k, _, err = c.opts.VRF.SubjectKey(subject); err != nil {
-					return err
-				}
-				c.keys[subject] = k
+		var from uint64
+		if last != nil {
+			if size < last.cp.Size {
+				return 0, fmt.Errorf("%w: the tree has %d leaves, the subject map %d", store.ErrTreeCorrupt, size, last.cp.Size)
 			}
-			m.Append(k, idx, h)
+			if size == last.cp.Size {
+				return size, nil
+			}
+			from = last.cp.Size
 		}
-		from = idx + 1
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return 0, err
+		to := min(size, from+c.maxFold)
+		if err := c.fold(ctx, last, from, to); err != nil {
+			switch {
+			case errors.Is(err, ErrMapCorrupt):
+				c.rebuild = true
+			case errors.Is(err, store.ErrSubjectMapConflict), errors.Is(err, store.ErrNotFound):
+				c.reload = true // another writer moved the map on
+			}
+			return 0, err
+		}
+		if to == size {
+			return size, nil
+		}
 	}
-	if from != size {
-		return 0, fmt.Errorf("%w: leaves end at %d, tree at %d", store.ErrTreeCorrupt, from, size)
-	}
-	root, err := c.opts.Tree.Root(ctx, size)
+}
+
+// load rereads the kept revisions when the store's newest is not the one
+// this Committer last saw, checking each checkpoint not already held.
+func (c *Committer) load(ctx context.Context) error {
+	revs, err := c.opts.Store.SubjectMapRevisions(ctx, keepSnapshots)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	cp := Checkpoint{MapRoot: m.Root(), VRFKey: c.opts.VRF.Public()}
-	cp.Origin, cp.Size, cp.Hash = c.opts.Signer.Name(), size, root
+	var newest *uint64
+	if len(revs) > 0 {
+		n := revs[len(revs)-1].Rev
+		newest = &n
+	}
+	same := newest == nil && c.newest == nil || newest != nil && c.newest != nil && *newest == *c.newest
+	if same && !c.reload {
+		return nil
+	}
+	c.newest, c.reload = newest, false
+	if c.rebuild {
+		return nil // replaced wholesale by the next commit
+	}
+	held := map[uint64]*snapshot{}
+	c.mu.RLock()
+	for _, s := range c.snaps {
+		held[s.cp.Size] = s
+	}
+	c.mu.RUnlock()
+	var snaps []*snapshot
+	for _, r := range revs {
+		if s := held[r.Rev]; s != nil && bytes.Equal(s.note, r.Note) && s.keys == r.Keys {
+			snaps = append(snaps, s)
+			continue
+		}
+		s, err := c.open(r)
+		if errors.Is(err, errForeign) {
+			c.rebuild = true
+			c.setSnaps(nil)
+			return nil
+		}
+		if err != nil {
+			c.rebuild = true
+			c.setSnaps(nil)
+			return err
+		}
+		snaps = append(snaps, s)
+	}
+	c.setSnaps(snaps)
+	return nil
+}
+
+// errForeign: a stored checkpoint is not of this node's current keys.
+var errForeign = errors.New("subjectlog: stored subject map of another key")
+
+// open checks a stored revision's checkpoint: signed under this node's
+// current key and VRF key (else errForeign), exactly what this node signs
+// for it, and of the revision's size and root (else ErrMapCorrupt).
+func (c *Committer) open(r store.SubjectMapRevision) (*snapshot, error) {
+	n, err := note.Open(r.Note, note.VerifierList()) // parse only
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		return nil, fmt.Errorf("%w: revision %d: unreadable checkpoint", ErrMapCorrupt, r.Rev)
+	}
+	n = unverified.Note
+	ours := false
+	for _, s := range n.UnverifiedSigs {
+		ours = ours || s.Name == c.opts.Signer.Name() && s.Hash == c.opts.Signer.KeyHash()
+	}
+	cp, err := ParseCheckpoint([]byte(n.Text))
+	if err != nil {
+		return nil, fmt.Errorf("%w: revision %d: %v", ErrMapCorrupt, r.Rev, err)
+	}
+	if !ours || cp.Origin != c.opts.Signer.Name() || !bytes.Equal(cp.VRFKey, c.opts.VRF.Public()) {
+		return nil, errForeign
+	}
+	again, err := SignCheckpoint(cp, c.opts.Signer)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(again, r.Note) || cp.Size != r.Rev || !bytes.Equal(cp.MapRoot[:], r.Root) {
+		return nil, fmt.Errorf("%w: revision %d: the stored checkpoint is not what this node signed", ErrMapCorrupt, r.Rev)
+	}
+	return &snapshot{cp: cp, keys: r.Keys, note: bytes.Clone(r.Note)}, nil
+}
+
+// fold folds the leaves [from, to) into the map at last (nil: empty, and
+// with c.rebuild the stored map is replaced) and commits the new revision
+// with its signed checkpoint.
+func (c *Committer) fold(ctx context.Context, last *snapshot, from, to uint64) error {
+	ups, err := c.scan(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	var base *mapRevision
+	if last != nil {
+		r := last.revision()
+		base = &r
+	}
+	up, err := computeUpdate(ctx, c.opts.Store, base, ups)
+	if err != nil {
+		return err
+	}
+	root, err := c.opts.Tree.Root(ctx, to)
+	if err != nil {
+		return err
+	}
+	cp := Checkpoint{MapRoot: up.root, VRFKey: c.opts.VRF.Public()}
+	cp.Origin, cp.Size, cp.Hash = c.opts.Signer.Name(), to, root
 	signed, err := SignCheckpoint(cp, c.opts.Signer)
 	if err != nil {
-		return 0, err
+		return err
 	}
+	err = c.opts.Store.CommitSubjectMap(ctx, store.SubjectMapUpdate{
+		Prev:     c.newest,
+		Reset:    c.rebuild,
+		Revision: store.SubjectMapRevision{Rev: to, Root: up.root[:], Keys: up.keys, Note: signed},
+		Nodes:    up.nodes,
+		Replaced: up.replaced,
+		Keep:     keepSnapshots,
+	})
+	if err != nil {
+		return err
+	}
+	c.newest = &to
+	s := &snapshot{cp: cp, keys: up.keys, note: signed}
 	c.mu.Lock()
-	c.snaps = append(c.snaps, &snapshot{cp: cp, m: m, note: signed})
+	if c.rebuild {
+		c.snaps = nil
+	}
+	c.snaps = append(c.snaps, s)
 	if len(c.snaps) > keepSnapshots {
 		c.snaps = c.snaps[len(c.snaps)-keepSnapshots:]
 	}
 	c.mu.Unlock()
-	return size, nil
+	c.rebuild = false
+	return nil
+}
+
+// scan reads the leaves [from, to) and groups them by map key, sorted.
+func (c *Committer) scan(ctx context.Context, from, to uint64) ([]keyUpdate, error) {
+	byKey := map[Key]int{}
+	var ups []keyUpdate
+	next := from
+	errStop := errors.New("stop")
+	err := c.opts.Store.ScanLeafHashes(ctx, store.LogInquiry, from, func(idx uint64, subject string, h []byte) error {
+		if idx >= to {
+			return errStop
+		}
+		if subject != "" {
+			k, err := c.subjectKey(subject)
+			if err != nil {
+				return err
+			}
+			i, ok := byKey[k]
+			if !ok {
+				i = len(ups)
+				byKey[k] = i
+				ups = append(ups, keyUpdate{key: k})
+			}
+			ups[i].leaves = append(ups[i].leaves, leafRef{index: idx, hash: bytes.Clone(h)})
+		}
+		next = idx + 1
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	if next != to {
+		return nil, fmt.Errorf("%w: leaves end at %d, tree at %d", store.ErrTreeCorrupt, next, to)
+	}
+	slices.SortFunc(ups, func(a, b keyUpdate) int { return bytes.Compare(a.key[:], b.key[:]) })
+	return ups, nil
+}
+
+// subjectKey is subject's map key, from the cache or the VRF.
+func (c *Committer) subjectKey(subject string) (Key, error) {
+	if k, ok := c.keys.get(subject); ok {
+		return k, nil
+	}
+	k, _, err := c.opts.VRF.SubjectKey(subject)
+	if err != nil {
+		return Key{}, err
+	}
+	c.keys.put(subject, k)
+	return k, nil
+}
+
+// keyCache maps subjects to map keys (a VRF evaluation costs ~0.5 ms) in
+// two generations of at most keyCacheSize entries: when the newer fills, the
+// older is dropped. Hits in the older are moved to the newer.
+type keyCache struct{ cur, old map[string]Key }
+
+func (kc *keyCache) get(s string) (Key, bool) {
+	if k, ok := kc.cur[s]; ok {
+		return k, true
+	}
+	k, ok := kc.old[s]
+	if ok {
+		kc.put(s, k)
+	}
+	return k, ok
+}
+
+func (kc *keyCache) put(s string, k Key) {
+	if kc.cur == nil || len(kc.cur) >= keyCacheSize {
+		kc.old, kc.cur = kc.cur, make(map[string]Key)
+	}
+	kc.cur[s] = k
 }
 
 // Latest returns the newest signed subject checkpoint (for witnesses).
@@ -211,7 +447,16 @@ func (s *snapshot) noteWithCosigs() ([]byte, error) {
 // Prove returns the subject proof for subject's entries (their log
 // indexes, ascending), against the newest checkpoint holding at least
 // minCosigs cosignatures, or the newest one if none does.
+//
+// The map proof reads the nodes on the subject's path from the store, each
+// checked against its parent's hash up to the checkpoint's map root: a
+// stored node changed behind the node's back fails with ErrMapCorrupt
+// rather than yield a proof that would not verify.
 func (c *Committer) Prove(ctx context.Context, subject string, indexes []uint64, minCosigs int) (*schemas.SubjectProof, error) {
+	return c.prove(ctx, subject, indexes, minCosigs, true)
+}
+
+func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64, minCosigs int, retry bool) (*schemas.SubjectProof, error) {
 	c.mu.RLock()
 	var s *snapshot
 	for i := len(c.snaps) - 1; i >= 0; i-- {
@@ -235,8 +480,14 @@ func (c *Committer) Prove(ctx context.Context, subject string, indexes []uint64,
 	if err != nil {
 		return nil, err
 	}
-	v := s.m.Get(k) // the snapshot's map is never mutated
-	mp := s.m.Prove(k)
+	v, mp, err := proveStored(ctx, c.opts.Store, s.revision(), k)
+	if errors.Is(err, store.ErrNotFound) && retry {
+		// The revision was pruned since it was picked: pick again.
+		return c.prove(ctx, subject, indexes, minCosigs, false)
+	}
+	if err != nil {
+		return nil, err
+	}
 	out := &schemas.SubjectProof{
 		Checkpoint:  string(text),
 		VRFProof:    hex.EncodeToString(pi),

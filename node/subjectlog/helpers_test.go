@@ -23,19 +23,21 @@ const (
 // fixture is a provider: a real SQLite store, the tlog sequencer, and a
 // Committer following its tree.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.SQLite
 	seq    *tlog.Sequencer
 	tree   *tlog.Tree
 	com    *Committer
 	key    ed25519.PrivateKey
 	origin string
+	path   string // the SQLite file
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "node.db"))
+	path := filepath.Join(t.TempDir(), "node.db")
+	st, err := store.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +58,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	tree := tlog.NewTree(st, store.LogInquiry)
-	com, err := NewCommitter(CommitterOptions{Tree: tree, Leaves: st, Signer: signer, VRF: vrf})
+	com, err := NewCommitter(CommitterOptions{Tree: tree, Store: st, Signer: signer, VRF: vrf})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, st: st, seq: seq, tree: tree, com: com, key: key, origin: origin}
+	return &fixture{t: t, st: st, seq: seq, tree: tree, com: com, key: key, origin: origin, path: path}
 }
 
 // log appends one entry per subject given ("" for an unattributed denial).
@@ -98,25 +100,34 @@ func (f *fixture) commit() uint64 {
 // answer is what the provider sends subject.
 func (f *fixture) answer(subject string) *schemas.SubjectLog {
 	f.t.Helper()
+	out, err := f.answerErr(subject)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+// answerErr is answer for any goroutine.
+func (f *fixture) answerErr(subject string) (*schemas.SubjectLog, error) {
 	ctx := context.Background()
 	leaves, err := f.st.SubjectInquiries(ctx, subject)
 	if err != nil {
-		f.t.Fatal(err)
+		return nil, err
 	}
 	out := &schemas.SubjectLog{Issuer: "tax-dept", Subject: subject}
 	var idx []uint64
 	for _, l := range leaves {
 		le, err := inquirylog.Decode(l)
 		if err != nil {
-			f.t.Fatal(err)
+			return nil, err
 		}
 		out.Entries = append(out.Entries, le)
 		idx = append(idx, le.Index)
 	}
 	if out.Proof, err = f.com.Prove(ctx, subject, idx, 0); err != nil {
-		f.t.Fatal(err)
+		return nil, err
 	}
-	return out
+	return out, nil
 }
 
 func (f *fixture) opts(witnesses ...note.Verifier) VerifyOptions {

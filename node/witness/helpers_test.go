@@ -59,7 +59,7 @@ func newLogNode(t *testing.T, id string, key ed25519.PrivateKey, vrfSeed byte) *
 		t.Fatal(err)
 	}
 	tree := tlog.NewTree(st, store.LogInquiry)
-	com, err := subjectlog.NewCommitter(subjectlog.CommitterOptions{Tree: tree, Leaves: st, Signer: signer, VRF: vrf})
+	com, err := subjectlog.NewCommitter(subjectlog.CommitterOptions{Tree: tree, Store: st, Signer: signer, VRF: vrf})
 	if err != nil {
 		t.Fatal(err)
 	}
