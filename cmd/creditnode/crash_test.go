@@ -17,7 +17,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/creditexchange/node/node"
-	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/store"
@@ -78,14 +77,7 @@ func TestCrashDuringAppends(t *testing.T) {
 	q := peer.Query{Provider: "tax-dept", Subject: smes[0].USCC, Purpose: "loan_approval", Categories: []string{"tax_payment"}, Consent: consentTok}
 
 	provDir := net.NodeDir("tax-dept")
-	cfg, err := config.Load(provDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nk, err := node.OpenKeys(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, nk := openNodeKeys(t, ctx, provDir)
 	ver, err := tlog.NewVerifier(tlog.Origin(cfg.ID, store.LogInquiry), nk.SigningPublic())
 	if err != nil {
 		t.Fatal(err)

@@ -129,24 +129,9 @@ func (p *Provider) Discover(ctx context.Context, peerID string, body []byte) Ans
 // authenticateDiscovery checks the request like a query's: profile, key of
 // the TLS peer, signature, strict claims, issuer, audience, issued-at.
 func (p *Provider) authenticateDiscovery(reg RegistryView, q *inquiry, body []byte, now time.Time) (*schemas.DiscoverClaims, *schemas.Error) {
-	hdr, err := jose.ParseJWSHeader(body)
-	if err != nil {
-		if errors.Is(err, jose.ErrMalformed) {
-			return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "request is not a compact JWS")
-		}
-		return nil, schemas.Wrap(schemas.CodeBadSignature, err, "request token outside the profile")
-	}
-	pub, ok := reg.SigningKey(q.peer, hdr.KeyID)
-	if !ok {
-		return nil, schemas.Errorf(schemas.CodeBadSignature, "kid is not a registered key of the TLS peer")
-	}
-	payload, _, err := jose.Verify(body, schemas.TypDiscover, pub)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
-	}
 	var c schemas.DiscoverClaims
-	if err := schemas.DecodeStrict(payload, &c); err != nil {
-		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "discovery claims malformed")
+	if e := VerifyPeerRequest(reg, q.peer, body, schemas.TypDiscover, &c, "discovery claims malformed"); e != nil {
+		return nil, e
 	}
 	if c.Issuer != q.peer {
 		return nil, schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
@@ -162,11 +147,8 @@ func (p *Provider) authenticateDiscovery(reg RegistryView, q *inquiry, body []by
 		return nil, schemas.Errorf(schemas.CodeMalformedRequest, "sub_type must be enterprise or person")
 	}
 	q.claims = &schemas.QueryClaims{ID: c.ID, Issuer: c.Issuer, Audience: c.Audience, Purpose: c.Purpose}
-	if c.Audience != p.opts.ID {
-		return nil, schemas.Errorf(schemas.CodeWrongAudience, "request addressed to another node")
-	}
-	if d := now.Sub(time.Unix(c.IssuedAt, 0)); d > p.opts.Skew || d < -p.opts.Skew {
-		return nil, schemas.Errorf(schemas.CodeClockSkew, "issued-at outside the ±%s window", p.opts.Skew)
+	if e := CheckAudienceAndSkew(p.opts.ID, c.Audience, c.IssuedAt, now, p.opts.Skew); e != nil {
+		return nil, e
 	}
 	return &c, nil
 }

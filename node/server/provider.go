@@ -221,24 +221,9 @@ func (p *Provider) Query(ctx context.Context, peerID string, body []byte) (a Ans
 // authenticate runs the first checks: profile, key of the TLS peer,
 // signature, claims shape, issuer, audience, issued-at.
 func (p *Provider) authenticate(reg RegistryView, q *inquiry, body []byte, now time.Time) *schemas.Error {
-	hdr, err := jose.ParseJWSHeader(body)
-	if err != nil {
-		if errors.Is(err, jose.ErrMalformed) {
-			return schemas.Wrap(schemas.CodeMalformedRequest, err, "request is not a compact JWS")
-		}
-		return schemas.Wrap(schemas.CodeBadSignature, err, "request token outside the profile")
-	}
-	pub, ok := reg.SigningKey(q.peer, hdr.KeyID)
-	if !ok {
-		return schemas.Errorf(schemas.CodeBadSignature, "kid is not a registered key of the TLS peer")
-	}
-	payload, _, err := jose.Verify(body, schemas.TypQuery, pub)
-	if err != nil {
-		return schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
-	}
 	var c schemas.QueryClaims
-	if err := schemas.DecodeStrict(payload, &c); err != nil {
-		return schemas.Wrap(schemas.CodeMalformedRequest, err, "query claims malformed")
+	if e := VerifyPeerRequest(reg, q.peer, body, schemas.TypQuery, &c, "query claims malformed"); e != nil {
+		return e
 	}
 	if c.Issuer != q.peer {
 		return schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
@@ -261,13 +246,7 @@ func (p *Provider) authenticate(reg RegistryView, q *inquiry, body []byte, now t
 		return schemas.Errorf(schemas.CodeMalformedRequest, "categories must be unique and non-empty")
 	}
 	q.claims = &c // authenticated: from here the entry names the subject
-	if c.Audience != p.opts.ID {
-		return schemas.Errorf(schemas.CodeWrongAudience, "request addressed to another node")
-	}
-	if d := now.Sub(time.Unix(c.IssuedAt, 0)); d > p.opts.Skew || d < -p.opts.Skew {
-		return schemas.Errorf(schemas.CodeClockSkew, "issued-at outside the ±%s window", p.opts.Skew)
-	}
-	return nil
+	return CheckAudienceAndSkew(p.opts.ID, c.Audience, c.IssuedAt, now, p.opts.Skew)
 }
 
 // checkConsent verifies the consent token, if any, against the registry and

@@ -91,6 +91,16 @@ func reportCPU(b *testing.B, c0 time.Duration) {
 	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
+// loopCPU runs op(0), op(1), … for b.Loop and reports the CPU time per op.
+func loopCPU(b *testing.B, op func(i int)) {
+	i, c0 := 0, cpuTime()
+	for b.Loop() {
+		op(i)
+		i++
+	}
+	reportCPU(b, c0)
+}
+
 // buildStoredMap fills st with n subjects, one entry each, in revisions of
 // at most 1<<16 keys (what one Advance folds at most), and returns the
 // newest revision.
@@ -140,14 +150,11 @@ func BenchmarkStoredMap(b *testing.B) {
 			b.Logf("setup: %d subjects stored in %s: %d nodes (%.2f per subject), database file %d MiB",
 				n, took.Round(time.Millisecond), rows, float64(rows)/float64(n), fi.Size()>>20)
 			b.Run("prove", func(b *testing.B) {
-				i, c0 := 0, cpuTime()
-				for b.Loop() {
+				loopCPU(b, func(i int) {
 					if _, _, err := proveStored(context.Background(), st, *r, testKey(i*7919%n)); err != nil {
 						b.Fatal(err)
 					}
-					i++
-				}
-				reportCPU(b, c0)
+				})
 			})
 			for _, k := range []int{1, 64} {
 				b.Run(fmt.Sprintf("update-%d", k), func(b *testing.B) {
@@ -247,18 +254,14 @@ func BenchmarkSubjectLookup(b *testing.B) {
 	// The parts: the map proof alone (with the VRF proof of the key), and
 	// the entries with their inclusion proofs (what the log costs anyway).
 	b.Run("map-proof", func(b *testing.B) {
-		i, c0 := 0, cpuTime()
-		for b.Loop() {
+		loopCPU(b, func(i int) {
 			if _, err := f.com.Prove(ctx, fmt.Sprintf("S%07d", i*7919%subjects), nil, 0); err != nil {
 				b.Fatal(err)
 			}
-			i++
-		}
-		reportCPU(b, c0)
+		})
 	})
 	b.Run("entries+inclusion", func(b *testing.B) {
-		i, c0 := 0, cpuTime()
-		for b.Loop() {
+		loopCPU(b, func(i int) {
 			leaves, err := f.st.SubjectInquiries(ctx, fmt.Sprintf("S%07d", i*7919%subjects))
 			if err != nil {
 				b.Fatal(err)
@@ -271,27 +274,17 @@ func BenchmarkSubjectLookup(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			i++
-		}
-		reportCPU(b, c0)
+		})
 	})
 	b.Run("prove", func(b *testing.B) {
-		i, c0 := 0, cpuTime()
-		for b.Loop() {
-			lookup(i)
-			i++
-		}
-		reportCPU(b, c0)
+		loopCPU(b, func(i int) { lookup(i) })
 	})
 	b.Run("prove+verify", func(b *testing.B) {
 		opts := f.opts()
-		i, c0 := 0, cpuTime()
-		for b.Loop() {
+		loopCPU(b, func(i int) {
 			if res, err := Verify(lookup(i), opts); err != nil || res.Committed == 0 {
 				b.Fatalf("%+v %v", res, err)
 			}
-			i++
-		}
-		reportCPU(b, c0)
+		})
 	})
 }

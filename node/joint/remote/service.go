@@ -282,24 +282,9 @@ func (s *Service) serve(r *http.Request, op string) answer {
 // authenticate checks the request token: a registered key of the TLS peer, its signature, the
 // claims, issuer, audience, issued-at and the route's operation.
 func (s *Service) authenticate(reg server.RegistryView, q *request, body []byte, now time.Time) *schemas.Error {
-	hdr, err := jose.ParseJWSHeader(body)
-	if err != nil {
-		if errors.Is(err, jose.ErrMalformed) {
-			return schemas.Wrap(schemas.CodeMalformedRequest, err, "request is not a compact JWS")
-		}
-		return schemas.Wrap(schemas.CodeBadSignature, err, "request token outside the profile")
-	}
-	pub, ok := reg.SigningKey(q.peer, hdr.KeyID)
-	if !ok {
-		return schemas.Errorf(schemas.CodeBadSignature, "kid is not a registered key of the TLS peer")
-	}
-	payload, _, err := jose.Verify(body, schemas.TypJointRequest, pub)
-	if err != nil {
-		return schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
-	}
 	var c schemas.JointRequest
-	if err := schemas.DecodeStrict(payload, &c); err != nil {
-		return schemas.Wrap(schemas.CodeMalformedRequest, err, "joint request claims malformed")
+	if e := server.VerifyPeerRequest(reg, q.peer, body, schemas.TypJointRequest, &c, "joint request claims malformed"); e != nil {
+		return e
 	}
 	if c.Issuer != q.peer {
 		return schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
@@ -311,13 +296,7 @@ func (s *Service) authenticate(reg server.RegistryView, q *request, body []byte,
 		return schemas.Errorf(schemas.CodeMalformedRequest, "op %q sent to the %s route", c.Op, q.op)
 	}
 	q.claims = &c
-	if c.Audience != s.opts.ID {
-		return schemas.Errorf(schemas.CodeWrongAudience, "request addressed to another node")
-	}
-	if d := now.Sub(time.Unix(c.IssuedAt, 0)); d > s.opts.Skew || d < -s.opts.Skew {
-		return schemas.Errorf(schemas.CodeClockSkew, "issued-at outside the ±%s window", s.opts.Skew)
-	}
-	return nil
+	return server.CheckAudienceAndSkew(s.opts.ID, c.Audience, c.IssuedAt, now, s.opts.Skew)
 }
 
 func (s *Service) propose(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
