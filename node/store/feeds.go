@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 
 	"github.com/creditexchange/node/node/records"
@@ -81,4 +82,62 @@ func feedPosition(b FeedBatch, cur uint64) (done bool, err error) {
 	default:
 		return false, ErrFeedCursor
 	}
+}
+
+// The feed logic both backends share: argument checks, the row scans and
+// the walk over a batch. Each backend keeps its SQL text, how it locks the
+// cursor (SQLite's single writer, PostgreSQL's FOR UPDATE) and its
+// transaction.
+
+// readChanges reads the rows of a Changes query on category: (seq, subject,
+// id, data, updated or changed at); NULL data is a deletion.
+func readChanges(rows rowIter, err error, category string) ([]Change, error) {
+	return collect(rows, err, "reading changes", func(row rowScanner) (Change, error) {
+		c := Change{Record: records.Record{Category: category}}
+		var seq, updated int64
+		var data []byte
+		if err := row.Scan(&seq, &c.Record.Subject, &c.Record.ID, &data, &updated); err != nil {
+			return Change{}, err
+		}
+		c.Seq = uint64(seq)
+		c.Deleted = data == nil
+		c.Record.Data = json.RawMessage(data)
+		c.Record.UpdatedAt = unixTime(updated)
+		return c, nil
+	})
+}
+
+// scanFeedCursor reads a FeedCursor row; no row is 0.
+func scanFeedCursor(row rowScanner) (uint64, error) {
+	var c int64
+	err := row.Scan(&c)
+	if isNoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, unavailable("reading feed cursor", err)
+	}
+	return uint64(c), nil
+}
+
+// writeFeedBatch passes each record of b to check (if not nil) and then to
+// upsert, and each withdrawn key to remove, stopping at the first error: a
+// check's unchanged, a write's as ErrUnavailable.
+func writeFeedBatch(b *FeedBatch, check RecordCheck, upsert func(records.Record) error, remove func(Key) error) error {
+	for i, r := range b.Records {
+		if check != nil {
+			if err := check(i, r); err != nil {
+				return err
+			}
+		}
+		if err := upsert(r); err != nil {
+			return unavailable("applying feed", err)
+		}
+	}
+	for _, k := range b.Withdrawn {
+		if err := remove(k); err != nil {
+			return unavailable("applying feed", err)
+		}
+	}
+	return nil
 }

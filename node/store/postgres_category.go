@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
-	"time"
 
 	"github.com/creditexchange/node/node/records"
 )
@@ -11,32 +9,11 @@ import (
 // RecordsInCategory returns every subject's records of one category, ordered
 // by subject then id, at most limit of them (as SQLite's).
 func (s *Postgres) RecordsInCategory(ctx context.Context, category string, limit int) ([]records.Record, error) {
-	if category == "" {
-		return nil, invalid("empty category")
-	}
-	if limit <= 0 || limit > maxCategoryRecords {
-		limit = maxCategoryRecords
+	limit, err := categoryLimit(category, limit, maxCategoryRecords)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT subject, id, data, updated_at FROM records
 		WHERE category = $1 ORDER BY subject, id LIMIT $2`, category, limit)
-	if err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	defer rows.Close()
-	var out []records.Record
-	for rows.Next() {
-		r := records.Record{Category: category}
-		var data []byte
-		var updated int64
-		if err := rows.Scan(&r.Subject, &r.ID, &data, &updated); err != nil {
-			return nil, unavailable("reading records", err)
-		}
-		r.Data = json.RawMessage(data)
-		r.UpdatedAt = time.Unix(0, updated).UTC()
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	return out, nil
+	return readCategoryRecords(rows, err, category)
 }

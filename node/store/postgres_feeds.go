@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/creditexchange/node/node/records"
@@ -13,51 +11,20 @@ import (
 // Changes returns up to limit changes to records of category with a seq
 // above after, in seq order (as SQLite's).
 func (s *Postgres) Changes(ctx context.Context, category string, after uint64, limit int) ([]Change, error) {
-	if category == "" {
-		return nil, invalid("empty category")
-	}
-	if limit <= 0 || limit > maxChanges {
-		limit = maxChanges
+	limit, err := categoryLimit(category, limit, maxChanges)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT c.seq, c.subject, c.id, r.data, COALESCE(r.updated_at, c.changed_at)
 		FROM record_changes c LEFT JOIN records r ON r.subject = c.subject AND r.category = c.category AND r.id = c.id
 		WHERE c.category = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3`, category, int64(after), limit)
-	if err != nil {
-		return nil, unavailable("reading changes", err)
-	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
-		c := Change{Record: records.Record{Category: category}}
-		var seq, updated int64
-		var data []byte
-		if err := rows.Scan(&seq, &c.Record.Subject, &c.Record.ID, &data, &updated); err != nil {
-			return nil, unavailable("reading changes", err)
-		}
-		c.Seq = uint64(seq)
-		c.Deleted = data == nil
-		c.Record.Data = json.RawMessage(data)
-		c.Record.UpdatedAt = time.Unix(0, updated).UTC()
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading changes", err)
-	}
-	return out, nil
+	return readChanges(rows, err, category)
 }
 
 // FeedCursor returns how far this node has applied provider's feed; 0 if
 // it never applied a batch.
 func (s *Postgres) FeedCursor(ctx context.Context, provider, feed string) (uint64, error) {
-	var c int64
-	err := s.pool.QueryRow(ctx, `SELECT cursor FROM feed_cursors WHERE provider = $1 AND feed = $2`, provider, feed).Scan(&c)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, unavailable("reading feed cursor", err)
-	}
-	return uint64(c), nil
+	return scanFeedCursor(s.pool.QueryRow(ctx, `SELECT cursor FROM feed_cursors WHERE provider = $1 AND feed = $2`, provider, feed))
 }
 
 // ApplyFeed is SQLite's ApplyFeed. The cursor row is read FOR UPDATE, so two
@@ -79,23 +46,17 @@ func (s *Postgres) ApplyFeed(ctx context.Context, b FeedBatch, check RecordCheck
 		if done, err := feedPosition(b, uint64(cur)); done || err != nil {
 			return err
 		}
-		for i, r := range b.Records {
-			if check != nil {
-				if err := check(i, r); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO records (subject, category, id, data, updated_at) VALUES ($1, $2, $3, $4, $5)
+		if err := writeFeedBatch(&b, check, func(r records.Record) error {
+			_, err := tx.Exec(ctx, `INSERT INTO records (subject, category, id, data, updated_at) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (subject, category, id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-				r.Subject, r.Category, r.ID, []byte(r.Data), r.UpdatedAt.UnixNano()); err != nil {
-				return unavailable("applying feed", err)
-			}
-		}
-		for _, k := range b.Withdrawn {
-			if _, err := tx.Exec(ctx, `DELETE FROM records WHERE subject = $1 AND category = $2 AND id = $3`,
-				k.Subject, k.Category, k.ID); err != nil {
-				return unavailable("applying feed", err)
-			}
+				r.Subject, r.Category, r.ID, []byte(r.Data), r.UpdatedAt.UnixNano())
+			return err
+		}, func(k Key) error {
+			_, err := tx.Exec(ctx, `DELETE FROM records WHERE subject = $1 AND category = $2 AND id = $3`,
+				k.Subject, k.Category, k.ID)
+			return err
+		}); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE feed_cursors SET cursor = $3, updated_at = $4 WHERE provider = $1 AND feed = $2`,
 			b.Provider, b.Feed, int64(b.To), time.Now().UnixNano()); err != nil {

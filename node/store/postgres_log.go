@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -32,13 +31,7 @@ func (s *Postgres) CommitInquiry(ctx context.Context, c Commit) (Appended, error
 // that a refused commit is undone alone. A database failure fails the whole
 // batch with ErrUnavailable and nothing is written.
 func (s *Postgres) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult, error) {
-	res := make([]BatchResult, len(cs))
-	valid := 0
-	for i := range cs {
-		if res[i].Err = cs[i].validate(); res[i].Err == nil {
-			valid++
-		}
-	}
+	res, valid := validateCommits(cs)
 	if valid == 0 {
 		return res, nil
 	}
@@ -48,12 +41,7 @@ func (s *Postgres) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult,
 				continue
 			}
 			a, err := pgCommitSavepoint(ctx, tx, &cs[i])
-			switch {
-			case err == nil:
-				res[i].Appended = a
-			case isCommitRefusal(err):
-				res[i].Err = err
-			default:
+			if err := settle(&res[i], a, err); err != nil {
 				return err
 			}
 		}
@@ -129,16 +117,9 @@ func pgConsumeConsent(ctx context.Context, tx pgx.Tx, subject, consentID string,
 	if _, err := tx.Exec(ctx, consentLockSQL, consentID); err != nil {
 		return unavailable("locking consent", err)
 	}
-	var revoked bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = $1 AND consent_id = $2)`,
-		subject, consentID).Scan(&revoked); err != nil {
-		return unavailable("reading revocations", err)
-	}
-	if revoked {
-		return ErrConsentRevoked
-	}
-	if maxUses < 1 {
-		return ErrConsentExhausted
+	if err := checkConsentUsable(tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = $1 AND consent_id = $2)`,
+		subject, consentID), maxUses); err != nil {
+		return err
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO consent_uses (subject, consent_id, uses) VALUES ($1, $2, 1)
 		ON CONFLICT (subject, consent_id) DO UPDATE SET uses = consent_uses.uses + 1 WHERE consent_uses.uses < $3`,
@@ -217,21 +198,15 @@ func (s *Postgres) OutboundLeaves(ctx context.Context, from, to uint64) ([]Store
 }
 
 func (s *Postgres) leaves(ctx context.Context, table string, from, to uint64) ([]StoredLeaf, error) {
-	if from > to || to > 1<<63-1 {
-		return nil, invalid("leaf range [%d, %d)", from, to)
+	if err := checkLeafRange(from, to); err != nil {
+		return nil, err
 	}
 	if from == to {
 		return nil, nil
 	}
-	out, err := s.queryLeaves(ctx, table, `SELECT idx, subject, time, entry, salt, leaf_hash FROM `+table+`
+	out, err := s.queryLeaves(ctx, table, `SELECT `+leafColumns+` FROM `+table+`
 		WHERE idx >= $1 AND idx < $2 ORDER BY idx`, int64(from), int64(to))
-	if err != nil {
-		return nil, err
-	}
-	if uint64(len(out)) != to-from {
-		return nil, fmt.Errorf("%w: %s leaves [%d, %d): log has %d of them", ErrNotFound, table, from, to, len(out))
-	}
-	return out, nil
+	return leafRange(out, err, table, from, to)
 }
 
 // SubjectInquiries returns every inquiry-log leaf about subject, in index
@@ -240,31 +215,13 @@ func (s *Postgres) SubjectInquiries(ctx context.Context, subject string) ([]Stor
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
-	return s.queryLeaves(ctx, inquiryLog, `SELECT idx, subject, time, entry, salt, leaf_hash FROM `+inquiryLog+`
+	return s.queryLeaves(ctx, inquiryLog, `SELECT `+leafColumns+` FROM `+inquiryLog+`
 		WHERE subject = $1 ORDER BY idx`, subject)
 }
 
 func (s *Postgres) queryLeaves(ctx context.Context, table, q string, args ...any) ([]StoredLeaf, error) {
 	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, unavailable("reading "+table, err)
-	}
-	defer rows.Close()
-	var out []StoredLeaf
-	for rows.Next() {
-		var sl StoredLeaf
-		var idx, t int64
-		if err := rows.Scan(&idx, &sl.Subject, &t, &sl.Entry, &sl.Salt, &sl.LeafHash); err != nil {
-			return nil, unavailable("reading "+table, err)
-		}
-		sl.Index = uint64(idx)
-		sl.Time = time.Unix(0, t).UTC()
-		out = append(out, sl)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading "+table, err)
-	}
-	return out, nil
+	return readLeaves(rows, err, table)
 }
 
 // InquiryLogSize is the number of leaves in the inquiry log.

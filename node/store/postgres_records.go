@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
-	"slices"
-	"time"
 
 	"github.com/creditexchange/node/node/records"
 	"github.com/jackc/pgx/v5"
@@ -14,14 +11,8 @@ import (
 // in one transaction: either every record is stored or none is. The upserts
 // are sent as one pipelined batch.
 func (s *Postgres) ImportRecords(ctx context.Context, recs []records.Record) error {
-	for i := range recs {
-		r := &recs[i]
-		if r.Subject == "" || r.Category == "" || r.ID == "" {
-			return invalid("record %d: empty subject, category or id", i)
-		}
-		if len(r.Data) == 0 {
-			return invalid("record %d: empty data", i)
-		}
+	if err := validateImport(recs); err != nil {
+		return err
 	}
 	if len(recs) == 0 {
 		return nil
@@ -47,37 +38,13 @@ func (s *Postgres) Records(ctx context.Context, subject string, categories []str
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
-	cats := slices.Clone(categories)
-	slices.Sort(cats)
-	cats = slices.Compact(cats)
-	if len(cats) == 0 {
-		return nil, nil
-	}
-	if len(cats) > maxCategories { // the same bound as SQLite's, so both refuse alike
-		return nil, invalid("%d categories, at most %d", len(cats), maxCategories)
+	cats, err := sortedCategories(categories)
+	if err != nil || cats == nil {
+		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT category, id, data, updated_at FROM records
 		WHERE subject = $1 AND category = ANY($2) ORDER BY category, id`, subject, cats)
-	if err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	defer rows.Close()
-	var out []records.Record
-	for rows.Next() {
-		r := records.Record{Subject: subject}
-		var data []byte
-		var updated int64
-		if err := rows.Scan(&r.Category, &r.ID, &data, &updated); err != nil {
-			return nil, unavailable("reading records", err)
-		}
-		r.Data = json.RawMessage(data)
-		r.UpdatedAt = time.Unix(0, updated).UTC()
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	return out, nil
+	return readSubjectRecords(rows, err, subject)
 }
 
 // RequestSeen reports whether (requester, requestID) has been committed.

@@ -2,10 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,8 +22,8 @@ import (
 
 // FileObjection is [SQLite.FileObjection] on PostgreSQL.
 func (s *Postgres) FileObjection(ctx context.Context, o Objection, c Commit) (Appended, error) {
-	if o.ID == "" || o.Subject == "" || o.Category == "" || o.RecordID == "" || o.FiledAt.IsZero() {
-		return Appended{}, invalid("objection with an empty field")
+	if err := o.validate(); err != nil {
+		return Appended{}, err
 	}
 	return s.fileRequest(ctx, c, o.Subject, o.Category, o.RecordID, func(tx pgx.Tx) (int64, error) {
 		tag, err := tx.Exec(ctx, `INSERT INTO objections (id, subject, category, record_id, reason, status, filed_at)
@@ -39,8 +35,8 @@ func (s *Postgres) FileObjection(ctx context.Context, o Objection, c Commit) (Ap
 
 // FileRepair is [SQLite.FileRepair] on PostgreSQL.
 func (s *Postgres) FileRepair(ctx context.Context, r Repair, c Commit) (Appended, error) {
-	if r.ID == "" || r.Subject == "" || r.Category == "" || r.RecordID == "" || r.FiledAt.IsZero() {
-		return Appended{}, invalid("repair with an empty field")
+	if err := r.validate(); err != nil {
+		return Appended{}, err
 	}
 	return s.fileRequest(ctx, c, r.Subject, r.Category, r.RecordID, func(tx pgx.Tx) (int64, error) {
 		tag, err := tx.Exec(ctx, `INSERT INTO repairs (id, subject, category, record_id, reason, status, filed_at)
@@ -51,11 +47,8 @@ func (s *Postgres) FileRepair(ctx context.Context, r Repair, c Commit) (Appended
 }
 
 func (s *Postgres) fileRequest(ctx context.Context, c Commit, subject, category, recordID string, insert func(pgx.Tx) (int64, error)) (Appended, error) {
-	if err := c.validate(); err != nil {
+	if err := validateRequestCommit(&c); err != nil {
 		return Appended{}, err
-	}
-	if c.ConsentID != "" {
-		return Appended{}, invalid("a subject request consumes no consent")
 	}
 	var a Appended
 	err := s.inTx(ctx, "filing subject request", func(tx pgx.Tx) error {
@@ -90,13 +83,8 @@ func (s *Postgres) fileRequest(ctx context.Context, c Commit, subject, category,
 
 // ResolveObjection is [SQLite.ResolveObjection] on PostgreSQL.
 func (s *Postgres) ResolveObjection(ctx context.Context, r Resolution, entry func(Objection) (Leaf, error)) (Objection, Appended, error) {
-	switch r.Status {
-	case schemas.ObjectionCorrected, schemas.ObjectionRemoved, schemas.ObjectionUpheld:
-	default:
-		return Objection{}, Appended{}, invalid("objection outcome %q", r.Status)
-	}
-	if r.ID == "" || r.At.IsZero() {
-		return Objection{}, Appended{}, invalid("resolution without id or time")
+	if err := validateObjectionResolution(r); err != nil {
+		return Objection{}, Appended{}, err
 	}
 	var o Objection
 	var a Appended
@@ -105,25 +93,17 @@ func (s *Postgres) ResolveObjection(ctx context.Context, r Resolution, entry fun
 		if err != nil {
 			return err
 		}
-		list, err := pgScanObjections(tx.Query(ctx, pgObjectionSelect+` WHERE id = $1 FOR UPDATE`, r.ID))
+		list, err := readObjections(tx.Query(ctx, objectionSelect+` WHERE id = $1 FOR UPDATE`, r.ID))
 		if err != nil {
 			return err
 		}
-		if len(list) == 0 {
-			return ErrNotFound
-		}
-		o = list[0]
-		if o.Status != schemas.ObjectionOpen {
-			return ErrNotOpen
+		if o, err = openObjection(list); err != nil {
+			return err
 		}
 		if r.Status == schemas.ObjectionCorrected {
-			var updated *int64
-			if err := tx.QueryRow(ctx, `SELECT MAX(updated_at) FROM records WHERE subject = $1 AND category = $2 AND id = $3`,
-				o.Subject, o.Category, o.RecordID).Scan(&updated); err != nil {
-				return unavailable("reading records", err)
-			}
-			if updated == nil || *updated <= o.FiledAt.UnixNano() {
-				return ErrNotCorrected
+			if err := checkCorrected(tx.QueryRow(ctx, `SELECT MAX(updated_at) FROM records WHERE subject = $1 AND category = $2 AND id = $3`,
+				o.Subject, o.Category, o.RecordID), o); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE objections SET status = $1, resolved_at = $2, outcome = $3 WHERE id = $4`,
@@ -142,11 +122,8 @@ func (s *Postgres) ResolveObjection(ctx context.Context, r Resolution, entry fun
 
 // DecideRepair is [SQLite.DecideRepair] on PostgreSQL.
 func (s *Postgres) DecideRepair(ctx context.Context, r Resolution, entry func(Repair) (Leaf, error)) (Repair, Appended, error) {
-	if r.Status != schemas.RepairApproved && r.Status != schemas.RepairRejected {
-		return Repair{}, Appended{}, invalid("repair decision %q", r.Status)
-	}
-	if r.ID == "" || r.At.IsZero() {
-		return Repair{}, Appended{}, invalid("decision without id or time")
+	if err := validateRepairDecision(r); err != nil {
+		return Repair{}, Appended{}, err
 	}
 	var rp Repair
 	var a Appended
@@ -155,16 +132,12 @@ func (s *Postgres) DecideRepair(ctx context.Context, r Resolution, entry func(Re
 		if err != nil {
 			return err
 		}
-		list, err := pgScanRepairs(tx.Query(ctx, pgRepairSelect+` WHERE id = $1 FOR UPDATE`, r.ID))
+		list, err := readRepairs(tx.Query(ctx, repairSelect+` WHERE id = $1 FOR UPDATE`, r.ID))
 		if err != nil {
 			return err
 		}
-		if len(list) == 0 {
-			return ErrNotFound
-		}
-		rp = list[0]
-		if rp.Status != schemas.RepairPending {
-			return ErrNotOpen
+		if rp, err = pendingRepair(list); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE repairs SET status = $1, decided_at = $2, outcome = $3 WHERE id = $4`,
 			r.Status, r.At.UnixNano(), r.Outcome, r.ID); err != nil {
@@ -187,11 +160,8 @@ func (s *Postgres) DecideRepair(ctx context.Context, r Resolution, entry func(Re
 // waiting for the head, against a filing holding the head while its insert
 // waits for that row, would deadlock.
 func pgAppendAt(ctx context.Context, tx pgx.Tx, idx uint64, build func() (Leaf, error)) (Appended, error) {
-	l, err := build()
+	l, err := buildLeaf(build)
 	if err != nil {
-		return Appended{}, err
-	}
-	if err := l.validate(); err != nil {
 		return Appended{}, err
 	}
 	if err := pgInsertLeaf(ctx, tx, inquiryLog, idx, &l); err != nil {
@@ -200,86 +170,16 @@ func pgAppendAt(ctx context.Context, tx pgx.Tx, idx uint64, build func() (Leaf, 
 	return Appended{Index: idx, LeafHash: l.LeafHash}, nil
 }
 
-const pgObjectionSelect = `SELECT id, subject, category, record_id, reason, status, filed_at, resolved_at, outcome FROM objections`
-const pgRepairSelect = `SELECT id, subject, category, record_id, reason, status, filed_at, decided_at, outcome FROM repairs`
-
 // Objections lists objections matching f, oldest first.
 func (s *Postgres) Objections(ctx context.Context, f RightsFilter) ([]Objection, error) {
-	q, args := pgFiltered(pgObjectionSelect, f)
-	return pgScanObjections(s.pool.Query(ctx, q, args...))
+	q, args := filtered(objectionSelect, f, pgPlaceholder)
+	return readObjections(s.pool.Query(ctx, q, args...))
 }
 
 // Repairs lists repair applications matching f, oldest first.
 func (s *Postgres) Repairs(ctx context.Context, f RightsFilter) ([]Repair, error) {
-	q, args := pgFiltered(pgRepairSelect, f)
-	return pgScanRepairs(s.pool.Query(ctx, q, args...))
-}
-
-func pgFiltered(sel string, f RightsFilter) (string, []any) {
-	var where []string
-	var args []any
-	if f.Subject != "" {
-		args = append(args, f.Subject)
-		where = append(where, fmt.Sprintf("subject = $%d", len(args)))
-	}
-	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("status = $%d", len(args)))
-	}
-	if len(where) > 0 {
-		sel += " WHERE " + strings.Join(where, " AND ")
-	}
-	return sel + " ORDER BY filed_at, id", args
-}
-
-func pgScanObjections(rows pgx.Rows, err error) ([]Objection, error) {
-	if err != nil {
-		return nil, unavailable("reading objections", err)
-	}
-	defer rows.Close()
-	var out []Objection
-	for rows.Next() {
-		var o Objection
-		var filed int64
-		var resolved *int64
-		if err := rows.Scan(&o.ID, &o.Subject, &o.Category, &o.RecordID, &o.Reason, &o.Status, &filed, &resolved, &o.Outcome); err != nil {
-			return nil, unavailable("reading objections", err)
-		}
-		o.FiledAt = time.Unix(0, filed).UTC()
-		if resolved != nil {
-			o.ResolvedAt = time.Unix(0, *resolved).UTC()
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading objections", err)
-	}
-	return out, nil
-}
-
-func pgScanRepairs(rows pgx.Rows, err error) ([]Repair, error) {
-	if err != nil {
-		return nil, unavailable("reading repairs", err)
-	}
-	defer rows.Close()
-	var out []Repair
-	for rows.Next() {
-		var r Repair
-		var filed int64
-		var decided *int64
-		if err := rows.Scan(&r.ID, &r.Subject, &r.Category, &r.RecordID, &r.Reason, &r.Status, &filed, &decided, &r.Outcome); err != nil {
-			return nil, unavailable("reading repairs", err)
-		}
-		r.FiledAt = time.Unix(0, filed).UTC()
-		if decided != nil {
-			r.DecidedAt = time.Unix(0, *decided).UTC()
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading repairs", err)
-	}
-	return out, nil
+	q, args := filtered(repairSelect, f, pgPlaceholder)
+	return readRepairs(s.pool.Query(ctx, q, args...))
 }
 
 // CountOpenObjections counts the objections still open that were filed
@@ -298,42 +198,18 @@ func (s *Postgres) RecordFlags(ctx context.Context, subject string) (map[RecordK
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
-	rows, err := s.pool.Query(ctx, `
+	return readRecordFlags(s.pool.Query(ctx, `
 		SELECT category, record_id, status = 'open', status = 'removed', false FROM objections
 			WHERE subject = $1 AND status IN ('open', 'removed')
 		UNION ALL
-		SELECT category, record_id, false, false, true FROM repairs WHERE subject = $1 AND status = 'approved'`, subject)
-	if err != nil {
-		return nil, unavailable("reading record flags", err)
-	}
-	defer rows.Close()
-	out := map[RecordKey]RecordFlags{}
-	for rows.Next() {
-		var k RecordKey
-		var disputed, removed, repaired bool
-		if err := rows.Scan(&k.Category, &k.ID, &disputed, &removed, &repaired); err != nil {
-			return nil, unavailable("reading record flags", err)
-		}
-		f := out[k]
-		f.Disputed = f.Disputed || disputed
-		f.Removed = f.Removed || removed
-		f.Repaired = f.Repaired || repaired
-		out[k] = f
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading record flags", err)
-	}
-	return out, nil
+		SELECT category, record_id, false, false, true FROM repairs WHERE subject = $1 AND status = 'approved'`, subject))
 }
 
 // TakeFreeReport is [SQLite.TakeFreeReport] on PostgreSQL. Concurrent calls
 // never use more than limit: the upsert row-locks the counter.
 func (s *Postgres) TakeFreeReport(ctx context.Context, subject string, year, limit int) (int, error) {
-	if subject == "" {
-		return 0, invalid("empty subject")
-	}
-	if limit < 1 {
-		return 0, ErrFreeReportsExhausted
+	if err := validateFreeReport(subject, limit); err != nil {
+		return 0, err
 	}
 	var used int
 	err := s.inTx(ctx, "using a free report", func(tx pgx.Tx) error {
@@ -354,34 +230,12 @@ func (s *Postgres) TakeFreeReport(ctx context.Context, subject string, year, lim
 // RecordsInCategories returns every record of the listed categories, of all
 // subjects, ordered by subject, category, id: the purge's candidates.
 func (s *Postgres) RecordsInCategories(ctx context.Context, categories []string) ([]records.Record, error) {
-	cats := slices.Compact(slices.Sorted(slices.Values(categories)))
-	if len(cats) == 0 {
-		return nil, nil
+	cats, err := sortedCategories(categories)
+	if err != nil || cats == nil {
+		return nil, err
 	}
-	if len(cats) > maxCategories {
-		return nil, invalid("%d categories, at most %d", len(cats), maxCategories)
-	}
-	rows, err := s.pool.Query(ctx, `SELECT subject, category, id, data, updated_at FROM records
-		WHERE category = ANY($1) ORDER BY subject, category, id`, cats)
-	if err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	defer rows.Close()
-	var out []records.Record
-	for rows.Next() {
-		var r records.Record
-		var data []byte
-		var updated int64
-		if err := rows.Scan(&r.Subject, &r.Category, &r.ID, &data, &updated); err != nil {
-			return nil, unavailable("reading records", err)
-		}
-		r.Data, r.UpdatedAt = json.RawMessage(data), time.Unix(0, updated).UTC()
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	return out, nil
+	return readFullRecords(s.pool.Query(ctx, `SELECT subject, category, id, data, updated_at FROM records
+		WHERE category = ANY($1) ORDER BY subject, category, id`, cats))
 }
 
 // PurgeRecords is [SQLite.PurgeRecords] on PostgreSQL: the deletions and the

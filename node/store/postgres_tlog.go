@@ -1,10 +1,7 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -25,53 +22,20 @@ func (s *Postgres) AppendBatch(ctx context.Context, log LogID, items []BatchItem
 	if err != nil {
 		return nil, err
 	}
-	res := make([]BatchResult, len(items))
-	valid := 0
-	for i, it := range items {
-		switch {
-		case (it.Commit == nil) == (it.Leaf == nil):
-			res[i].Err = invalid("batch item %d: want exactly one of Commit and Leaf", i)
-		case it.Commit != nil && log != LogInquiry:
-			res[i].Err = invalid("batch item %d: commits go to the inquiry log only", i)
-		case it.Commit != nil:
-			res[i].Err = it.Commit.validate()
-		default:
-			res[i].Err = it.Leaf.validate()
-		}
-		if res[i].Err == nil {
-			valid++
-		}
-	}
+	res, valid := validateBatch(log, items)
 	if valid == 0 {
 		return res, nil
 	}
 	err = s.inTx(ctx, "appending batch to "+table, func(tx pgx.Tx) error {
-		for i, it := range items {
-			if res[i].Err != nil {
-				continue
-			}
-			if it.Commit != nil {
-				a, err := pgCommitSavepoint(ctx, tx, it.Commit)
-				switch {
-				case err == nil:
-					res[i].Appended = a
-				case isCommitRefusal(err):
-					res[i].Err = err
-				default:
-					return err
-				}
-				continue
-			}
+		return appendItems(items, res, func(c *Commit) (Appended, error) {
+			return pgCommitSavepoint(ctx, tx, c)
+		}, func(l *Leaf) (uint64, error) {
 			idx, err := pgNextIndex(ctx, tx, table)
 			if err != nil {
-				return err
+				return 0, err
 			}
-			if err := pgInsertLeaf(ctx, tx, table, idx, it.Leaf); err != nil {
-				return err
-			}
-			res[i].Appended = Appended{Index: idx, LeafHash: it.Leaf.LeafHash}
-		}
-		return nil
+			return idx, pgInsertLeaf(ctx, tx, table, idx, l)
+		})
 	})
 	if err != nil {
 		// Results of a failed batch are void: nothing was written.
@@ -101,50 +65,17 @@ func (s *Postgres) ExtendTree(ctx context.Context, log LogID, maxLeaves int, ext
 		if err != nil {
 			return err
 		}
-		out = st
 		rows, err := tx.Query(ctx, `SELECT idx, leaf_hash FROM `+table+` WHERE idx >= $1 ORDER BY idx LIMIT $2`, int64(st.Size), maxLeaves)
-		if err != nil {
-			return unavailable("reading "+table, err)
-		}
-		var hashes [][]byte
-		for rows.Next() {
-			var idx int64
-			var h []byte
-			if err := rows.Scan(&idx, &h); err != nil {
-				rows.Close()
-				return unavailable("reading "+table, err)
-			}
-			if uint64(idx) != st.Size+uint64(len(hashes)) {
-				rows.Close()
-				return fmt.Errorf("%w: %s has index %d where %d was expected", ErrTreeCorrupt, table, idx, st.Size+uint64(len(hashes)))
-			}
-			hashes = append(hashes, h)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return unavailable("reading "+table, err)
-		}
-		up, err := extend(st, hashes)
+		hashes, err := readNewLeafHashes(rows, err, table, st.Size)
 		if err != nil {
 			return err
 		}
-		if len(hashes) == 0 {
-			if up.Checkpoint == nil {
-				return nil
-			}
-			if up.Checkpoint.Size != st.Size {
-				return invalid("checkpoint of size %d for a tree of size %d", up.Checkpoint.Size, st.Size)
-			}
-			return pgAddCheckpoint(ctx, tx, log, up.Checkpoint)
-		}
-		if up.State.Size != st.Size+uint64(len(hashes)) {
-			return invalid("extension to size %d, want %d", up.State.Size, st.Size+uint64(len(hashes)))
-		}
-		if err := pgWriteTreeUpdate(ctx, tx, log, &up); err != nil {
-			return err
-		}
-		out = up.State
-		return nil
+		out, err = runExtension(st, hashes, extend, func(cp *Checkpoint) error {
+			return pgAddCheckpoint(ctx, tx, log, cp)
+		}, func(up *TreeUpdate) error {
+			return pgWriteTreeUpdate(ctx, tx, log, up)
+		})
+		return err
 	})
 	if err != nil {
 		return TreeState{}, err
@@ -171,12 +102,9 @@ func pgWriteTreeUpdate(ctx context.Context, tx pgx.Tx, log LogID, up *TreeUpdate
 			return unavailable("storing tree nodes", err)
 		}
 	}
-	rng := make([]byte, 0, HashSize*len(up.State.Range))
-	for _, h := range up.State.Range {
-		if len(h) != HashSize {
-			return invalid("compact range hash of %d bytes", len(h))
-		}
-		rng = append(rng, h...)
+	rng, err := packRange(up.State.Range)
+	if err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO log_tree_state (log, size, "range") VALUES ($1, $2, $3)
 		ON CONFLICT (log) DO UPDATE SET size = excluded.size, "range" = excluded."range"`,
@@ -190,19 +118,11 @@ func pgWriteTreeUpdate(ctx context.Context, tx pgx.Tx, log LogID, up *TreeUpdate
 }
 
 func pgAddCheckpoint(ctx context.Context, tx pgx.Tx, log LogID, cp *Checkpoint) error {
-	if len(cp.Root) != HashSize || len(cp.Note) == 0 || cp.PublishedAt.IsZero() {
-		return invalid("checkpoint of size %d: root, note and time are required", cp.Size)
+	if err := cp.validate(); err != nil {
+		return err
 	}
-	var old []byte
-	err := tx.QueryRow(ctx, `SELECT root FROM log_checkpoints WHERE log = $1 AND size = $2`, string(log), int64(cp.Size)).Scan(&old)
-	switch {
-	case err == nil:
-		if !bytes.Equal(old, cp.Root) {
-			return fmt.Errorf("%w: %s log size %d", ErrCheckpointConflict, log, cp.Size)
-		}
-		return nil // already published
-	case !errNoRows(err):
-		return unavailable("reading checkpoints", err)
+	if done, err := checkpointStored(tx.QueryRow(ctx, `SELECT root FROM log_checkpoints WHERE log = $1 AND size = $2`, string(log), int64(cp.Size)), log, cp); err != nil || done {
+		return err // nil: already published
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO log_checkpoints (log, size, root, note, published_at) VALUES ($1, $2, $3, $4, $5)`,
 		string(log), int64(cp.Size), cp.Root, cp.Note, cp.PublishedAt.UnixNano()); err != nil {
@@ -217,23 +137,7 @@ type pgQueryRower interface {
 }
 
 func pgReadTreeState(ctx context.Context, q pgQueryRower, log LogID) (TreeState, error) {
-	var size int64
-	var rng []byte
-	err := q.QueryRow(ctx, `SELECT size, "range" FROM log_tree_state WHERE log = $1`, string(log)).Scan(&size, &rng)
-	switch {
-	case errNoRows(err):
-		return TreeState{}, nil
-	case err != nil:
-		return TreeState{}, unavailable("reading tree state", err)
-	}
-	if len(rng)%HashSize != 0 {
-		return TreeState{}, fmt.Errorf("%w: compact range of %d bytes", ErrTreeCorrupt, len(rng))
-	}
-	st := TreeState{Size: uint64(size)}
-	for i := 0; i < len(rng); i += HashSize {
-		st.Range = append(st.Range, rng[i:i+HashSize:i+HashSize])
-	}
-	return st, nil
+	return scanTreeState(q.QueryRow(ctx, `SELECT size, "range" FROM log_tree_state WHERE log = $1`, string(log)))
 }
 
 // TreeState returns how far log's tree has been built.
@@ -250,33 +154,15 @@ func (s *Postgres) TreeNodes(ctx context.Context, log LogID, level uint, from, t
 	if _, err := log.table(); err != nil {
 		return nil, err
 	}
-	if from > to || to > 1<<63-1 || level >= 64 {
-		return nil, invalid("tree node range %d:[%d, %d)", level, from, to)
+	if err := checkNodeRange(level, from, to); err != nil {
+		return nil, err
 	}
 	if from == to {
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT hash FROM log_tree_nodes WHERE log = $1 AND level = $2 AND idx >= $3 AND idx < $4 ORDER BY idx`,
 		string(log), int32(level), int64(from), int64(to))
-	if err != nil {
-		return nil, unavailable("reading tree nodes", err)
-	}
-	defer rows.Close()
-	out := make([][]byte, 0, to-from)
-	for rows.Next() {
-		var h []byte
-		if err := rows.Scan(&h); err != nil {
-			return nil, unavailable("reading tree nodes", err)
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading tree nodes", err)
-	}
-	if uint64(len(out)) != to-from {
-		return nil, fmt.Errorf("%w: %s tree nodes %d:[%d, %d): %d stored", ErrNotFound, log, level, from, to, len(out))
-	}
-	return out, nil
+	return readNodeHashes(rows, err, log, level, from, to)
 }
 
 // ScanTreeNodes calls fn for every stored node of log's tree at level, in
@@ -285,29 +171,11 @@ func (s *Postgres) ScanTreeNodes(ctx context.Context, log LogID, level uint, fn 
 	if _, err := log.table(); err != nil {
 		return err
 	}
-	if level >= 64 {
+	if level >= 64 { // SQLite's ScanTreeNodes has no such check
 		return invalid("tree level %d", level)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT idx, hash FROM log_tree_nodes WHERE log = $1 AND level = $2 ORDER BY idx`, string(log), int32(level))
-	if err != nil {
-		return unavailable("reading tree nodes", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var idx int64
-		n := TreeNode{Level: level}
-		if err := rows.Scan(&idx, &n.Hash); err != nil {
-			return unavailable("reading tree nodes", err)
-		}
-		n.Index = uint64(idx)
-		if err := fn(n); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return unavailable("reading tree nodes", err)
-	}
-	return nil
+	return eachTreeNode(rows, err, level, fn)
 }
 
 // ScanLeaves calls fn for every row of log's leaf table in index order,
@@ -318,40 +186,15 @@ func (s *Postgres) ScanLeaves(ctx context.Context, log LogID, fn func(StoredLeaf
 	if err != nil {
 		return err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT idx, subject, time, entry, salt, leaf_hash FROM `+table+` ORDER BY idx`)
-	if err != nil {
-		return unavailable("reading "+table, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var sl StoredLeaf
-		var idx, t int64
-		if err := rows.Scan(&idx, &sl.Subject, &t, &sl.Entry, &sl.Salt, &sl.LeafHash); err != nil {
-			return unavailable("reading "+table, err)
-		}
-		sl.Index = uint64(idx)
-		sl.Time = time.Unix(0, t).UTC()
-		if err := fn(sl); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return unavailable("reading "+table, err)
-	}
-	return nil
+	rows, err := s.pool.Query(ctx, `SELECT `+leafColumns+` FROM `+table+` ORDER BY idx`)
+	return eachRow(rows, err, "reading "+table, scanStoredLeaf, fn)
 }
 
 // LatestCheckpoint returns log's largest published checkpoint, or
 // ErrNotFound if none has been published.
 func (s *Postgres) LatestCheckpoint(ctx context.Context, log LogID) (Checkpoint, error) {
 	cps, err := s.checkpoints(ctx, log, `ORDER BY size DESC LIMIT 1`)
-	if err != nil {
-		return Checkpoint{}, err
-	}
-	if len(cps) == 0 {
-		return Checkpoint{}, fmt.Errorf("%w: no %s checkpoint", ErrNotFound, log)
-	}
-	return cps[0], nil
+	return latestCheckpoint(log, cps, err)
 }
 
 // Checkpoints returns every checkpoint published for log, by size.
@@ -363,26 +206,7 @@ func (s *Postgres) checkpoints(ctx context.Context, log LogID, tail string) ([]C
 	if _, err := log.table(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT size, root, note, published_at FROM log_checkpoints WHERE log = $1 `+tail, string(log))
-	if err != nil {
-		return nil, unavailable("reading checkpoints", err)
-	}
-	defer rows.Close()
-	var out []Checkpoint
-	for rows.Next() {
-		var cp Checkpoint
-		var size, t int64
-		if err := rows.Scan(&size, &cp.Root, &cp.Note, &t); err != nil {
-			return nil, unavailable("reading checkpoints", err)
-		}
-		cp.Size = uint64(size)
-		cp.PublishedAt = time.Unix(0, t).UTC()
-		out = append(out, cp)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading checkpoints", err)
-	}
-	return out, nil
+	return readCheckpoints(s.pool.Query(ctx, `SELECT size, root, note, published_at FROM log_checkpoints WHERE log = $1 `+tail, string(log)))
 }
 
 // LogSize is the number of leaves in log (one past its largest index).

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -13,51 +12,20 @@ import (
 // Changes returns up to limit changes (limit ≤ 0 or above 10000 means
 // 10000) to records of category with a seq above after, in seq order.
 func (s *SQLite) Changes(ctx context.Context, category string, after uint64, limit int) ([]Change, error) {
-	if category == "" {
-		return nil, invalid("empty category")
-	}
-	if limit <= 0 || limit > maxChanges {
-		limit = maxChanges
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT c.seq, c.subject, c.id, r.data, COALESCE(r.updated_at, c.changed_at)
-		FROM record_changes c LEFT JOIN records r ON r.subject = c.subject AND r.category = c.category AND r.id = c.id
-		WHERE c.category = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`, category, int64(after), limit)
+	limit, err := categoryLimit(category, limit, maxChanges)
 	if err != nil {
-		return nil, unavailable("reading changes", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
-		c := Change{Record: records.Record{Category: category}}
-		var seq, updated int64
-		var data []byte
-		if err := rows.Scan(&seq, &c.Record.Subject, &c.Record.ID, &data, &updated); err != nil {
-			return nil, unavailable("reading changes", err)
-		}
-		c.Seq = uint64(seq)
-		c.Deleted = data == nil
-		c.Record.Data = json.RawMessage(data)
-		c.Record.UpdatedAt = time.Unix(0, updated).UTC()
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading changes", err)
-	}
-	return out, nil
+	rows, err := sqlRows(s.r.QueryContext(ctx, `SELECT c.seq, c.subject, c.id, r.data, COALESCE(r.updated_at, c.changed_at)
+		FROM record_changes c LEFT JOIN records r ON r.subject = c.subject AND r.category = c.category AND r.id = c.id
+		WHERE c.category = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`, category, int64(after), limit))
+	return readChanges(rows, err, category)
 }
 
 // FeedCursor returns how far this node has applied provider's feed; 0 if
 // it never applied a batch.
 func (s *SQLite) FeedCursor(ctx context.Context, provider, feed string) (uint64, error) {
-	var c int64
-	err := s.r.QueryRowContext(ctx, `SELECT cursor FROM feed_cursors WHERE provider = ? AND feed = ?`, provider, feed).Scan(&c)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, unavailable("reading feed cursor", err)
-	}
-	return uint64(c), nil
+	return scanFeedCursor(s.r.QueryRowContext(ctx, `SELECT cursor FROM feed_cursors WHERE provider = ? AND feed = ?`, provider, feed))
 }
 
 // ApplyFeed upserts the batch's records, keyed by (subject, category, id),
@@ -87,21 +55,15 @@ func (s *SQLite) ApplyFeed(ctx context.Context, b FeedBatch, check RecordCheck) 
 			return unavailable("applying feed", err)
 		}
 		defer stmt.Close()
-		for i, r := range b.Records {
-			if check != nil {
-				if err := check(i, r); err != nil {
-					return err
-				}
-			}
-			if _, err := stmt.ExecContext(ctx, r.Subject, r.Category, r.ID, []byte(r.Data), r.UpdatedAt.UnixNano()); err != nil {
-				return unavailable("applying feed", err)
-			}
-		}
-		for _, k := range b.Withdrawn {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE subject = ? AND category = ? AND id = ?`,
-				k.Subject, k.Category, k.ID); err != nil {
-				return unavailable("applying feed", err)
-			}
+		if err := writeFeedBatch(&b, check, func(r records.Record) error {
+			_, err := stmt.ExecContext(ctx, r.Subject, r.Category, r.ID, []byte(r.Data), r.UpdatedAt.UnixNano())
+			return err
+		}, func(k Key) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM records WHERE subject = ? AND category = ? AND id = ?`,
+				k.Subject, k.Category, k.ID)
+			return err
+		}); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO feed_cursors (provider, feed, cursor, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (provider, feed) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,

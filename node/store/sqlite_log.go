@@ -3,16 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
-	"time"
-)
-
-// The two logs share one schema; the table name is always one of these
-// constants, never caller input.
-const (
-	inquiryLog  = "inquiry_log"
-	outboundLog = "outbound_log"
 )
 
 // CommitInquiry records an answered query in one transaction: it marks
@@ -47,13 +37,7 @@ func (s *SQLite) CommitInquiry(ctx context.Context, c Commit) (Appended, error) 
 // fails the whole batch: the error wraps ErrUnavailable and nothing is
 // written. Results are durable when CommitBatch returns.
 func (s *SQLite) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult, error) {
-	res := make([]BatchResult, len(cs))
-	valid := 0
-	for i := range cs {
-		if res[i].Err = cs[i].validate(); res[i].Err == nil {
-			valid++
-		}
-	}
+	res, valid := validateCommits(cs)
 	if valid == 0 {
 		return res, nil
 	}
@@ -63,12 +47,7 @@ func (s *SQLite) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult, e
 				continue
 			}
 			a, err := commitSavepoint(ctx, tx, &cs[i])
-			switch {
-			case err == nil:
-				res[i].Appended = a
-			case isCommitRefusal(err):
-				res[i].Err = err
-			default:
+			if err := settle(&res[i], a, err); err != nil {
 				return err
 			}
 		}
@@ -78,12 +57,6 @@ func (s *SQLite) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult, e
 		return nil, err
 	}
 	return res, nil
-}
-
-// isCommitRefusal reports whether err is a per-commit refusal rather than a
-// database failure.
-func isCommitRefusal(err error) bool {
-	return errors.Is(err, ErrReplay) || errors.Is(err, ErrConsentExhausted) || errors.Is(err, ErrConsentRevoked)
 }
 
 // commitSavepoint runs commitTx inside a savepoint, so that a refused commit
@@ -140,16 +113,9 @@ func commitTx(ctx context.Context, tx *sql.Tx, c *Commit) (Appended, error) {
 // consumeConsent adds one use to the consent, refusing a consent its subject
 // revoked and uses beyond maxUses.
 func consumeConsent(ctx context.Context, tx *sql.Tx, subject, consentID string, maxUses int) error {
-	var revoked bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = ? AND consent_id = ?)`,
-		subject, consentID).Scan(&revoked); err != nil {
-		return unavailable("reading revocations", err)
-	}
-	if revoked {
-		return ErrConsentRevoked
-	}
-	if maxUses < 1 {
-		return ErrConsentExhausted
+	if err := checkConsentUsable(tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = ? AND consent_id = ?)`,
+		subject, consentID), maxUses); err != nil {
+		return err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO consent_uses (subject, consent_id, uses) VALUES (?, ?, 1)
 		ON CONFLICT (subject, consent_id) DO UPDATE SET uses = consent_uses.uses + 1 WHERE consent_uses.uses < ?`,
@@ -229,23 +195,15 @@ func (s *SQLite) OutboundLeaves(ctx context.Context, from, to uint64) ([]StoredL
 }
 
 func (s *SQLite) leaves(ctx context.Context, table string, from, to uint64) ([]StoredLeaf, error) {
-	if from > to || to > 1<<63-1 {
-		return nil, invalid("leaf range [%d, %d)", from, to)
+	if err := checkLeafRange(from, to); err != nil {
+		return nil, err
 	}
 	if from == to {
 		return nil, nil
 	}
-	out, err := s.queryLeaves(ctx, table, `SELECT idx, subject, time, entry, salt, leaf_hash FROM `+table+`
+	out, err := s.queryLeaves(ctx, table, `SELECT `+leafColumns+` FROM `+table+`
 		WHERE idx >= ? AND idx < ? ORDER BY idx`, int64(from), int64(to))
-	if err != nil {
-		return nil, err
-	}
-	// Indexes are dense, so fewer rows than asked for means the range runs
-	// past the end of the log.
-	if uint64(len(out)) != to-from {
-		return nil, fmt.Errorf("%w: %s leaves [%d, %d): log has %d of them", ErrNotFound, table, from, to, len(out))
-	}
-	return out, nil
+	return leafRange(out, err, table, from, to)
 }
 
 // SubjectInquiries returns every inquiry-log leaf about subject, in index
@@ -254,31 +212,13 @@ func (s *SQLite) SubjectInquiries(ctx context.Context, subject string) ([]Stored
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
-	return s.queryLeaves(ctx, inquiryLog, `SELECT idx, subject, time, entry, salt, leaf_hash FROM `+inquiryLog+`
+	return s.queryLeaves(ctx, inquiryLog, `SELECT `+leafColumns+` FROM `+inquiryLog+`
 		WHERE subject = ? ORDER BY idx`, subject)
 }
 
 func (s *SQLite) queryLeaves(ctx context.Context, table, q string, args ...any) ([]StoredLeaf, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, unavailable("reading "+table, err)
-	}
-	defer rows.Close()
-	var out []StoredLeaf
-	for rows.Next() {
-		var sl StoredLeaf
-		var idx, t int64
-		if err := rows.Scan(&idx, &sl.Subject, &t, &sl.Entry, &sl.Salt, &sl.LeafHash); err != nil {
-			return nil, unavailable("reading "+table, err)
-		}
-		sl.Index = uint64(idx)
-		sl.Time = time.Unix(0, t).UTC()
-		out = append(out, sl)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading "+table, err)
-	}
-	return out, nil
+	rows, err := sqlRows(s.r.QueryContext(ctx, q, args...))
+	return readLeaves(rows, err, table)
 }
 
 // InquiryLogSize is the number of leaves in the inquiry log.

@@ -3,30 +3,17 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/creditexchange/node/node/records"
 )
-
-// maxCategories bounds the categories one Records call may ask for (SQLite
-// limits the bound parameters of one statement).
-const maxCategories = 1000
 
 // ImportRecords inserts or replaces recs, keyed by (subject, category, id),
 // in one transaction: either every record is stored or none is. A record with
 // an empty key field fails the whole import with ErrInvalid.
 func (s *SQLite) ImportRecords(ctx context.Context, recs []records.Record) error {
-	for i := range recs {
-		r := &recs[i]
-		if r.Subject == "" || r.Category == "" || r.ID == "" {
-			return invalid("record %d: empty subject, category or id", i)
-		}
-		if len(r.Data) == 0 {
-			return invalid("record %d: empty data", i)
-		}
+	if err := validateImport(recs); err != nil {
+		return err
 	}
 	if len(recs) == 0 {
 		return nil
@@ -57,14 +44,9 @@ func (s *SQLite) Records(ctx context.Context, subject string, categories []strin
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
-	cats := slices.Clone(categories)
-	slices.Sort(cats)
-	cats = slices.Compact(cats)
-	if len(cats) == 0 {
-		return nil, nil
-	}
-	if len(cats) > maxCategories {
-		return nil, invalid("%d categories, at most %d", len(cats), maxCategories)
+	cats, err := sortedCategories(categories)
+	if err != nil || cats == nil {
+		return nil, err
 	}
 	args := make([]any, 0, len(cats)+1)
 	args = append(args, subject)
@@ -74,25 +56,6 @@ func (s *SQLite) Records(ctx context.Context, subject string, categories []strin
 	q := `SELECT category, id, data, updated_at FROM records
 		WHERE subject = ? AND category IN (?` + strings.Repeat(", ?", len(cats)-1) + `)
 		ORDER BY category, id`
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	defer rows.Close()
-	var out []records.Record
-	for rows.Next() {
-		r := records.Record{Subject: subject}
-		var data []byte
-		var updated int64
-		if err := rows.Scan(&r.Category, &r.ID, &data, &updated); err != nil {
-			return nil, unavailable("reading records", err)
-		}
-		r.Data = json.RawMessage(data)
-		r.UpdatedAt = time.Unix(0, updated).UTC()
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	return out, nil
+	rows, err := sqlRows(s.r.QueryContext(ctx, q, args...))
+	return readSubjectRecords(rows, err, subject)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,8 +18,8 @@ import (
 // when an objection to it is open, and ErrReplay for a reused request id; in
 // each case nothing is written.
 func (s *SQLite) FileObjection(ctx context.Context, o Objection, c Commit) (Appended, error) {
-	if o.ID == "" || o.Subject == "" || o.Category == "" || o.RecordID == "" || o.FiledAt.IsZero() {
-		return Appended{}, invalid("objection with an empty field")
+	if err := o.validate(); err != nil {
+		return Appended{}, err
 	}
 	return s.fileRequest(ctx, c, o.Subject, o.Category, o.RecordID, func(tx *sql.Tx) (sql.Result, error) {
 		return tx.ExecContext(ctx, `INSERT INTO objections (id, subject, category, record_id, reason, status, filed_at)
@@ -32,8 +31,8 @@ func (s *SQLite) FileObjection(ctx context.Context, o Objection, c Commit) (Appe
 // FileRepair stores a repair application, pending, with c; errors as for
 // FileObjection (ErrAlreadyOpen: an application for the record is pending).
 func (s *SQLite) FileRepair(ctx context.Context, r Repair, c Commit) (Appended, error) {
-	if r.ID == "" || r.Subject == "" || r.Category == "" || r.RecordID == "" || r.FiledAt.IsZero() {
-		return Appended{}, invalid("repair with an empty field")
+	if err := r.validate(); err != nil {
+		return Appended{}, err
 	}
 	return s.fileRequest(ctx, c, r.Subject, r.Category, r.RecordID, func(tx *sql.Tx) (sql.Result, error) {
 		return tx.ExecContext(ctx, `INSERT INTO repairs (id, subject, category, record_id, reason, status, filed_at)
@@ -43,11 +42,8 @@ func (s *SQLite) FileRepair(ctx context.Context, r Repair, c Commit) (Appended, 
 }
 
 func (s *SQLite) fileRequest(ctx context.Context, c Commit, subject, category, recordID string, insert func(*sql.Tx) (sql.Result, error)) (Appended, error) {
-	if err := c.validate(); err != nil {
+	if err := validateRequestCommit(&c); err != nil {
 		return Appended{}, err
-	}
-	if c.ConsentID != "" {
-		return Appended{}, invalid("a subject request consumes no consent")
 	}
 	var a Appended
 	err := s.inWriteTx(ctx, "filing subject request", func(tx *sql.Tx) error {
@@ -90,36 +86,23 @@ func (s *SQLite) fileRequest(ctx context.Context, c Commit, subject, category, r
 // objection was filed (ErrNotCorrected). ErrNotFound: no such objection;
 // ErrNotOpen: already resolved.
 func (s *SQLite) ResolveObjection(ctx context.Context, r Resolution, entry func(Objection) (Leaf, error)) (Objection, Appended, error) {
-	switch r.Status {
-	case schemas.ObjectionCorrected, schemas.ObjectionRemoved, schemas.ObjectionUpheld:
-	default:
-		return Objection{}, Appended{}, invalid("objection outcome %q", r.Status)
-	}
-	if r.ID == "" || r.At.IsZero() {
-		return Objection{}, Appended{}, invalid("resolution without id or time")
+	if err := validateObjectionResolution(r); err != nil {
+		return Objection{}, Appended{}, err
 	}
 	var o Objection
 	var a Appended
 	err := s.inWriteTx(ctx, "resolving objection", func(tx *sql.Tx) error {
-		list, err := scanObjections(tx.QueryContext(ctx, objectionSelect+` WHERE id = ?`, r.ID))
+		list, err := readObjections(sqlRows(tx.QueryContext(ctx, objectionSelect+` WHERE id = ?`, r.ID)))
 		if err != nil {
 			return err
 		}
-		if len(list) == 0 {
-			return ErrNotFound
-		}
-		o = list[0]
-		if o.Status != schemas.ObjectionOpen {
-			return ErrNotOpen
+		if o, err = openObjection(list); err != nil {
+			return err
 		}
 		if r.Status == schemas.ObjectionCorrected {
-			var updated sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT MAX(updated_at) FROM records WHERE subject = ? AND category = ? AND id = ?`,
-				o.Subject, o.Category, o.RecordID).Scan(&updated); err != nil {
-				return unavailable("reading records", err)
-			}
-			if !updated.Valid || updated.Int64 <= o.FiledAt.UnixNano() {
-				return ErrNotCorrected
+			if err := checkCorrected(tx.QueryRowContext(ctx, `SELECT MAX(updated_at) FROM records WHERE subject = ? AND category = ? AND id = ?`,
+				o.Subject, o.Category, o.RecordID), o); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE objections SET status = ?, resolved_at = ?, outcome = ? WHERE id = ?`,
@@ -140,25 +123,18 @@ func (s *SQLite) ResolveObjection(ctx context.Context, r Resolution, entry func(
 // pending repair application r.ID and appends the leaf entry builds from it,
 // in one transaction. ErrNotFound, ErrNotOpen as for ResolveObjection.
 func (s *SQLite) DecideRepair(ctx context.Context, r Resolution, entry func(Repair) (Leaf, error)) (Repair, Appended, error) {
-	if r.Status != schemas.RepairApproved && r.Status != schemas.RepairRejected {
-		return Repair{}, Appended{}, invalid("repair decision %q", r.Status)
-	}
-	if r.ID == "" || r.At.IsZero() {
-		return Repair{}, Appended{}, invalid("decision without id or time")
+	if err := validateRepairDecision(r); err != nil {
+		return Repair{}, Appended{}, err
 	}
 	var rp Repair
 	var a Appended
 	err := s.inWriteTx(ctx, "deciding repair", func(tx *sql.Tx) error {
-		list, err := scanRepairs(tx.QueryContext(ctx, repairSelect+` WHERE id = ?`, r.ID))
+		list, err := readRepairs(sqlRows(tx.QueryContext(ctx, repairSelect+` WHERE id = ?`, r.ID)))
 		if err != nil {
 			return err
 		}
-		if len(list) == 0 {
-			return ErrNotFound
-		}
-		rp = list[0]
-		if rp.Status != schemas.RepairPending {
-			return ErrNotOpen
+		if rp, err = pendingRepair(list); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE repairs SET status = ?, decided_at = ?, outcome = ? WHERE id = ?`,
 			r.Status, r.At.UnixNano(), r.Outcome, r.ID); err != nil {
@@ -176,11 +152,8 @@ func (s *SQLite) DecideRepair(ctx context.Context, r Resolution, entry func(Repa
 
 // appendInTx appends the leaf build makes to the inquiry log inside tx.
 func appendInTx(ctx context.Context, tx *sql.Tx, build func() (Leaf, error)) (Appended, error) {
-	l, err := build()
+	l, err := buildLeaf(build)
 	if err != nil {
-		return Appended{}, err
-	}
-	if err := l.validate(); err != nil {
 		return Appended{}, err
 	}
 	idx, err := nextIndex(ctx, tx, inquiryLog)
@@ -193,84 +166,16 @@ func appendInTx(ctx context.Context, tx *sql.Tx, build func() (Leaf, error)) (Ap
 	return Appended{Index: idx, LeafHash: l.LeafHash}, nil
 }
 
-const objectionSelect = `SELECT id, subject, category, record_id, reason, status, filed_at, resolved_at, outcome FROM objections`
-const repairSelect = `SELECT id, subject, category, record_id, reason, status, filed_at, decided_at, outcome FROM repairs`
-
 // Objections lists objections matching f, oldest first.
 func (s *SQLite) Objections(ctx context.Context, f RightsFilter) ([]Objection, error) {
-	q, args := filtered(objectionSelect, f)
-	return scanObjections(s.r.QueryContext(ctx, q, args...))
+	q, args := filtered(objectionSelect, f, sqlitePlaceholder)
+	return readObjections(sqlRows(s.r.QueryContext(ctx, q, args...)))
 }
 
 // Repairs lists repair applications matching f, oldest first.
 func (s *SQLite) Repairs(ctx context.Context, f RightsFilter) ([]Repair, error) {
-	q, args := filtered(repairSelect, f)
-	return scanRepairs(s.r.QueryContext(ctx, q, args...))
-}
-
-func filtered(sel string, f RightsFilter) (string, []any) {
-	var where []string
-	var args []any
-	if f.Subject != "" {
-		where, args = append(where, "subject = ?"), append(args, f.Subject)
-	}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
-	if len(where) > 0 {
-		sel += " WHERE " + strings.Join(where, " AND ")
-	}
-	return sel + " ORDER BY filed_at, id", args
-}
-
-func scanObjections(rows *sql.Rows, err error) ([]Objection, error) {
-	if err != nil {
-		return nil, unavailable("reading objections", err)
-	}
-	defer rows.Close()
-	var out []Objection
-	for rows.Next() {
-		var o Objection
-		var filed int64
-		var resolved sql.NullInt64
-		if err := rows.Scan(&o.ID, &o.Subject, &o.Category, &o.RecordID, &o.Reason, &o.Status, &filed, &resolved, &o.Outcome); err != nil {
-			return nil, unavailable("reading objections", err)
-		}
-		o.FiledAt = time.Unix(0, filed).UTC()
-		if resolved.Valid {
-			o.ResolvedAt = time.Unix(0, resolved.Int64).UTC()
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading objections", err)
-	}
-	return out, nil
-}
-
-func scanRepairs(rows *sql.Rows, err error) ([]Repair, error) {
-	if err != nil {
-		return nil, unavailable("reading repairs", err)
-	}
-	defer rows.Close()
-	var out []Repair
-	for rows.Next() {
-		var r Repair
-		var filed int64
-		var decided sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.Subject, &r.Category, &r.RecordID, &r.Reason, &r.Status, &filed, &decided, &r.Outcome); err != nil {
-			return nil, unavailable("reading repairs", err)
-		}
-		r.FiledAt = time.Unix(0, filed).UTC()
-		if decided.Valid {
-			r.DecidedAt = time.Unix(0, decided.Int64).UTC()
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading repairs", err)
-	}
-	return out, nil
+	q, args := filtered(repairSelect, f, sqlitePlaceholder)
+	return readRepairs(sqlRows(s.r.QueryContext(ctx, q, args...)))
 }
 
 // CountOpenObjections counts the objections still open that were filed
@@ -292,32 +197,11 @@ func (s *SQLite) RecordFlags(ctx context.Context, subject string) (map[RecordKey
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
-	rows, err := s.r.QueryContext(ctx, `
+	return readRecordFlags(sqlRows(s.r.QueryContext(ctx, `
 		SELECT category, record_id, status = 'open', status = 'removed', 0 FROM objections
 			WHERE subject = ? AND status IN ('open', 'removed')
 		UNION ALL
-		SELECT category, record_id, 0, 0, 1 FROM repairs WHERE subject = ? AND status = 'approved'`, subject, subject)
-	if err != nil {
-		return nil, unavailable("reading record flags", err)
-	}
-	defer rows.Close()
-	out := map[RecordKey]RecordFlags{}
-	for rows.Next() {
-		var k RecordKey
-		var disputed, removed, repaired bool
-		if err := rows.Scan(&k.Category, &k.ID, &disputed, &removed, &repaired); err != nil {
-			return nil, unavailable("reading record flags", err)
-		}
-		f := out[k]
-		f.Disputed = f.Disputed || disputed
-		f.Removed = f.Removed || removed
-		f.Repaired = f.Repaired || repaired
-		out[k] = f
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading record flags", err)
-	}
-	return out, nil
+		SELECT category, record_id, 0, 0, 1 FROM repairs WHERE subject = ? AND status = 'approved'`, subject, subject)))
 }
 
 // TakeFreeReport uses one of the subject's free reports for year, at most
@@ -325,11 +209,8 @@ func (s *SQLite) RecordFlags(ctx context.Context, subject string) (map[RecordKey
 // ErrFreeReportsExhausted, writing nothing, once limit are used. Concurrent
 // calls never use more than limit.
 func (s *SQLite) TakeFreeReport(ctx context.Context, subject string, year, limit int) (int, error) {
-	if subject == "" {
-		return 0, invalid("empty subject")
-	}
-	if limit < 1 {
-		return 0, ErrFreeReportsExhausted
+	if err := validateFreeReport(subject, limit); err != nil {
+		return 0, err
 	}
 	var used int
 	err := s.inWriteTx(ctx, "using a free report", func(tx *sql.Tx) error {
@@ -350,38 +231,16 @@ func (s *SQLite) TakeFreeReport(ctx context.Context, subject string, year, limit
 // RecordsInCategories returns every record of the listed categories, of all
 // subjects, ordered by subject, category, id: the purge's candidates.
 func (s *SQLite) RecordsInCategories(ctx context.Context, categories []string) ([]records.Record, error) {
-	cats := slices.Compact(slices.Sorted(slices.Values(categories)))
-	if len(cats) == 0 {
-		return nil, nil
-	}
-	if len(cats) > maxCategories {
-		return nil, invalid("%d categories, at most %d", len(cats), maxCategories)
+	cats, err := sortedCategories(categories)
+	if err != nil || cats == nil {
+		return nil, err
 	}
 	args := make([]any, len(cats))
 	for i, c := range cats {
 		args[i] = c
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT subject, category, id, data, updated_at FROM records
-		WHERE category IN (?`+strings.Repeat(", ?", len(cats)-1)+`) ORDER BY subject, category, id`, args...)
-	if err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	defer rows.Close()
-	var out []records.Record
-	for rows.Next() {
-		var r records.Record
-		var data []byte
-		var updated int64
-		if err := rows.Scan(&r.Subject, &r.Category, &r.ID, &data, &updated); err != nil {
-			return nil, unavailable("reading records", err)
-		}
-		r.Data, r.UpdatedAt = data, time.Unix(0, updated).UTC()
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading records", err)
-	}
-	return out, nil
+	return readFullRecords(sqlRows(s.r.QueryContext(ctx, `SELECT subject, category, id, data, updated_at FROM records
+		WHERE category IN (?`+strings.Repeat(", ?", len(cats)-1)+`) ORDER BY subject, category, id`, args...)))
 }
 
 // PurgeRecords deletes the listed records and appends l, the audit entry of

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -18,61 +16,18 @@ func (s *SQLite) ScanLeafHashes(ctx context.Context, log LogID, from uint64, fn 
 	if err != nil {
 		return err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT idx, subject, leaf_hash FROM `+table+` WHERE idx >= ? ORDER BY idx`, int64(from))
-	if err != nil {
-		return unavailable("reading "+table, err)
-	}
-	defer rows.Close()
-	next := from
-	for rows.Next() {
-		var idx int64
-		var subject string
-		var h []byte
-		if err := rows.Scan(&idx, &subject, &h); err != nil {
-			return unavailable("reading "+table, err)
-		}
-		if uint64(idx) != next {
-			return fmt.Errorf("%w: %s has index %d where %d was expected", ErrTreeCorrupt, table, idx, next)
-		}
-		next++
-		if err := fn(uint64(idx), subject, h); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return unavailable("reading "+table, err)
-	}
-	return nil
+	rows, err := sqlRows(s.r.QueryContext(ctx, `SELECT idx, subject, leaf_hash FROM `+table+` WHERE idx >= ? ORDER BY idx`, int64(from)))
+	return eachLeafHash(rows, err, table, from, fn)
 }
 
 // SubjectMapRevisions returns the newest n stored revisions of the subject
 // map, oldest first (none before the first commit).
 func (s *SQLite) SubjectMapRevisions(ctx context.Context, n int) ([]SubjectMapRevision, error) {
-	if n < 1 {
-		return nil, invalid("subject map revisions %d", n)
+	if err := checkRevisionCount(n); err != nil {
+		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT rev, root, keys, note FROM subject_map_revisions ORDER BY rev DESC LIMIT ?`, n)
-	if err != nil {
-		return nil, unavailable("reading subject map revisions", err)
-	}
-	defer rows.Close()
-	var out []SubjectMapRevision
-	for rows.Next() {
-		var r SubjectMapRevision
-		var rev, keys int64
-		if err := rows.Scan(&rev, &r.Root, &keys, &r.Note); err != nil {
-			return nil, unavailable("reading subject map revisions", err)
-		}
-		r.Rev, r.Keys = uint64(rev), uint64(keys)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable("reading subject map revisions", err)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, nil
+	rows, err := sqlRows(s.r.QueryContext(ctx, `SELECT rev, root, keys, note FROM subject_map_revisions ORDER BY rev DESC LIMIT ?`, n))
+	return readSubjectMapRevisions(rows, err)
 }
 
 // SubjectMapNodes returns, for each of ids, the node stored at the largest
@@ -81,8 +36,8 @@ func (s *SQLite) SubjectMapRevisions(ctx context.Context, n int) ([]SubjectMapRe
 // committed, or pruned), so a result is always of a revision whose nodes
 // are all still there.
 func (s *SQLite) SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) ([]SubjectMapNode, error) {
-	if rev > 1<<63-1 {
-		return nil, invalid("subject map revision %d", rev)
+	if err := checkSubjectMapRev(rev); err != nil {
+		return nil, err
 	}
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
@@ -101,12 +56,9 @@ func (s *SQLite) SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) 
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? AND id IN (?`+
-			strings.Repeat(`, ?`, len(chunk)-1)+`) ORDER BY id, rev`, args...)
-		if err != nil {
-			return nil, unavailable("reading subject map", err)
-		}
-		if err := eachSubjectMapNode(rows, func(n SubjectMapNode) error { out = append(out, n); return nil }); err != nil {
+		rows, err := sqlRows(tx.QueryContext(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? AND id IN (?`+
+			strings.Repeat(`, ?`, len(chunk)-1)+`) ORDER BY id, rev`, args...))
+		if err := eachSubjectMapNode(rows, err, func(n SubjectMapNode) error { out = append(out, n); return nil }); err != nil {
 			return nil, err
 		}
 	}
@@ -118,8 +70,8 @@ func (s *SQLite) SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) 
 // fn's first error. One snapshot; ErrNotFound if rev is not stored. For
 // offline verification.
 func (s *SQLite) ScanSubjectMapNodes(ctx context.Context, rev uint64, fn func(SubjectMapNode) error) error {
-	if rev > 1<<63-1 {
-		return invalid("subject map revision %d", rev)
+	if err := checkSubjectMapRev(rev); err != nil {
+		return err
 	}
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
@@ -129,52 +81,12 @@ func (s *SQLite) ScanSubjectMapNodes(ctx context.Context, rev uint64, fn func(Su
 	if err := sqliteHasRevision(ctx, tx, rev); err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? ORDER BY id, rev`, int64(rev))
-	if err != nil {
-		return unavailable("reading subject map", err)
-	}
-	return eachSubjectMapNode(rows, fn)
+	rows, err := sqlRows(tx.QueryContext(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? ORDER BY id, rev`, int64(rev)))
+	return eachSubjectMapNode(rows, err, fn)
 }
 
 func sqliteHasRevision(ctx context.Context, tx *sql.Tx, rev uint64) error {
-	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM subject_map_revisions WHERE rev = ?`, int64(rev)).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("%w: subject map revision %d", ErrNotFound, rev)
-	case err != nil:
-		return unavailable("reading subject map revisions", err)
-	}
-	return nil
-}
-
-// eachSubjectMapNode calls fn with the last row of each id of rows, which
-// are ordered by (id, rev) (the primary key's order: no sort), and closes
-// rows.
-func eachSubjectMapNode(rows *sql.Rows, fn func(SubjectMapNode) error) error {
-	defer rows.Close()
-	var pending *SubjectMapNode
-	for rows.Next() {
-		var n SubjectMapNode
-		var rev int64
-		if err := rows.Scan(&n.ID, &rev, &n.Data); err != nil {
-			return unavailable("reading subject map", err)
-		}
-		n.Rev = uint64(rev)
-		if pending != nil && string(pending.ID) != string(n.ID) {
-			if err := fn(*pending); err != nil {
-				return err
-			}
-		}
-		pending = &n
-	}
-	if err := rows.Err(); err != nil {
-		return unavailable("reading subject map", err)
-	}
-	if pending != nil {
-		return fn(*pending)
-	}
-	return nil
+	return revisionStored(tx.QueryRowContext(ctx, `SELECT 1 FROM subject_map_revisions WHERE rev = ?`, int64(rev)), rev)
 }
 
 // CommitSubjectMap writes u in one transaction: with Reset, the stored map
@@ -190,14 +102,9 @@ func (s *SQLite) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error
 	}
 	rev := int64(u.Revision.Rev)
 	return s.inWriteTx(ctx, "storing subject map", func(tx *sql.Tx) error {
-		var newest sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(rev) FROM subject_map_revisions`).Scan(&newest); err != nil {
-			return unavailable("reading subject map revisions", err)
-		}
-		var have *uint64
-		if newest.Valid {
-			v := uint64(newest.Int64)
-			have = &v
+		have, err := newestRevision(tx.QueryRowContext(ctx, `SELECT MAX(rev) FROM subject_map_revisions`))
+		if err != nil {
+			return err
 		}
 		if err := checkSubjectMapPrev(have, u.Prev); err != nil {
 			return err
@@ -228,8 +135,8 @@ func (s *SQLite) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error
 		}
 		defer stale.Close()
 		for _, r := range u.Replaced {
-			if len(r.ID) == 0 || len(r.ID) > MaxSubjectMapID || r.Rev >= u.Revision.Rev {
-				return invalid("replaced subject map node of %d-byte id at revision %d", len(r.ID), r.Rev)
+			if err := u.validReplaced(r); err != nil {
+				return err
 			}
 			if _, err := stale.ExecContext(ctx, rev, r.ID, int64(r.Rev)); err != nil {
 				return unavailable("storing subject map stale index", err)
@@ -247,13 +154,9 @@ func (s *SQLite) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error
 // revision s is reachable from revisions below s only, so the rows replaced
 // at or before the oldest kept revision go.
 func sqlitePruneSubjectMap(ctx context.Context, tx *sql.Tx, keep int) error {
-	var oldest int64
-	err := tx.QueryRowContext(ctx, `SELECT rev FROM subject_map_revisions ORDER BY rev DESC LIMIT 1 OFFSET ?`, keep-1).Scan(&oldest)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil // fewer than keep
-	case err != nil:
-		return unavailable("pruning subject map", err)
+	oldest, ok, err := oldestKept(tx.QueryRowContext(ctx, `SELECT rev FROM subject_map_revisions ORDER BY rev DESC LIMIT 1 OFFSET ?`, keep-1))
+	if err != nil || !ok {
+		return err // nil: fewer than keep
 	}
 	for _, q := range []string{
 		`DELETE FROM subject_map_nodes WHERE (id, rev) IN (SELECT id, rev FROM subject_map_stale WHERE stale_since <= ?)`,

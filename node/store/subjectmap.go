@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // The subject map (node/subjectlog) is a sparse Merkle tree from subject
@@ -114,3 +115,140 @@ func checkSubjectMapPrev(newest *uint64, prev *uint64) error {
 
 // subjectMapChunk bounds the ids of one IN list.
 const subjectMapChunk = 500
+
+// The subject-map logic both backends share: argument checks and the row
+// scans. Each backend keeps its SQL text, its snapshot (SQLite's read
+// transaction, PostgreSQL's REPEATABLE READ), its commit lock and how it
+// writes the nodes.
+
+// validReplaced checks one of u.Replaced.
+func (u *SubjectMapUpdate) validReplaced(r SubjectMapRef) error {
+	if len(r.ID) == 0 || len(r.ID) > MaxSubjectMapID || r.Rev >= u.Revision.Rev {
+		return invalid("replaced subject map node of %d-byte id at revision %d", len(r.ID), r.Rev)
+	}
+	return nil
+}
+
+// checkSubjectMapRev checks a revision to read at.
+func checkSubjectMapRev(rev uint64) error {
+	if rev > 1<<63-1 {
+		return invalid("subject map revision %d", rev)
+	}
+	return nil
+}
+
+// checkRevisionCount checks SubjectMapRevisions' n.
+func checkRevisionCount(n int) error {
+	if n < 1 {
+		return invalid("subject map revisions %d", n)
+	}
+	return nil
+}
+
+// readSubjectMapRevisions reads rows of (rev, root, keys, note), newest
+// first, and returns them oldest first.
+func readSubjectMapRevisions(rows rowIter, err error) ([]SubjectMapRevision, error) {
+	out, err := collect(rows, err, "reading subject map revisions", func(row rowScanner) (SubjectMapRevision, error) {
+		var r SubjectMapRevision
+		var rev, keys int64
+		err := row.Scan(&rev, &r.Root, &keys, &r.Note)
+		r.Rev, r.Keys = uint64(rev), uint64(keys)
+		return r, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// revisionStored reads row, the revision rev's row if it is stored:
+// ErrNotFound if it is not.
+func revisionStored(row rowScanner, rev uint64) error {
+	var one int
+	err := row.Scan(&one)
+	switch {
+	case isNoRows(err):
+		return fmt.Errorf("%w: subject map revision %d", ErrNotFound, rev)
+	case err != nil:
+		return unavailable("reading subject map revisions", err)
+	}
+	return nil
+}
+
+// newestRevision reads row, MAX(rev) of the stored revisions: nil for none.
+func newestRevision(row rowScanner) (*uint64, error) {
+	var newest *int64
+	if err := row.Scan(&newest); err != nil {
+		return nil, unavailable("reading subject map revisions", err)
+	}
+	if newest == nil {
+		return nil, nil
+	}
+	v := uint64(*newest)
+	return &v, nil
+}
+
+// oldestKept reads row, the oldest revision a prune keeps; ok is false when
+// fewer revisions than the prune keeps are stored (nothing to prune).
+func oldestKept(row rowScanner) (oldest int64, ok bool, err error) {
+	err = row.Scan(&oldest)
+	switch {
+	case isNoRows(err):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, unavailable("pruning subject map", err)
+	}
+	return oldest, true, nil
+}
+
+// eachSubjectMapNode calls fn with the last row of each id of rows, which
+// are (id, rev, node) ordered by (id, rev) (the primary key's order: no
+// sort), and closes rows. A failed query (err) is ErrUnavailable.
+func eachSubjectMapNode(rows rowIter, err error, fn func(SubjectMapNode) error) error {
+	var pending *SubjectMapNode
+	err = eachRow(rows, err, "reading subject map", func(row rowScanner) (SubjectMapNode, error) {
+		var n SubjectMapNode
+		var rev int64
+		err := row.Scan(&n.ID, &rev, &n.Data)
+		n.Rev = uint64(rev)
+		return n, err
+	}, func(n SubjectMapNode) error {
+		if pending != nil && string(pending.ID) != string(n.ID) {
+			if err := fn(*pending); err != nil {
+				return err
+			}
+		}
+		pending = &n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if pending != nil {
+		return fn(*pending)
+	}
+	return nil
+}
+
+// eachLeafHash calls fn for every (idx, subject, leaf_hash) row of table
+// read from index from on, failing with ErrTreeCorrupt at the first gap.
+func eachLeafHash(rows rowIter, err error, table string, from uint64, fn func(index uint64, subject string, leafHash []byte) error) error {
+	type row struct {
+		idx     int64
+		subject string
+		hash    []byte
+	}
+	next := from
+	return eachRow(rows, err, "reading "+table, func(r rowScanner) (row, error) {
+		var v row
+		err := r.Scan(&v.idx, &v.subject, &v.hash)
+		return v, err
+	}, func(v row) error {
+		if uint64(v.idx) != next {
+			return fmt.Errorf("%w: %s has index %d where %d was expected", ErrTreeCorrupt, table, v.idx, next)
+		}
+		next++
+		return fn(uint64(v.idx), v.subject, v.hash)
+	})
+}
