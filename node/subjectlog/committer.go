@@ -448,6 +448,15 @@ func (s *snapshot) noteWithCosigs() ([]byte, error) {
 // indexes, ascending), against the newest checkpoint holding at least
 // minCosigs cosignatures, or the newest one if none does.
 //
+// The caller reads the subject's entries before calling Prove, and a
+// checkpoint may be committed in between: its count would then include an
+// entry the caller did not read, and the subject would see a false alarm.
+// So a checkpoint is used only if the indexes below its size are as many as
+// the count it commits; otherwise the next older kept checkpoint is tried
+// (the one in force when the entries were read is still kept, unless four
+// were committed meanwhile). If none agrees, the preferred one is used and
+// the subject's verification fails visibly.
+//
 // The map proof reads the nodes on the subject's path from the store, each
 // checked against its parent's hash up to the checkpoint's map root: a
 // stored node changed behind the node's back fails with ErrMapCorrupt
@@ -456,35 +465,87 @@ func (c *Committer) Prove(ctx context.Context, subject string, indexes []uint64,
 	return c.prove(ctx, subject, indexes, minCosigs, true)
 }
 
-func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64, minCosigs int, retry bool) (*schemas.SubjectProof, error) {
+// candidates are the kept snapshots in the order Prove tries them: the
+// preferred one (the newest with at least minCosigs cosignatures, else the
+// newest), then the others, newest first.
+func (c *Committer) candidates(minCosigs int) []*snapshot {
 	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var s *snapshot
 	for i := len(c.snaps) - 1; i >= 0; i-- {
 		if s == nil || len(c.snaps[i].cosigs) >= minCosigs && len(s.cosigs) < minCosigs {
 			s = c.snaps[i]
 		}
 	}
-	var text []byte
-	var err error
-	if s != nil {
-		text, err = s.noteWithCosigs()
-	}
-	c.mu.RUnlock()
 	if s == nil {
-		return nil, ErrNoCheckpoint
+		return nil
 	}
-	if err != nil {
-		return nil, err
+	out := []*snapshot{s}
+	for i := len(c.snaps) - 1; i >= 0; i-- {
+		if c.snaps[i] != s {
+			out = append(out, c.snaps[i])
+		}
+	}
+	return out
+}
+
+// below is how many of the ascending indexes are below size.
+func below(indexes []uint64, size uint64) uint64 {
+	var n uint64
+	for _, i := range indexes {
+		if i < size {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64, minCosigs int, retry bool) (*schemas.SubjectProof, error) {
+	cands := c.candidates(minCosigs)
+	if len(cands) == 0 {
+		return nil, ErrNoCheckpoint
 	}
 	k, pi, err := c.opts.VRF.SubjectKey(subject)
 	if err != nil {
 		return nil, err
 	}
-	v, mp, err := proveStored(ctx, c.opts.Store, s.revision(), k)
-	if errors.Is(err, store.ErrNotFound) && retry {
-		// The revision was pruned since it was picked: pick again.
-		return c.prove(ctx, subject, indexes, minCosigs, false)
+	var (
+		s         *snapshot
+		v         Value
+		mp        MapProof
+		fallback  *snapshot
+		fallbackV Value
+		fallbackP MapProof
+	)
+	for _, cand := range cands {
+		cv, cp, err := proveStored(ctx, c.opts.Store, cand.revision(), k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // pruned since it was listed
+		}
+		if err != nil {
+			return nil, err
+		}
+		if fallback == nil {
+			fallback, fallbackV, fallbackP = cand, cv, cp
+		}
+		if cv.Count == below(indexes, cand.cp.Size) {
+			s, v, mp = cand, cv, cp
+			break
+		}
 	}
+	if s == nil && fallback != nil {
+		s, v, mp = fallback, fallbackV, fallbackP
+	}
+	if s == nil {
+		if retry {
+			// Every listed revision was pruned meanwhile: list again.
+			return c.prove(ctx, subject, indexes, minCosigs, false)
+		}
+		return nil, fmt.Errorf("%w: every kept revision was pruned while proving", store.ErrNotFound)
+	}
+	c.mu.RLock()
+	text, err := s.noteWithCosigs()
+	c.mu.RUnlock()
 	if err != nil {
 		return nil, err
 	}

@@ -548,3 +548,39 @@ func TestProvePrunedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProveAfterEntriesRead: a checkpoint committed between reading the
+// subject's entries and proving them (it counts an entry the reader did not
+// see) is not used; the older one the entries match is, and verifies.
+func TestProveAfterEntriesRead(t *testing.T) {
+	f := newFixture(t)
+	f.log(subjA, subjB)
+	f.commit()
+	read, err := f.answerErr(subjA) // entries and proof at the first checkpoint
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.log(subjA) // a new entry of A, committed before A's proof is made
+	f.commit()
+	idx := make([]uint64, len(read.Entries))
+	for i, e := range read.Entries {
+		idx[i] = e.Index
+	}
+	if read.Proof, err = f.com.Prove(t.Context(), subjA, idx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(read, f.opts()); err != nil {
+		t.Fatalf("entries read before a commit do not verify: %v", err)
+	}
+	// Read again: the newest checkpoint is used and counts both entries.
+	again, err := f.answerErr(subjA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Proof.Count != 2 || len(again.Entries) != 2 {
+		t.Fatalf("count %d, %d entries", again.Proof.Count, len(again.Entries))
+	}
+	if _, err := Verify(again, f.opts()); err != nil {
+		t.Fatal(err)
+	}
+}
