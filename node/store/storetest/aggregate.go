@@ -28,30 +28,16 @@ type AggregateOpener func(ctx context.Context) (AggregateBackend, error)
 // RunAggregate runs the aggregate suite; newDB returns an opener of a new, empty database per
 // test.
 func RunAggregate(t *testing.T, newDB func(t *testing.T) AggregateOpener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open AggregateOpener)
-	}{
+	runSuite(t, newDB, []suiteCase[AggregateOpener]{
 		{"RecordsSetAndSpend", testAggRecords},
 		{"RefusalRecordsNothing", testAggRefusal},
 		{"EmptySetInvalid", testAggEmpty},
 		{"DifferencingRaceTwoHandles", testAggDifferencingRace},
 		{"BudgetRaceTwoHandles", testAggBudgetRace},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t)) })
-	}
+	})
 }
 
-func openAgg(t *testing.T, o AggregateOpener) AggregateBackend {
-	t.Helper()
-	b, err := o(t.Context())
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
+func openAgg(t *testing.T, o AggregateOpener) AggregateBackend { t.Helper(); return openWith(t, o) }
 
 var errAggRefused = errors.New("refused by decide")
 

@@ -61,10 +61,7 @@ type Opener func(ctx context.Context) (Backend, error)
 // Run runs the suite. newDB is called once per test and returns an Opener
 // for a new, empty database.
 func Run(t *testing.T, newDB func(t *testing.T) Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open Opener)
-	}{
+	runSuite(t, newDB, []suiteCase[Opener]{
 		{"ImportAllOrNothing", testImportAllOrNothing},
 		{"ImportUpsert", testImportUpsert},
 		{"RecordsOrderAndFilter", testRecordsOrderAndFilter},
@@ -84,14 +81,24 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"Batch", testBatch},
 		{"Durability", testDurability},
 		{"ClosedUnavailable", testClosedUnavailable},
-	}
-	for _, tc := range tests {
+	})
+}
+
+// suiteCase is one named test of a suite whose tests take an opener of type O.
+type suiteCase[O any] struct {
+	name string
+	fn   func(t *testing.T, open O)
+}
+
+// runSuite runs each case as a subtest with a fresh database from newDB.
+func runSuite[O any](t *testing.T, newDB func(t *testing.T) O, cases []suiteCase[O]) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t)) })
 	}
 }
 
-// open opens the database and closes it at the end of the test.
-func open(t *testing.T, o Opener) Backend {
+// openWith opens a database with o and closes it at the end of the test.
+func openWith[B interface{ Close() error }](t *testing.T, o func(context.Context) (B, error)) B {
 	t.Helper()
 	b, err := o(t.Context())
 	if err != nil {
@@ -100,6 +107,9 @@ func open(t *testing.T, o Opener) Backend {
 	t.Cleanup(func() { b.Close() })
 	return b
 }
+
+// open opens the database and closes it at the end of the test.
+func open(t *testing.T, o Opener) Backend { t.Helper(); return openWith(t, o) }
 
 // baseTime is a fixed time at microsecond precision.
 var baseTime = time.Date(2026, 3, 14, 9, 26, 53, 589793000, time.UTC)

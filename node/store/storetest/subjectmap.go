@@ -28,10 +28,7 @@ type SubjectMapOpener func(ctx context.Context) (SubjectMapBackend, error)
 // RunSubjectMap runs the subject map suite; newDB returns an opener of a
 // new, empty database per test.
 func RunSubjectMap(t *testing.T, newDB func(t *testing.T) SubjectMapOpener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open SubjectMapOpener)
-	}{
+	runSuite(t, newDB, []suiteCase[SubjectMapOpener]{
 		{"Empty", testMapEmpty},
 		{"Versions", testMapVersions},
 		{"Conflict", testMapConflict},
@@ -42,21 +39,10 @@ func RunSubjectMap(t *testing.T, newDB func(t *testing.T) SubjectMapOpener) {
 		{"Durability", testMapDurability},
 		{"ConcurrentCommits", testMapConcurrent},
 		{"ManyIDs", testMapManyIDs},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB(t)) })
-	}
+	})
 }
 
-func openMap(t *testing.T, o SubjectMapOpener) SubjectMapBackend {
-	t.Helper()
-	b, err := o(t.Context())
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
+func openMap(t *testing.T, o SubjectMapOpener) SubjectMapBackend { t.Helper(); return openWith(t, o) }
 
 func mapID(s string) []byte { return []byte("id:" + s) }
 
