@@ -11,6 +11,12 @@
 // input is a deny with reason "malformed_input". An evaluation error or an
 // undefined result is returned as an error, and the caller must fail closed.
 //
+// Decide builds the input from [Input], whose Go types guarantee that every
+// field is present with its JSON type, and marks it with [TypedKey] so the
+// policy skips its type checks (never its value checks); [Engine.DecideRaw]
+// and [Engine.Explain] take arbitrary JSON and get every check. Tests hold
+// the two paths to the same decisions.
+//
 // Compilation uses an allowlist of built-in functions: nothing that reaches
 // the network (http.send, net.*), reads the runtime (opa.runtime), the clock
 // or randomness, or handles keys. Decision modules may not use "with", so a

@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 // The embedded policy: decision modules, Rego tests and data.json.
@@ -289,35 +291,84 @@ func revision(modules map[string]string, data []byte) string {
 // Decide evaluates the policy for in. A deny is a Result with Allow false,
 // not an error; an error means no decision could be made, and the caller
 // must fail closed (schemas.CodePolicyUnavailable).
+//
+// The input carries TypedKey: Input's types guarantee the shape of every
+// field, so the policy skips its type checks; every value check still runs
+// (typed_test.go holds Decide to DecideRaw's decisions).
 func (e *Engine) Decide(ctx context.Context, in Input) (Result, error) {
-	return e.eval(ctx, in.value())
+	return e.eval(ctx, in.value(), nil)
 }
 
 // DecideRaw evaluates the policy for an arbitrary JSON-like input (maps,
 // slices, strings, numbers, booleans, nil). It exists for tools and tests
-// that must feed inputs Input cannot express, such as wrong types.
+// that must feed inputs Input cannot express, such as wrong types. The
+// policy checks the shape of every field; an input that sets TypedKey,
+// which would skip those checks, is an error.
 func (e *Engine) DecideRaw(ctx context.Context, input any) (Result, error) {
-	v, err := ast.InterfaceToValue(input)
+	v, err := rawValue(input)
 	if err != nil {
-		return Result{}, fmt.Errorf("policy: input: %w", err)
+		return Result{}, err
 	}
-	return e.eval(ctx, v)
+	return e.eval(ctx, v, nil)
 }
 
-func (e *Engine) eval(ctx context.Context, input ast.Value) (Result, error) {
+// rawValue converts a raw input for evaluation, refusing TypedKey.
+func rawValue(input any) (ast.Value, error) {
+	v, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return nil, fmt.Errorf("policy: input: %w", err)
+	}
+	if obj, ok := v.(ast.Object); ok && obj.Get(kTyped) != nil {
+		return nil, fmt.Errorf("policy: input: key %q is reserved for Decide", TypedKey)
+	}
+	return v, nil
+}
+
+// noMetrics is passed to every evaluation: without it OPA allocates a
+// metrics registry per query that nothing reads.
+var noMetrics = metrics.NoOp()
+
+// asTerm keeps the query's value as an AST term: decodeDecision reads it
+// directly instead of OPA first converting it to maps and slices.
+func asTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
+// eval evaluates the decision query for input; tracer, if not nil, sees
+// every evaluation step (Explain).
+func (e *Engine) eval(ctx context.Context, input ast.Value, tracer topdown.QueryTracer) (Result, error) {
 	// OPA notices cancellation only at its periodic checks; a request whose
 	// deadline has passed gets no decision at all (the caller fails closed).
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("policy: evaluate: %w", err)
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	// Cancellation through context.AfterFunc: left to itself, OPA starts a
+	// goroutine per evaluation to watch ctx, and waking it costs more than a
+	// small decision. A context that can never be cancelled needs nothing.
+	cancel := topdown.NewCancel()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, cancel.Cancel)
+		defer stop()
+	}
+	opts := []rego.EvalOption{
+		rego.EvalParsedInput(input),
+		rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(noMetrics),
+		rego.EvalGenerateJSON(asTerm),
+	}
+	if tracer != nil {
+		opts = append(opts, rego.EvalQueryTracer(tracer))
+	}
+	rs, err := e.query.Eval(ctx, opts...)
 	if err != nil {
 		return Result{}, fmt.Errorf("policy: evaluate: %w", err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return Result{}, fmt.Errorf("%w: %s is undefined", ErrNoDecision, Query)
 	}
-	r, err := decodeDecision(rs[0].Expressions[0].Value)
+	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return Result{}, fmt.Errorf("%w: decision is %T, not a term", ErrNoDecision, rs[0].Expressions[0].Value)
+	}
+	r, err := decodeDecision(t.Value)
 	if err != nil {
 		return Result{}, err
 	}

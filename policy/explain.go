@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
@@ -27,24 +26,15 @@ type Explanation struct {
 // body of the policy that succeeded. It is slow (tracing) and meant for
 // tools, not the request path.
 func (e *Engine) Explain(ctx context.Context, input any) (Explanation, error) {
-	v, err := ast.InterfaceToValue(input)
-	if err != nil {
-		return Explanation{}, fmt.Errorf("policy: input: %w", err)
-	}
-	tracer := topdown.NewBufferTracer()
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(v), rego.EvalQueryTracer(tracer))
-	if err != nil {
-		return Explanation{}, fmt.Errorf("policy: evaluate: %w", err)
-	}
-	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
-		return Explanation{}, fmt.Errorf("%w: %s is undefined", ErrNoDecision, Query)
-	}
-	r, err := decodeDecision(rs[0].Expressions[0].Value)
+	v, err := rawValue(input)
 	if err != nil {
 		return Explanation{}, err
 	}
-	r.Revision = e.revision
-	r.DecisionID = newDecisionID()
+	tracer := topdown.NewBufferTracer()
+	r, err := e.eval(ctx, v, tracer)
+	if err != nil {
+		return Explanation{}, err
+	}
 	return Explanation{Result: r, Fired: fired(*tracer)}, nil
 }
 

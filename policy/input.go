@@ -106,73 +106,103 @@ type Approval struct {
 	Subject    string   `json:"subject"`
 }
 
+// TypedKey is the input key Decide sets to true: the input was built from
+// Input, so every field is present with its JSON type and the policy may
+// skip its type checks (never its value checks). DecideRaw and Explain
+// refuse an input that sets it, so raw input always gets the full checks.
+const TypedKey = "typed"
+
+// Object keys of the input, built once: terms are never modified once built
+// (OPA shares its interned terms across evaluations the same way).
+var (
+	kTyped        = ast.StringTerm(TypedKey)
+	kRequester    = ast.StringTerm("requester")
+	kProvider     = ast.StringTerm("provider")
+	kSubject      = ast.StringTerm("subject")
+	kPurpose      = ast.StringTerm("purpose")
+	kCategories   = ast.StringTerm("categories")
+	kConsent      = ast.StringTerm("consent")
+	kApproval     = ast.StringTerm("approval")
+	kUsage        = ast.StringTerm("usage")
+	kTime         = ast.StringTerm("time")
+	kID           = ast.StringTerm("id")
+	kOrganisation = ast.StringTerm("organisation")
+	kRoles        = ast.StringTerm("roles")
+	kJurisdiction = ast.StringTerm("jurisdiction")
+	kType         = ast.StringTerm("type")
+	kName         = ast.StringTerm("name")
+	kLevel        = ast.StringTerm("level")
+	kPresent      = ast.StringTerm("present")
+	kUsesLeft     = ast.StringTerm("uses_left")
+	kNotBefore    = ast.StringTerm("nbf")
+	kExpiry       = ast.StringTerm("exp")
+	kMaxUses      = ast.StringTerm("max_uses")
+	kDataFrom     = ast.StringTerm("data_from")
+	kDataTo       = ast.StringTerm("data_to")
+	kQueries      = ast.StringTerm("queries_in_period")
+)
+
 // value builds the AST form of the input directly, which is several times
-// cheaper than a JSON round trip. Nil slices become empty arrays.
+// cheaper than a JSON round trip, with the same keys and values as the JSON
+// encoding of Input except that nil slices are empty arrays, the time is in
+// UTC, and TypedKey is true.
 func (in *Input) value() ast.Value {
+	s := ast.InternedTerm[string] // "" and other common strings are shared
+	strs := func(vs []string) *ast.Term {
+		ts := make([]*ast.Term, len(vs))
+		for i, v := range vs {
+			ts[i] = s(v)
+		}
+		return ast.ArrayTerm(ts...)
+	}
+	item := func(k, v *ast.Term) [2]*ast.Term { return [2]*ast.Term{k, v} }
 	cats := make([]*ast.Term, len(in.Categories))
 	for i, c := range in.Categories {
-		cats[i] = ast.ObjectTerm(
-			str("name", c.Name),
-			str("level", c.Level),
-		)
+		cats[i] = ast.ObjectTerm(item(kName, s(c.Name)), item(kLevel, s(c.Level)))
 	}
+	k, a := &in.Consent, &in.Approval
 	return ast.NewObject(
-		obj("requester",
-			str("id", in.Requester.ID),
-			str("organisation", in.Requester.Organisation),
-			strs("roles", in.Requester.Roles),
-			str("jurisdiction", in.Requester.Jurisdiction),
-		),
-		obj("provider",
-			str("id", in.Provider.ID),
-			str("jurisdiction", in.Provider.Jurisdiction),
-		),
-		obj("subject",
-			str("id", in.Subject.ID),
-			str("type", in.Subject.Type),
-		),
-		str("purpose", in.Purpose),
-		[2]*ast.Term{ast.StringTerm("categories"), ast.ArrayTerm(cats...)},
-		obj("consent",
-			[2]*ast.Term{ast.StringTerm("present"), ast.BooleanTerm(in.Consent.Present)},
-			str("id", in.Consent.ID),
-			str("requester", in.Consent.Requester),
-			str("purpose", in.Consent.Purpose),
-			strs("categories", in.Consent.Categories),
-			[2]*ast.Term{ast.StringTerm("uses_left"), ast.IntNumberTerm(in.Consent.UsesLeft)},
-			[2]*ast.Term{ast.StringTerm("nbf"), ast.IntNumberTerm(int(in.Consent.NotBefore))},
-			[2]*ast.Term{ast.StringTerm("exp"), ast.IntNumberTerm(int(in.Consent.Expiry))},
-			[2]*ast.Term{ast.StringTerm("max_uses"), ast.IntNumberTerm(in.Consent.MaxUses)},
-			str("data_from", in.Consent.DataFrom),
-			str("data_to", in.Consent.DataTo),
-		),
-		obj("usage",
-			[2]*ast.Term{ast.StringTerm("queries_in_period"), ast.IntNumberTerm(in.Usage.QueriesInPeriod)},
-		),
-		obj("approval",
-			[2]*ast.Term{ast.StringTerm("present"), ast.BooleanTerm(in.Approval.Present)},
-			str("id", in.Approval.ID),
-			str("purpose", in.Approval.Purpose),
-			strs("categories", in.Approval.Categories),
-			str("requester", in.Approval.Requester),
-			str("subject", in.Approval.Subject),
-		),
-		str("time", in.Time.UTC().Format(time.RFC3339Nano)),
+		item(kTyped, ast.InternedTerm(true)),
+		item(kRequester, ast.ObjectTerm(
+			item(kID, s(in.Requester.ID)),
+			item(kOrganisation, s(in.Requester.Organisation)),
+			item(kRoles, strs(in.Requester.Roles)),
+			item(kJurisdiction, s(in.Requester.Jurisdiction)),
+		)),
+		item(kProvider, ast.ObjectTerm(
+			item(kID, s(in.Provider.ID)),
+			item(kJurisdiction, s(in.Provider.Jurisdiction)),
+		)),
+		item(kSubject, ast.ObjectTerm(
+			item(kID, s(in.Subject.ID)),
+			item(kType, s(in.Subject.Type)),
+		)),
+		item(kPurpose, s(in.Purpose)),
+		item(kCategories, ast.ArrayTerm(cats...)),
+		item(kConsent, ast.ObjectTerm(
+			item(kPresent, ast.InternedTerm(k.Present)),
+			item(kID, s(k.ID)),
+			item(kRequester, s(k.Requester)),
+			item(kPurpose, s(k.Purpose)),
+			item(kCategories, strs(k.Categories)),
+			item(kUsesLeft, ast.InternedTerm(k.UsesLeft)),
+			item(kNotBefore, ast.InternedTerm(k.NotBefore)),
+			item(kExpiry, ast.InternedTerm(k.Expiry)),
+			item(kMaxUses, ast.InternedTerm(k.MaxUses)),
+			item(kDataFrom, s(k.DataFrom)),
+			item(kDataTo, s(k.DataTo)),
+		)),
+		item(kUsage, ast.ObjectTerm(
+			item(kQueries, ast.InternedTerm(in.Usage.QueriesInPeriod)),
+		)),
+		item(kApproval, ast.ObjectTerm(
+			item(kPresent, ast.InternedTerm(a.Present)),
+			item(kID, s(a.ID)),
+			item(kPurpose, s(a.Purpose)),
+			item(kCategories, strs(a.Categories)),
+			item(kRequester, s(a.Requester)),
+			item(kSubject, s(a.Subject)),
+		)),
+		item(kTime, ast.StringTerm(in.Time.UTC().Format(time.RFC3339Nano))),
 	)
-}
-
-func str(k, v string) [2]*ast.Term {
-	return [2]*ast.Term{ast.StringTerm(k), ast.StringTerm(v)}
-}
-
-func strs(k string, vs []string) [2]*ast.Term {
-	ts := make([]*ast.Term, len(vs))
-	for i, v := range vs {
-		ts[i] = ast.StringTerm(v)
-	}
-	return [2]*ast.Term{ast.StringTerm(k), ast.ArrayTerm(ts...)}
-}
-
-func obj(k string, items ...[2]*ast.Term) [2]*ast.Term {
-	return [2]*ast.Term{ast.StringTerm(k), ast.ObjectTerm(items...)}
 }

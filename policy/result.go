@@ -1,10 +1,10 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/creditexchange/node/schemas"
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Result is one policy decision.
@@ -62,93 +62,155 @@ func (r Result) Decision() schemas.Decision {
 
 // decodeDecision checks and converts the query's value. Anything not shaped
 // like a decision is ErrNoDecision: the caller fails closed.
-func decodeDecision(v any) (Result, error) {
-	m, ok := v.(map[string]any)
+func decodeDecision(v ast.Value) (Result, error) {
+	m, ok := v.(ast.Object)
 	if !ok {
-		return Result{}, fmt.Errorf("%w: decision is %T, not an object", ErrNoDecision, v)
+		return Result{}, fmt.Errorf("%w: decision is %s, not an object", ErrNoDecision, ast.ValueName(v))
 	}
 	var r Result
-	if r.Allow, ok = m["allow"].(bool); !ok {
+	allow, ok := field(m, kAllow).(ast.Boolean)
+	if !ok {
 		return Result{}, fmt.Errorf("%w: decision has no boolean allow", ErrNoDecision)
 	}
-	reasons, err := stringList(m["reasons"])
+	r.Allow = bool(allow)
+	reasons, err := stringList(field(m, kReasons))
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: reasons: %w", ErrNoDecision, err)
 	}
 	r.Reasons = reasons
-	if r.Obligations, err = obligations(m["obligations"]); err != nil {
+	if r.Obligations, err = obligations(field(m, kObligations)); err != nil {
 		return Result{}, err
 	}
 	if !r.Allow {
-		if r.Code, ok = m["code"].(string); !ok || r.Code == "" {
+		code, ok := field(m, kCode).(ast.String)
+		if !ok || code == "" {
 			return Result{}, fmt.Errorf("%w: deny without a code", ErrNoDecision)
 		}
+		r.Code = string(code)
 		return r, nil
 	}
-	fields, ok := m["fields"].(map[string]any)
-	if !ok || len(fields) == 0 {
+	fields, ok := field(m, kFields).(ast.Object)
+	if !ok || fields.Len() == 0 {
 		return Result{}, fmt.Errorf("%w: allow without fields", ErrNoDecision)
 	}
-	r.Fields = make(map[string][]string, len(fields))
-	for cat, paths := range fields {
-		if r.Fields[cat], err = stringList(paths); err != nil {
-			return Result{}, fmt.Errorf("%w: fields[%s]: %w", ErrNoDecision, cat, err)
+	r.Fields = make(map[string][]string, fields.Len())
+	err = fields.Iter(func(k, paths *ast.Term) error {
+		cat, ok := k.Value.(ast.String)
+		if !ok {
+			return fmt.Errorf("%w: fields key %s is not a string", ErrNoDecision, k)
 		}
+		list, err := stringList(paths.Value)
+		if err != nil {
+			return fmt.Errorf("%w: fields[%s]: %w", ErrNoDecision, cat, err)
+		}
+		r.Fields[string(cat)] = list
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
 	}
 	return r, nil
 }
 
-func stringList(v any) ([]string, error) {
-	xs, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%T is not a list", v)
+// Keys of the decision object.
+var (
+	kAllow       = ast.StringTerm("allow")
+	kCode        = ast.StringTerm("code")
+	kReasons     = ast.StringTerm("reasons")
+	kFields      = ast.StringTerm("fields")
+	kObligations = ast.StringTerm("obligations")
+)
+
+// field returns the value at key in m, or nil.
+func field(m ast.Object, key *ast.Term) ast.Value {
+	if t := m.Get(key); t != nil {
+		return t.Value
 	}
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		if out[i], ok = x.(string); !ok {
-			return nil, fmt.Errorf("element %d is %T, not a string", i, x)
+	return nil
+}
+
+func stringList(v ast.Value) ([]string, error) {
+	xs, ok := v.(*ast.Array)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a list", valueName(v))
+	}
+	out := make([]string, xs.Len())
+	for i := range out {
+		s, ok := xs.Elem(i).Value.(ast.String)
+		if !ok {
+			return nil, fmt.Errorf("element %d is %s, not a string", i, ast.ValueName(xs.Elem(i).Value))
 		}
+		out[i] = string(s)
 	}
 	return out, nil
 }
 
-func obligations(v any) (map[string]any, error) {
-	m, ok := v.(map[string]any)
+func obligations(v ast.Value) (map[string]any, error) {
+	m, ok := v.(ast.Object)
 	if !ok {
-		return nil, fmt.Errorf("%w: obligations is %T, not an object", ErrNoDecision, v)
+		return nil, fmt.Errorf("%w: obligations is %s, not an object", ErrNoDecision, valueName(v))
 	}
-	out := make(map[string]any, len(m))
-	for k, x := range m {
-		out[k] = plainNumbers(x)
+	out := make(map[string]any, m.Len())
+	err := m.Iter(func(k, x *ast.Term) error {
+		key, ok := k.Value.(ast.String)
+		if !ok {
+			return fmt.Errorf("%w: obligations key %s is not a string", ErrNoDecision, k)
+		}
+		out[string(key)] = plain(x.Value)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// plainNumbers turns the json.Number values OPA returns into int64 or
-// float64, recursively.
-func plainNumbers(v any) any {
+// plain converts an AST value to plain Go values: numbers become int64 when
+// integral, else float64; strings, booleans, null, arrays and objects
+// (string keys) the usual way; a set becomes a sorted list.
+func plain(v ast.Value) any {
 	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
+	case ast.Null:
+		return nil
+	case ast.Boolean:
+		return bool(x)
+	case ast.String:
+		return string(x)
+	case ast.Number:
+		if i, ok := x.Int64(); ok {
 			return i
 		}
-		if f, err := x.Float64(); err == nil {
+		if f, ok := x.Float64(); ok {
 			return f
 		}
 		return x.String()
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = plainNumbers(e)
+	case *ast.Array:
+		out := make([]any, x.Len())
+		for i := range out {
+			out[i] = plain(x.Elem(i).Value)
 		}
 		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = plainNumbers(e)
-		}
+	case ast.Set:
+		return plain(x.Sorted())
+	case ast.Object:
+		out := make(map[string]any, x.Len())
+		x.Foreach(func(k, e *ast.Term) {
+			if s, ok := k.Value.(ast.String); ok {
+				out[string(s)] = plain(e.Value)
+			} else {
+				out[k.String()] = plain(e.Value)
+			}
+		})
 		return out
 	default:
-		return v
+		return v.String()
 	}
+}
+
+// valueName names the type of v for errors; v may be nil (key absent).
+func valueName(v ast.Value) string {
+	if v == nil {
+		return "absent"
+	}
+	return ast.ValueName(v)
 }

@@ -15,13 +15,20 @@
 #
 #   The Go caller has already verified signatures, validity windows and
 #   revocation of the consent and approval; this policy checks coverage.
+#
+#   Every request runs this policy, so it is written for OPA's evaluator,
+#   where a rule reference, a function call or a read of data with a computed
+#   key each cost several comparisons on local variables: a rule body reads
+#   what it needs into local variables once, before iterating; each
+#   per-request fact is a rule, evaluated once and then cached; partial rules
+#   are only used whole, never looked up by key (a lookup re-runs their
+#   bodies); no function is called per category. Beware that OPA evaluates
+#   the operands of a negated call before the negation: `not count(x[k]) > 0`
+#   fails, rather than succeeds, when x[k] is undefined.
+#   BenchmarkDecideLatency in policy/bench_test.go measures it.
 package creditnode.authz
 
-cfg := data.creditnode.config
-
-known_levels := {"public", "shared", "authorised", "restricted"}
-
-subject_types := {"enterprise", "person"}
+import data.creditnode.config as cfg
 
 # Denial codes, most relevant first: `code` is the first one present.
 precedence := [
@@ -93,13 +100,9 @@ decision := {
 	"obligations": {},
 } if not allow
 
-# The first code of precedence among the denials. A lookup per denial (a
-# deny has one to a few) rather than a scan of the whole list per request;
-# rank is precedence as an object, and a test checks that they agree.
-code := c if {
-	some c in denials
-	rank[c] == min({rank[d] | some d in denials})
-}
+# The first code of precedence among the denials: rank is precedence as an
+# object (a test checks that they agree), so the lowest rank names it.
+code := precedence[min({rank[d] | some d in denials})]
 
 denials := {"malformed_input"} if not well_formed
 
@@ -110,112 +113,128 @@ denials := checks if well_formed
 # every allow has no check, and every deny at least one, is asserted for
 # every cell of the test matrix (authz_test.rego, test_allow_agrees_with_checks),
 # and a deny without a code falls to the default decision (policy_denied).
+# role_permitted implies a known purpose. Category names are unique in
+# well-formed input, so counting names counts categories.
 allow if {
 	well_formed
-	purpose_known
 	role_permitted
 	jurisdiction_permitted
 	count(fair_use_faults) == 0
-	count(cleared) == count(input.categories)
+	n := count(input.categories)
+	count(available) == n
+	count(grant) == n
+	subject_permits
 }
 
 # ---------------------------------------------------------------------------
-# Input shape. Anything missing, null or of the wrong type is malformed.
-# Kept to few helper calls: this rule runs on every request.
+# Input shape. Anything missing, null or of the wrong type is malformed, and
+# so is an empty identifier, an unknown subject type or level, a repeated
+# category, a consent or approval without an id, a bound that is not a date,
+# or a time that is not RFC 3339.
 
 well_formed if {
+	well_typed
+	r := input.requester
+	not r.id == ""
+	not r.jurisdiction == ""
+	p := input.provider
+	not p.id == ""
+	not p.jurisdiction == ""
+	s := input.subject
+	not s.id == ""
+	s.type in {"enterprise", "person"}
+
+	# Categories: a non-empty array with unique non-empty names and known
+	# levels ("" means the provider lacks the category).
+	n := count(input.categories)
+	n > 0
+	count(requested) == n
+
+	# A present consent or approval has an id.
+	k := input.consent
+	not [k.present, k.id] == [true, ""]
+	a := input.approval
+	not [a.present, a.id] == [true, ""]
+
+	# A data-range bound is "" (open, or absent) or a YYYY-MM-DD date.
+	regex.match(`^([0-9]{4}-[0-9]{2}-[0-9]{2})?$`, object.get(k, "data_from", ""))
+	regex.match(`^([0-9]{4}-[0-9]{2}-[0-9]{2})?$`, object.get(k, "data_to", ""))
+
+	now_ns
+}
+
+# The requested category names that are non-empty and have a known level.
+# An entry that is not an object, lacks either, or repeats a name makes the
+# set smaller than the array.
+requested := {c.name |
+	some c in input.categories
+	not c.name == ""
+	c.level in {"public", "shared", "authorised", "restricted", ""}
+}
+
+# Every field is present with its JSON type. Engine.Decide builds the input
+# from Go types that guarantee exactly this and says so with input.typed;
+# any other input (tools, tests, `policy explain`) is checked field by field.
+# Engine.DecideRaw refuses input that sets typed itself.
+well_typed if input.typed == true
+
+well_typed if types_checked
+
+types_checked if {
 	is_object(input)
 
 	r := input.requester
 	is_string(r.id)
-	r.id != ""
 	is_string(r.organisation)
 	is_array(r.roles)
 	concat(",", r.roles) # undefined unless every role is a string
 	is_string(r.jurisdiction)
-	r.jurisdiction != ""
 
 	is_string(input.provider.id)
-	input.provider.id != ""
 	is_string(input.provider.jurisdiction)
-	input.provider.jurisdiction != ""
 
 	is_string(input.subject.id)
-	input.subject.id != ""
-	input.subject.type in subject_types
-
 	is_string(input.purpose)
 
-	# Categories: a non-empty array of objects with unique non-empty names
-	# and known levels ("" means the provider lacks the category).
-	# One comprehension: an entry that is not an object, has a missing,
-	# empty or non-string name, or an unknown level, or repeats a name,
-	# makes the set smaller than the array.
-	cs := input.categories
-	is_array(cs)
-	count(cs) > 0
-	valid := {c.name |
-		some c in cs
+	is_array(input.categories)
+	every c in input.categories {
 		is_string(c.name)
-		c.name != ""
-		c.level in level_values
 	}
-	count(valid) == count(cs)
 
-	# Consent and approval are always fully typed; a present one has an id.
 	k := input.consent
+	is_boolean(k.present)
 	is_string(k.id)
 	is_string(k.requester)
 	is_string(k.purpose)
 	is_array(k.categories)
 	concat(",", k.categories)
 	is_number(k.uses_left)
-	present_has_id(k)
 
 	# Fair-use facts are optional (zero means unknown); when present, numbers.
 	is_number(object.get(k, "nbf", 0))
 	is_number(object.get(k, "exp", 0))
 	is_number(object.get(k, "max_uses", 0))
 	is_number(object.get(object.get(input, "usage", {}), "queries_in_period", 0))
-	optional_date(object.get(k, "data_from", ""))
-	optional_date(object.get(k, "data_to", ""))
 
 	a := input.approval
+	is_boolean(a.present)
 	is_string(a.id)
 	is_string(a.purpose)
 	is_array(a.categories)
 	concat(",", a.categories)
 	is_string(a.requester)
 	is_string(a.subject)
-	present_has_id(a)
-
-	now_ns
 }
 
 now_ns := time.parse_rfc3339_ns(input.time)
 
-level_values := known_levels | {""}
-
-# A data-range bound is "" (open, or absent) or a YYYY-MM-DD date.
-optional_date("")
-
-optional_date(d) if regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, d)
-
-present_has_id(x) if x.present == false
-
-present_has_id(x) if {
-	x.present == true
-	is_string(x.id)
-	x.id != ""
-}
-
 # ---------------------------------------------------------------------------
 # Checks: every reason to deny, as wire codes.
 
-checks contains "purpose_unknown" if not purpose_known
+checks contains "purpose_unknown" if not purpose
 
 checks contains "purpose_not_permitted" if {
-	purpose_known
+	purpose
 	not role_permitted
 }
 
@@ -223,11 +242,19 @@ checks contains "jurisdiction_not_permitted" if not jurisdiction_permitted
 
 checks contains fault if some [_, fault] in category_faults
 
+checks contains fault if some fault in fair_use_faults
+
 # Per category: [name, code]. Kept as pairs so a later explain can say which
 # category failed.
 category_faults contains [c.name, "category_unknown"] if {
+	known := cfg.categories
 	some c in input.categories
-	not cfg.categories[c.name]
+	not known[c.name]
+}
+
+category_faults contains [c.name, "category_unknown"] if {
+	not cfg.categories
+	some c in input.categories
 }
 
 category_faults contains [c.name, "category_unknown"] if {
@@ -235,51 +262,71 @@ category_faults contains [c.name, "category_unknown"] if {
 	c.level == ""
 }
 
+# Levels this purpose cannot reach at all, given the requester's roles:
+# public and restricted data are reachable by every purpose, shared data
+# only by public bodies under a statutory purpose, authorised data only by a
+# purpose that rests on consent.
 category_faults contains [c.name, "level_not_permitted"] if {
 	some c in considered
-	not c.level in reachable_levels
+	c.level == "shared"
+	not statutory_access
 }
 
-# Minimisation: a purpose with no field list for a category may not reach it.
 category_faults contains [c.name, "level_not_permitted"] if {
 	some c in considered
-	not has_fields(c.name)
+	c.level == "authorised"
+	not purpose.consent == true
+}
+
+# Minimisation: a purpose with no field list for a category may not reach
+# it. (A considered category is known, so available means it has fields.)
+category_faults contains [c.name, "level_not_permitted"] if {
+	have := available
+	some c in considered
+	not c.name in have
 }
 
 category_faults contains [c.name, fault] if {
+	faults := consent_faults
+	count(faults) > 0
+	needed := consent_needed
 	some c in considered
-	c.name in consent_needed
-	some fault in consent_faults
+	c.name in needed
+	some fault in faults
 }
 
 category_faults contains [c.name, "consent_wrong_category"] if {
+	k := input.consent
+	k.present == true
+	needed := consent_needed
 	some c in considered
-	c.name in consent_needed
-	input.consent.present == true
-	not c.name in input.consent.categories
+	c.name in needed
+	not c.name in k.categories
 }
 
 # A restricted category needs a special approval covering it; each way the
 # approval falls short has its own code (the signature, the regulator role
 # and the validity window were checked by the caller).
 category_faults contains [c.name, "approval_missing"] if {
+	not input.approval.present == true
 	some c in considered
 	c.level == "restricted"
-	not input.approval.present == true
 }
 
 category_faults contains [c.name, fault] if {
+	input.approval.present == true
+	faults := approval_faults
 	some c in considered
 	c.level == "restricted"
-	input.approval.present == true
-	some fault in approval_faults
+	some fault in faults
 }
 
 category_faults contains [c.name, "approval_wrong_category"] if {
+	a := input.approval
+	a.present == true
 	some c in considered
 	c.level == "restricted"
-	input.approval.present == true
-	not c.name in input.approval.categories
+	not c.name in a.categories
 }
 
 approval_faults contains "approval_wrong_subject" if input.approval.subject != input.subject.id
@@ -290,10 +337,11 @@ approval_faults contains "approval_wrong_purpose" if input.approval.purpose != i
 
 # Categories judged against the purpose: known ones, once the purpose is known.
 considered contains c if {
-	purpose_known
+	purpose
+	known := cfg.categories
 	some c in input.categories
-	cfg.categories[c.name]
-	c.level != ""
+	known[c.name]
+	not c.level == ""
 }
 
 consent_faults contains "consent_missing" if not input.consent.present == true
@@ -319,22 +367,24 @@ consent_faults contains "consent_wrong_purpose" if {
 # not limited. Boundaries are inclusive: exactly the maximum is allowed.
 fair := cfg.fair_use[input.purpose]
 
-checks contains fault if some fault in fair_use_faults
-
 fair_use_faults contains "consent_validity_exceeded" if {
-	input.consent.present == true
-	input.consent.exp > 0
-	input.consent.exp - input.consent.nbf > fair.max_consent_days * 86400
+	f := fair
+	k := input.consent
+	k.present == true
+	k.exp > 0
+	k.exp - k.nbf > f.max_consent_days * 86400
 }
 
 fair_use_faults contains "consent_uses_exceeded" if {
+	f := fair
 	input.consent.present == true
-	input.consent.max_uses > fair.max_uses
+	input.consent.max_uses > f.max_uses
 }
 
 # queries_in_period counts earlier allowed queries: this one would be one more.
 fair_use_faults contains "query_limit_exceeded" if {
-	input.usage.queries_in_period >= fair.max_queries_per_period
+	f := fair
+	input.usage.queries_in_period >= f.max_queries_per_period
 }
 
 # ---------------------------------------------------------------------------
@@ -342,18 +392,18 @@ fair_use_faults contains "query_limit_exceeded" if {
 
 purpose := cfg.purposes[input.purpose]
 
-purpose_known if purpose
-
 role_permitted if {
+	roles := purpose.roles
 	some role in input.requester.roles
-	role in purpose.roles
+	role in roles
 }
 
 # Shared data goes to public bodies acting under a statutory purpose.
 statutory_access if {
-	purpose.statutory == true
+	p := purpose
+	p.statutory == true
 	some role in input.requester.roles
-	role in purpose.roles
+	role in p.roles
 	role in cfg.shared_roles
 }
 
@@ -365,22 +415,9 @@ jurisdiction_permitted if {
 	pair.requester == input.requester.jurisdiction
 }
 
-cross_border if input.requester.jurisdiction != input.provider.jurisdiction
-
-# Levels this purpose can reach at all, given the requester's roles.
-reachable_levels contains "public"
-
-reachable_levels contains "restricted"
-
-reachable_levels contains "shared" if statutory_access
-
-reachable_levels contains "authorised" if purpose.consent == true
-
 # Minimisation: per category, the field paths this purpose may receive.
 # A category without a non-empty list is not reachable for the purpose.
 purpose_fields := cfg.fields[input.purpose]
-
-has_fields(name) if count(purpose_fields[name]) > 0
 
 # Categories that need the subject's consent. Natural persons always do.
 consent_needed contains c.name if {
@@ -394,11 +431,15 @@ consent_needed contains c.name if {
 	some c in input.categories
 }
 
-# Categories the consent covers, once it is good for requester and purpose.
+# Categories the consent covers: a consent present, with uses left, given
+# to this requester for this purpose (no consent_faults).
 consented contains name if {
-	input.consent.present == true
-	count(consent_faults) == 0
-	some name in input.consent.categories
+	k := input.consent
+	k.present == true
+	k.uses_left >= 1
+	k.requester == input.requester.id
+	k.purpose == input.purpose
+	some name in k.categories
 }
 
 # Categories the special approval covers.
@@ -411,6 +452,15 @@ approved contains name if {
 	some name in a.categories
 }
 
+# Requested categories the provider knows and the purpose has fields for.
+available contains c.name if {
+	known := cfg.categories
+	pf := purpose_fields
+	some c in input.categories
+	known[c.name]
+	count(pf[c.name]) > 0
+}
+
 # The positive grant for each category's level; absent when not granted.
 grant[c.name] := "level_public" if {
 	some c in input.categories
@@ -418,15 +468,15 @@ grant[c.name] := "level_public" if {
 }
 
 grant[c.name] := "statutory_purpose" if {
-	statutory_access
 	some c in input.categories
 	c.level == "shared"
+	statutory_access
 }
 
 grant[c.name] := "consent_covers" if {
-	purpose.consent == true
 	some c in input.categories
 	c.level == "authorised"
+	purpose.consent == true
 	c.name in consented
 }
 
@@ -436,94 +486,71 @@ grant[c.name] := "approval_covers" if {
 	c.name in approved
 }
 
-# Categories with positive evidence on every count.
-cleared contains c.name if {
-	some c in input.categories
-	cfg.categories[c.name]
-	grant[c.name]
-	subject_permits(c.name)
-	has_fields(c.name)
-}
+# Whether the subject's type allows the categories: a person's need consent.
+subject_permits if input.subject.type == "enterprise"
 
-# Whether the subject's type allows the category: a person's need consent.
-subject_permits(_) if input.subject.type == "enterprise"
-
-subject_permits(name) if {
+subject_permits if {
 	input.subject.type == "person"
-	name in consented
+	count(requested - consented) == 0
 }
 
 # ---------------------------------------------------------------------------
 # What an allow carries.
 
-allow_reasons := ((({r | some r in grant} | person_reasons) | cross_border_reasons) | {"purpose_permitted"})
+allow_reasons contains "purpose_permitted"
 
-person_reasons := {"consent_covers"} if input.subject.type == "person"
+allow_reasons contains r if some r in grant
 
-person_reasons := set() if input.subject.type != "person"
+allow_reasons contains "consent_covers" if input.subject.type == "person"
 
-cross_border_reasons := {"jurisdiction_cross_border"} if cross_border
+allow_reasons contains "jurisdiction_cross_border" if not input.requester.jurisdiction == input.provider.jurisdiction
 
-cross_border_reasons := set() if not cross_border
+fields := object.filter(purpose_fields, requested)
 
-fields := {c.name: purpose_fields[c.name] | some c in input.categories}
+obligations := object.union(base, conditional_obligations) if {
+	p := purpose
 
-obligations := object.union(object.union(base_obligations, consent_obligations), data_range_obligations)
-
-base_obligations := {
-	"retention_days": purpose.retention_days,
-	"retain_until": time.format(time.add_date(now_ns, 0, 0, purpose.retention_days)),
-	"purpose_bound": true,
-	"onward_transfer": false,
-	"negative_info_years": cfg.negative_info_years,
-	"withhold_repaired": withhold_repaired,
+	# withhold_repaired: records whose repair was approved are withheld from
+	# the purposes data.json lists (the provider drops them before projection).
+	base := {
+		"retention_days": p.retention_days,
+		"retain_until": time.format(time.add_date(now_ns, 0, 0, p.retention_days)),
+		"purpose_bound": true,
+		"onward_transfer": false,
+		"negative_info_years": cfg.negative_info_years,
+		"withhold_repaired": input.purpose in object.get(cfg, "repair_withheld_purposes", []),
+	}
 }
 
-# Credit repair: records whose repair was approved are withheld from the
-# purposes data.json lists (the provider drops them before projection).
-default withhold_repaired := false
-
-withhold_repaired if input.purpose in cfg.repair_withheld_purposes
+# The caller spends one use of the consent when the allow relies on it.
+conditional_obligations["consume_consent"] := input.consent.id if consent_used
 
 # Data date range (fair use): the provider drops records dated outside
 # [data_from, data_to] (both inclusive, YYYY-MM-DD; either may be absent).
 # The bounds are the consent's own, when the query relies on the consent,
 # narrowed by the purpose's max_data_days look-back from the query date.
 # Dates in one layout compare as strings.
+conditional_obligations["data_from"] := max(bounds) if {
+	bounds := data_from_bounds
+	count(bounds) > 0
+}
+
+conditional_obligations["data_to"] := input.consent.data_to if {
+	not object.get(input.consent, "data_to", "") == ""
+	consent_used
+}
+
 data_from_bounds contains input.consent.data_from if {
-	count(consent_needed) > 0
-	object.get(input.consent, "data_from", "") != ""
+	not object.get(input.consent, "data_from", "") == ""
+	consent_used
 }
 
-data_from_bounds contains time.format([now_ns - (fair.max_data_days * 86400) * 1000000000, "UTC", "2006-01-02"]) if {
-	is_number(fair.max_data_days)
+data_from_bounds contains time.format([now_ns - (f.max_data_days * 86400) * 1000000000, "UTC", "2006-01-02"]) if {
+	f := fair
+	is_number(f.max_data_days)
 }
 
-data_to_bounds contains input.consent.data_to if {
-	count(consent_needed) > 0
-	object.get(input.consent, "data_to", "") != ""
-}
-
-default data_range_obligations := {}
-
-data_range_obligations := object.union(data_from_obligation, data_to_obligation) if data_range_applies
-
-# Cheap test first: most queries have neither a range nor a cap.
-data_range_applies if is_number(fair.max_data_days)
-
-data_range_applies if input.consent.data_from != ""
-
-data_range_applies if input.consent.data_to != ""
-
-data_from_obligation := {"data_from": max(data_from_bounds)} if count(data_from_bounds) > 0
-
-data_from_obligation := {} if count(data_from_bounds) == 0
-
-data_to_obligation := {"data_to": min(data_to_bounds)} if count(data_to_bounds) > 0
-
-data_to_obligation := {} if count(data_to_bounds) == 0
-
-# The caller spends one use of the consent when this is present.
-consent_obligations := {"consume_consent": input.consent.id} if count(consent_needed) > 0
-
-consent_obligations := {} if count(consent_needed) == 0
+# An allow relies on the consent exactly when it grants a category on it or
+# the subject is a person: reason consent_covers. (Only meaningful, and only
+# evaluated, for an allow.)
+consent_used if "consent_covers" in allow_reasons
