@@ -126,13 +126,10 @@ func (h *Host) Handle(ctx context.Context, req Message) (Message, error) {
 	default:
 		return nil, fmt.Errorf("%w: a host does not accept %s", ErrMalformed, req.Kind())
 	}
-	h.mu.Lock()
-	s := h.sessions[job]
-	h.mu.Unlock()
-	if s == nil {
-		return nil, ErrUnknownJob
+	s, err := h.lockSession(job)
+	if err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch r := req.(type) {
 	case *CohortRequest:
@@ -596,8 +593,8 @@ type HostModel struct {
 	Std      []float64 `json:"std"`
 }
 
-// Model returns the host's trained part of job's model.
-func (h *Host) Model(job string) (*HostModel, error) {
+// lockSession returns job's session, locked; the caller unlocks it.
+func (h *Host) lockSession(job string) (*hostSession, error) {
 	h.mu.Lock()
 	s := h.sessions[job]
 	h.mu.Unlock()
@@ -605,6 +602,15 @@ func (h *Host) Model(job string) (*HostModel, error) {
 		return nil, ErrUnknownJob
 	}
 	s.mu.Lock()
+	return s, nil
+}
+
+// Model returns the host's trained part of job's model.
+func (h *Host) Model(job string) (*HostModel, error) {
+	s, err := h.lockSession(job)
+	if err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	if s.iter == 0 {
 		return nil, ErrOrder

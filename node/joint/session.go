@@ -34,13 +34,10 @@ type SessionState struct {
 
 // Session exports job's state.
 func (h *Host) Session(job string) (*SessionState, error) {
-	h.mu.Lock()
-	s := h.sessions[job]
-	h.mu.Unlock()
-	if s == nil {
-		return nil, ErrUnknownJob
+	s, err := h.lockSession(job)
+	if err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := &SessionState{Stage: int(s.stage), Elements: make(map[string]string, len(s.rows)), Params: s.params,
 		Mean: slices.Clone(s.mean), Std: slices.Clone(s.std), Weights: slices.Clone(s.weights), Iter: s.iter, Bound: s.bound}
@@ -141,13 +138,10 @@ func (h *Host) install(job string, s *hostSession) {
 // Identifiers returns the host's identifiers of the host-blinded elements b (concatenated, as
 // in CohortRequest and ScoreRequest) in job; for the host's inquiry log.
 func (h *Host) Identifiers(job string, b []byte) ([]string, error) {
-	h.mu.Lock()
-	s := h.sessions[job]
-	h.mu.Unlock()
-	if s == nil {
-		return nil, ErrUnknownJob
+	s, err := h.lockSession(job)
+	if err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows, err := parseMembers(s, b)
 	if err != nil {
