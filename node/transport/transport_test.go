@@ -391,8 +391,19 @@ func testServerChecksResumedSessions(t *testing.T, version uint16) {
 	f.members.remove(f.client)
 	_, n := seen.last()
 	// The handshake itself must fail: a 403 from the handler's PeerID would
-	// mean the TLS layer let the removed member in.
-	if _, state, err := get(cfg, url); err == nil || state != nil || !strings.Contains(err.Error(), "bad certificate") {
+	// mean the TLS layer let the removed member in. Under TLS 1.3 the client
+	// may send its request before the server's alert arrives, so the refusal
+	// can surface as the server closing the connection on that write; the
+	// VerifyConnection count below shows which side refused.
+	refused := func(err error) bool {
+		for _, s := range []string{"bad certificate", "broken pipe", "connection reset by peer"} {
+			if strings.Contains(err.Error(), s) {
+				return true
+			}
+		}
+		return false
+	}
+	if _, state, err := get(cfg, url); err == nil || state != nil || !refused(err) {
 		t.Fatalf("removed member: err=%v, TLS state returned=%v; want a refused handshake", err, state != nil)
 	}
 	resumed, m := seen.last()
