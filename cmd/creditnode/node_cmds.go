@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/schemas/uscc"
 )
 
@@ -61,11 +67,13 @@ func (a *app) serveCmd() *cobra.Command {
 		Short: "Run the node: member API (mutual TLS) and subject API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			logger := a.logger()
+			n, err := node.Open(cmd.Context(), dir, logger)
 			if err != nil {
 				return err
 			}
 			defer n.Close()
+			applyRuntime(cmd.Context(), n.Config.Runtime.Settings(os.Getenv), logger)
 			return n.Serve(cmd.Context(), nil)
 		},
 	}
@@ -120,4 +128,25 @@ func parseCatalog(s string) (map[string]string, error) {
 		out[name] = level
 	}
 	return out, nil
+}
+
+// applyRuntime sets the collector's target and memory limit for the serving
+// process (config.Runtime; GOGC and GOMEMLIMIT in the environment win, and
+// leave the matching field zero).
+func applyRuntime(ctx context.Context, s config.GCSettings, logger *slog.Logger) {
+	if s.GCPercent > 0 {
+		debug.SetGCPercent(s.GCPercent)
+	}
+	if s.MemoryLimitBytes > 0 {
+		debug.SetMemoryLimit(s.MemoryLimitBytes)
+	}
+	// gc_percent 0: left to GOGC. SetMemoryLimit with a negative value
+	// only reads the limit in force (math.MaxInt64: none, logged as 0).
+	limit := debug.SetMemoryLimit(-1)
+	if limit == math.MaxInt64 {
+		limit = 0
+	}
+	logger.LogAttrs(ctx, slog.LevelInfo, "go runtime",
+		slog.Int("gc_percent", s.GCPercent),
+		slog.Int64("memory_limit_mib", limit>>20))
 }

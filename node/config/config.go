@@ -89,6 +89,9 @@ type Config struct {
 	// Witness tunes the subject commitments and witnessing (see WitnessConfig).
 	Witness WitnessConfig `yaml:"witness,omitempty"`
 
+	// Runtime tunes the Go runtime of `creditnode serve` (see Runtime).
+	Runtime Runtime `yaml:"runtime,omitempty"`
+
 	// Dir is the node directory the config was loaded from (not in YAML).
 	Dir string `yaml:"-"`
 }
@@ -257,6 +260,8 @@ func (c *Config) Validate() error {
 		return c.validateStore()
 	case c.validateOps() != nil:
 		return c.validateOps()
+	case c.Runtime.validate() != nil:
+		return c.Runtime.validate()
 	case c.ClockSkew.D() <= 0 || c.ClockSkew.D() > time.Hour:
 		return errors.New("config: clock_skew must be in (0, 1h]")
 	}

@@ -63,6 +63,8 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		"unparsed skew":  {"clock_skew: 90s", "clock_skew: soon", "bad duration"},
 		"unknown field":  {"clock_skew: 90s", "clock_skew: 90s\nclok: 1", "clok"},
 		"other keystore": {"clock_skew: 90s", "clock_skew: 90s\nkeys: {backend: hsm}", "not supported"},
+		"negative gc":    {"clock_skew: 90s", "clock_skew: 90s\nruntime: {gc_percent: -1}", "runtime.gc_percent"},
+		"negative limit": {"clock_skew: 90s", "clock_skew: 90s\nruntime: {memory_limit_mib: -5}", "memory_limit_mib"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
