@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/config"
@@ -66,7 +67,16 @@ func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, 
 	if err != nil {
 		return nil, err
 	}
-	com, err := subjectlog.NewCommitter(subjectlog.CommitterOptions{Tree: lg.InquiryTree, Store: st, Signer: signer, VRF: vrf})
+	members := witness.RegistryMembers{Current: w.Current, Self: cfg.ID}
+	com, err := subjectlog.NewCommitter(subjectlog.CommitterOptions{
+		Tree: lg.InquiryTree, Store: st, Signer: signer, VRF: vrf, Logger: logger,
+		// The stored cosignatures of the kept checkpoints are verified
+		// again at start-up under the keys the registry now lists for the
+		// other members.
+		Witnesses: func() note.Verifiers {
+			return note.VerifierList(witness.CosignatureVerifiers(members, members.Peers()...)...)
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +100,7 @@ func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, 
 	}
 	ref := &clientRef{}
 	wit, err := witness.New(witness.Options{
-		ID: cfg.ID, Key: nk.Signer, Members: witness.RegistryMembers{Current: w.Current, Self: cfg.ID},
+		ID: cfg.ID, Key: nk.Signer, Members: members,
 		Fetch: ref, State: state, Own: com, Alarms: newAlarmCounter(metrics, cfg.ID), Logger: logger,
 	})
 	if err != nil {

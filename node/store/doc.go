@@ -19,7 +19,9 @@
 //     it is stored or none of it.
 //   - [SQLite.CommitSubjectMap] writes a revision of the subject map (its
 //     versioned nodes, stale-node index and signed subject checkpoint) and
-//     prunes old revisions in one transaction.
+//     prunes old revisions, with their witness cosignatures, in one
+//     transaction. [SQLite.AddSubjectCosignatures] stores cosignatures of
+//     stored revisions only, at most one per revision and witness key.
 //   - Every database failure is returned wrapping [ErrUnavailable], so
 //     callers can fail closed without inspecting driver errors.
 //

@@ -91,7 +91,7 @@ func (s *Postgres) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) err
 			return err
 		}
 		if u.Reset {
-			for _, t := range []string{"subject_map_nodes", "subject_map_stale", "subject_map_revisions"} {
+			for _, t := range []string{"subject_map_cosignatures", "subject_map_nodes", "subject_map_stale", "subject_map_revisions"} {
 				if _, err := tx.Exec(ctx, `DELETE FROM `+t); err != nil { // not TRUNCATE: readers keep their snapshot
 					return unavailable("resetting subject map", err)
 				}
@@ -120,6 +120,7 @@ func (s *Postgres) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) err
 		for _, q := range []string{
 			`DELETE FROM subject_map_nodes n USING subject_map_stale s WHERE s.stale_since <= $1 AND n.id = s.id AND n.rev = s.rev`,
 			`DELETE FROM subject_map_stale WHERE stale_since <= $1`,
+			`DELETE FROM subject_map_cosignatures WHERE rev < $1`,
 			`DELETE FROM subject_map_revisions WHERE rev < $1`,
 		} {
 			if _, err := tx.Exec(ctx, q, oldest); err != nil {
@@ -128,4 +129,51 @@ func (s *Postgres) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) err
 		}
 		return nil
 	})
+}
+
+// AddSubjectCosignatures is SQLite.AddSubjectCosignatures on PostgreSQL.
+// The revisions' rows are locked FOR KEY SHARE, so a concurrent prune
+// waits for the transaction or has already removed them (ErrNotFound).
+func (s *Postgres) AddSubjectCosignatures(ctx context.Context, cs []SubjectCosignature) (int, error) {
+	if err := validCosignatures(cs); err != nil || len(cs) == 0 {
+		return 0, err
+	}
+	var added int
+	err := s.inTx(ctx, "storing subject map cosignatures", func(tx pgx.Tx) error {
+		added = 0
+		for _, rev := range cosignatureRevs(cs) {
+			if err := revisionStored(tx.QueryRow(ctx, `SELECT 1 FROM subject_map_revisions WHERE rev = $1 FOR KEY SHARE`, int64(rev)), rev); err != nil {
+				return err
+			}
+		}
+		for _, c := range cs {
+			tag, err := tx.Exec(ctx, `INSERT INTO subject_map_cosignatures (rev, key_name, key_hash, sig) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+				int64(c.Rev), c.Name, int64(c.Hash), c.Sig)
+			if err != nil {
+				return unavailable("storing subject map cosignature", err)
+			}
+			added += int(tag.RowsAffected())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// SubjectCosignatures is SQLite.SubjectCosignatures on PostgreSQL (names
+// ordered bytewise, as SQLite's BINARY collation does).
+func (s *Postgres) SubjectCosignatures(ctx context.Context, revs []uint64) ([]SubjectCosignature, error) {
+	if err := checkCosignatureRevs(revs); err != nil {
+		return nil, err
+	}
+	if len(revs) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(revs))
+	for i, r := range revs {
+		ids[i] = int64(r)
+	}
+	return readSubjectCosignatures(s.pool.Query(ctx, `SELECT rev, key_name, key_hash, sig FROM subject_map_cosignatures WHERE rev = ANY($1) ORDER BY rev, key_name COLLATE "C", key_hash`, ids))
 }

@@ -110,7 +110,7 @@ func (s *SQLite) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error
 			return err
 		}
 		if u.Reset {
-			for _, t := range []string{"subject_map_nodes", "subject_map_stale", "subject_map_revisions"} {
+			for _, t := range []string{"subject_map_cosignatures", "subject_map_nodes", "subject_map_stale", "subject_map_revisions"} {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM `+t); err != nil {
 					return unavailable("resetting subject map", err)
 				}
@@ -152,7 +152,8 @@ func (s *SQLite) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error
 
 // sqlitePruneSubjectMap keeps the newest keep revisions: a row replaced at
 // revision s is reachable from revisions below s only, so the rows replaced
-// at or before the oldest kept revision go.
+// at or before the oldest kept revision go, and the revisions before it with
+// their cosignatures.
 func sqlitePruneSubjectMap(ctx context.Context, tx *sql.Tx, keep int) error {
 	oldest, ok, err := oldestKept(tx.QueryRowContext(ctx, `SELECT rev FROM subject_map_revisions ORDER BY rev DESC LIMIT 1 OFFSET ?`, keep-1))
 	if err != nil || !ok {
@@ -161,6 +162,7 @@ func sqlitePruneSubjectMap(ctx context.Context, tx *sql.Tx, keep int) error {
 	for _, q := range []string{
 		`DELETE FROM subject_map_nodes WHERE (id, rev) IN (SELECT id, rev FROM subject_map_stale WHERE stale_since <= ?)`,
 		`DELETE FROM subject_map_stale WHERE stale_since <= ?`,
+		`DELETE FROM subject_map_cosignatures WHERE rev < ?`,
 		`DELETE FROM subject_map_revisions WHERE rev < ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, oldest); err != nil {
@@ -168,4 +170,67 @@ func sqlitePruneSubjectMap(ctx context.Context, tx *sql.Tx, keep int) error {
 		}
 	}
 	return nil
+}
+
+// AddSubjectCosignatures stores cs, witness cosignatures of stored
+// revisions' subject checkpoints, in one transaction and returns how many
+// were new: one already stored for the same revision and key (name and
+// hash) is left as it is. It fails with ErrNotFound if a revision of cs is
+// not (or no longer) stored, and with ErrInvalid for a malformed
+// cosignature; either way nothing is written.
+func (s *SQLite) AddSubjectCosignatures(ctx context.Context, cs []SubjectCosignature) (int, error) {
+	if err := validCosignatures(cs); err != nil || len(cs) == 0 {
+		return 0, err
+	}
+	var added int
+	err := s.inWriteTx(ctx, "storing subject map cosignatures", func(tx *sql.Tx) error {
+		added = 0
+		for _, rev := range cosignatureRevs(cs) {
+			if err := sqliteHasRevision(ctx, tx, rev); err != nil {
+				return err
+			}
+		}
+		for _, c := range cs {
+			res, err := tx.ExecContext(ctx, `INSERT INTO subject_map_cosignatures (rev, key_name, key_hash, sig) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				int64(c.Rev), c.Name, int64(c.Hash), c.Sig)
+			if err != nil {
+				return unavailable("storing subject map cosignature", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return unavailable("storing subject map cosignature", err)
+			}
+			added += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// SubjectCosignatures returns the stored witness cosignatures of the given
+// revisions, ordered by revision, key name and key hash; a revision not
+// stored has none.
+func (s *SQLite) SubjectCosignatures(ctx context.Context, revs []uint64) ([]SubjectCosignature, error) {
+	if err := checkCosignatureRevs(revs); err != nil {
+		return nil, err
+	}
+	var out []SubjectCosignature
+	for len(revs) > 0 {
+		chunk := revs[:min(len(revs), subjectMapChunk)]
+		revs = revs[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, r := range chunk {
+			args[i] = int64(r)
+		}
+		cs, err := readSubjectCosignatures(sqlRows(s.r.QueryContext(ctx, `SELECT rev, key_name, key_hash, sig FROM subject_map_cosignatures WHERE rev IN (?`+
+			strings.Repeat(`, ?`, len(chunk)-1)+`) ORDER BY rev, key_name, key_hash`, args...)))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The subject map (node/subjectlog) is a sparse Merkle tree from subject
@@ -250,5 +254,85 @@ func eachLeafHash(rows rowIter, err error, table string, from uint64, fn func(in
 		}
 		next++
 		return fn(uint64(v.idx), v.subject, v.hash)
+	})
+}
+
+// Bounds of a stored witness cosignature.
+const (
+	MaxCosignatureName = 256 // SubjectCosignature.Name, in bytes
+	MaxCosignatureSig  = 512 // SubjectCosignature.Sig, in bytes
+)
+
+// SubjectCosignature is a witness's cosignature of the subject checkpoint
+// of revision Rev: one signature line of the cosigned note
+// (golang.org/x/mod/sumdb/note), that is the witness key's name and hash
+// and the signature bytes the line carries base64-encoded (the key hash,
+// big-endian, then the signature proper). The store keeps at most one per
+// (Rev, Name, Hash) and deletes them with their revision; it does not
+// verify them: node/subjectlog does, before storing and after reading.
+type SubjectCosignature struct {
+	Rev  uint64
+	Name string
+	Hash uint32
+	Sig  []byte
+}
+
+// validate checks the bounds of c and that its bytes begin with its hash,
+// as a note signature's do.
+func (c *SubjectCosignature) validate() error {
+	switch {
+	case c.Rev > 1<<63-1:
+		return invalid("cosignature of subject map revision %d", c.Rev)
+	case c.Name == "" || len(c.Name) > MaxCosignatureName || !utf8.ValidString(c.Name) ||
+		strings.ContainsRune(c.Name, '+') || strings.IndexFunc(c.Name, unicode.IsSpace) >= 0:
+		return invalid("cosignature key name of %d bytes", len(c.Name))
+	case len(c.Sig) < 5 || len(c.Sig) > MaxCosignatureSig:
+		return invalid("cosignature of %d bytes", len(c.Sig))
+	case binary.BigEndian.Uint32(c.Sig) != c.Hash:
+		return invalid("cosignature of key hash %08x does not begin with it", c.Hash)
+	}
+	return nil
+}
+
+// validCosignatures checks every one of cs.
+func validCosignatures(cs []SubjectCosignature) error {
+	for i := range cs {
+		if err := cs[i].validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cosignatureRevs is the distinct revisions of cs, in order of first
+// appearance.
+func cosignatureRevs(cs []SubjectCosignature) []uint64 {
+	var out []uint64
+	for _, c := range cs {
+		if !slices.Contains(out, c.Rev) {
+			out = append(out, c.Rev)
+		}
+	}
+	return out
+}
+
+// checkCosignatureRevs checks the revisions to read the cosignatures of.
+func checkCosignatureRevs(revs []uint64) error {
+	for _, r := range revs {
+		if err := checkSubjectMapRev(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readSubjectCosignatures reads rows of (rev, key_name, key_hash, sig).
+func readSubjectCosignatures(rows rowIter, err error) ([]SubjectCosignature, error) {
+	return collect(rows, err, "reading subject map cosignatures", func(row rowScanner) (SubjectCosignature, error) {
+		var c SubjectCosignature
+		var rev, hash int64
+		err := row.Scan(&rev, &c.Name, &hash, &c.Sig)
+		c.Rev, c.Hash = uint64(rev), uint32(hash)
+		return c, err
 	})
 }

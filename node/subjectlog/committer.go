@@ -3,9 +3,12 @@ package subjectlog
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -48,14 +51,28 @@ type LeafScanner interface {
 	ScanLeafHashes(ctx context.Context, log store.LogID, from uint64, fn func(index uint64, subject string, leafHash []byte) error) error
 }
 
-// Store is what a Committer reads and writes: the inquiry log's leaves and
-// the stored map (a *store.SQLite or *store.Postgres).
+// CosignatureStore keeps the witness cosignatures of the stored revisions'
+// checkpoints (a *store.SQLite or *store.Postgres).
+type CosignatureStore interface {
+	// AddSubjectCosignatures stores cosignatures of stored revisions, at
+	// most one per revision and key; store.ErrNotFound if a revision is not
+	// (or no longer) stored.
+	AddSubjectCosignatures(ctx context.Context, cs []store.SubjectCosignature) (int, error)
+	// SubjectCosignatures returns the stored cosignatures of revs.
+	SubjectCosignatures(ctx context.Context, revs []uint64) ([]store.SubjectCosignature, error)
+}
+
+// Store is what a Committer reads and writes: the inquiry log's leaves, the
+// stored map and its checkpoints' cosignatures (a *store.SQLite or
+// *store.Postgres).
 type Store interface {
 	LeafScanner
 	MapStore
+	CosignatureStore
 }
 
-// CommitterOptions configures a Committer; all fields but Clock are required.
+// CommitterOptions configures a Committer; Tree, Store, Signer and VRF are
+// required.
 type CommitterOptions struct {
 	Tree  Tree
 	Store Store
@@ -66,6 +83,13 @@ type CommitterOptions struct {
 	Signer note.Signer
 	VRF    *VRFKey
 	Clock  func() time.Time
+	// Witnesses returns the verifiers of the witnesses' cosignature keys in
+	// force (the registry's). The cosignatures read from the store are
+	// verified again under them when the Committer loads its revisions, and
+	// those that no longer verify are dropped; nil drops every stored one.
+	Witnesses func() note.Verifiers
+	// Logger reports dropped stored cosignatures; nil is slog.Default().
+	Logger *slog.Logger
 }
 
 // snapshot is one kept revision: its checkpoint, as signed and with the
@@ -109,6 +133,9 @@ func NewCommitter(opts CommitterOptions) (*Committer, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	return &Committer{opts: opts, maxFold: maxFoldLeaves, reload: true}, nil
 }
@@ -195,6 +222,21 @@ func (c *Committer) load(ctx context.Context) error {
 	if same && !c.reload {
 		return nil
 	}
+	var stored map[uint64][]store.SubjectCosignature
+	if !c.rebuild && len(revs) > 0 {
+		nums := make([]uint64, len(revs))
+		for i, r := range revs {
+			nums[i] = r.Rev
+		}
+		cs, err := c.opts.Store.SubjectCosignatures(ctx, nums)
+		if err != nil {
+			return err // c.newest unchanged: the next call reads again
+		}
+		stored = map[uint64][]store.SubjectCosignature{}
+		for _, cs := range cs {
+			stored[cs.Rev] = append(stored[cs.Rev], cs)
+		}
+	}
 	c.newest, c.reload = newest, false
 	if c.rebuild {
 		return nil // replaced wholesale by the next commit
@@ -224,8 +266,66 @@ func (c *Committer) load(ctx context.Context) error {
 		}
 		snaps = append(snaps, s)
 	}
-	c.setSnaps(snaps)
+	var witnesses note.Verifiers
+	if c.opts.Witnesses != nil && len(stored) > 0 {
+		witnesses = c.opts.Witnesses()
+	}
+	verified := make([][]note.Signature, len(snaps))
+	for i, s := range snaps {
+		verified[i] = c.verifyStored(ctx, s, stored[s.cp.Size], witnesses)
+	}
+	c.mu.Lock()
+	for i, s := range snaps {
+		s.cosigs, _ = mergeCosigs(s.cosigs, verified[i])
+	}
+	c.snaps = snaps
+	c.mu.Unlock()
 	return nil
+}
+
+// verifyStored returns the cosignatures of s's checkpoint read from the
+// store that verify under witnesses, the witness keys in force; it drops
+// the others (a key no longer registered, a row altered in the database),
+// logging the witness's name only.
+func (c *Committer) verifyStored(ctx context.Context, s *snapshot, cs []store.SubjectCosignature, witnesses note.Verifiers) []note.Signature {
+	var out []note.Signature
+	text := string(s.cp.Marshal())
+	for _, sc := range cs {
+		sig := note.Signature{Name: sc.Name, Hash: sc.Hash, Base64: base64.StdEncoding.EncodeToString(sc.Sig)}
+		ok := witnesses != nil && len(sc.Sig) >= 4 && binary.BigEndian.Uint32(sc.Sig) == sc.Hash
+		if ok {
+			msg, err := note.Sign(&note.Note{Text: text, Sigs: []note.Signature{sig}})
+			var n *note.Note
+			if err == nil {
+				n, err = note.Open(msg, witnesses)
+			}
+			ok = err == nil && len(n.Sigs) == 1 && n.Sigs[0] == sig
+		}
+		if !ok {
+			c.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "stored witness cosignature dropped: it does not verify under the witness keys in force",
+				slog.String("witness", sc.Name), slog.Uint64("size", s.cp.Size))
+			continue
+		}
+		out = append(out, sig)
+	}
+	return out
+}
+
+// mergeCosigs returns have with the signatures of add by keys (name and
+// hash) it has none of, and those it added.
+func mergeCosigs(have, add []note.Signature) (merged, added []note.Signature) {
+	merged = have
+next:
+	for _, sig := range add {
+		for _, h := range merged {
+			if h.Name == sig.Name && h.Hash == sig.Hash {
+				continue next
+			}
+		}
+		merged = append(merged, sig)
+		added = append(added, sig)
+	}
+	return merged, added
 }
 
 // errForeign: a stored checkpoint is not of this node's current keys.
@@ -400,31 +500,48 @@ func (c *Committer) Latest() ([]byte, error) {
 // cosigned copy that verify under the given witness verifiers. Signatures by
 // other keys are dropped. It returns how many were added; a note for a
 // checkpoint this Committer no longer keeps (or never signed) adds none.
-func (c *Committer) AddCosignatures(cosigned []byte, witnesses note.Verifiers) (int, error) {
+//
+// New cosignatures are stored with the checkpoint's revision before they
+// are served, so that they survive a restart; if storing them fails, none
+// is added and the error is returned.
+func (c *Committer) AddCosignatures(ctx context.Context, cosigned []byte, witnesses note.Verifiers) (int, error) {
 	n, err := note.Open(cosigned, witnesses)
 	if err != nil {
 		return 0, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.snaps {
-		if string(s.cp.Marshal()) != n.Text {
-			continue
+	var s *snapshot
+	var fresh []note.Signature
+	c.mu.RLock()
+	for _, cand := range c.snaps {
+		if string(cand.cp.Marshal()) == n.Text {
+			s = cand
+			_, fresh = mergeCosigs(slices.Clone(s.cosigs), n.Sigs)
+			break
 		}
-		added := 0
-	next:
-		for _, sig := range n.Sigs {
-			for _, have := range s.cosigs {
-				if have.Name == sig.Name && have.Hash == sig.Hash {
-					continue next
-				}
-			}
-			s.cosigs = append(s.cosigs, sig)
-			added++
-		}
-		return added, nil
 	}
-	return 0, nil
+	c.mu.RUnlock()
+	if len(fresh) == 0 {
+		return 0, nil
+	}
+	rows := make([]store.SubjectCosignature, 0, len(fresh))
+	for _, sig := range fresh {
+		b, err := base64.StdEncoding.DecodeString(sig.Base64)
+		if err != nil { // note.Open verified it: cannot happen
+			return 0, fmt.Errorf("subjectlog: cosignature of %s: %w", sig.Name, err)
+		}
+		rows = append(rows, store.SubjectCosignature{Rev: s.cp.Size, Name: sig.Name, Hash: sig.Hash, Sig: b})
+	}
+	if _, err := c.opts.Store.AddSubjectCosignatures(ctx, rows); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, nil // the revision was pruned meanwhile
+		}
+		return 0, fmt.Errorf("subjectlog: storing cosignatures of the subject checkpoint of size %d: %w", s.cp.Size, err)
+	}
+	c.mu.Lock()
+	var added []note.Signature
+	s.cosigs, added = mergeCosigs(s.cosigs, fresh)
+	c.mu.Unlock()
+	return len(added), nil
 }
 
 // noteWithCosigs is the snapshot's note carrying its collected cosignatures.

@@ -168,7 +168,7 @@ func TestProveOlderRevision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if added, err := f.com.AddCosignatures(cosigned, note.VerifierList(wv)); err != nil || added != 1 {
+	if added, err := f.com.AddCosignatures(t.Context(), cosigned, note.VerifierList(wv)); err != nil || added != 1 {
 		t.Fatalf("%d %v", added, err)
 	}
 	f.log(subjA, subjA)

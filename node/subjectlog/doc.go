@@ -92,6 +92,19 @@
 // rest on the stored map: a map altered in the database yields failing
 // proofs, never proofs of something else.
 //
+// Witness cosignatures of the kept checkpoints are stored too (migration
+// 0015), a row per revision and witness key, deleted with their revision
+// when it is pruned. [Committer.AddCosignatures] keeps only those that
+// verify under the witness keys it is given and stores them before it
+// serves them; if storing fails it returns the error and serves none. At
+// start-up the Committer reads the cosignatures of every kept checkpoint
+// and verifies them again under the witness keys in force
+// ([CommitterOptions.Witnesses], the registry's): one altered in the
+// database, or by a key no longer registered, is dropped and logged with
+// the witness's name. So after a restart an older kept checkpoint is still
+// cosigned, and a subject requiring k cosignatures can still be answered
+// against it while the witnesses catch up with the newest.
+//
 // # Costs
 //
 // A proof reads one path (about log2(subjects) + 4 rows, in one query); an
@@ -143,9 +156,8 @@
 //   - The stored map is derived data: it is checked against the signed
 //     checkpoints, not trusted, but whoever can write the database can
 //     force a rebuild from the leaves (a VRF evaluation per subject, about
-//     0.5 ms each) by corrupting it. Witness cosignatures of the kept
-//     checkpoints are held in memory only; after a restart the newest one's
-//     come back with the witnesses' next polls, older ones' do not.
+//     0.5 ms each) by corrupting it. Likewise a stored cosignature altered
+//     or deleted in the database is lost (dropped when read), not forged.
 //   - The subject → key cache is bounded (two generations of 65,536); a
 //     batch of subjects not in it costs a VRF evaluation each.
 //   - Witnesses check one map per log size, not how the map was computed:

@@ -19,7 +19,8 @@
 //
 // Each node also serves its own latest subject checkpoint and consistency
 // proofs to its witnesses, serves its cosignatures of others' checkpoints,
-// and collects the cosignatures others made of its own, which it hands to
+// and collects the cosignatures others made of its own (stored by the
+// subjectlog.Committer, so they survive a restart), which it hands to
 // subjects with their log so they can require k of them offline.
 //
 // Limits: the first checkpoint of a peer is trusted on first use; a witness

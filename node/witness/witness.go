@@ -72,9 +72,10 @@ type AlarmCounter interface {
 }
 
 // Collector takes the cosignatures other witnesses made of this node's
-// checkpoints (a *subjectlog.Committer).
+// checkpoints (a *subjectlog.Committer), storing them durably before it
+// serves them.
 type Collector interface {
-	AddCosignatures(cosigned []byte, witnesses note.Verifiers) (int, error)
+	AddCosignatures(ctx context.Context, cosigned []byte, witnesses note.Verifiers) (int, error)
 }
 
 // Options configures a Witness. ID, Key, Members, Fetch and State are required.
@@ -259,7 +260,9 @@ func (w *Witness) Poll(ctx context.Context, peer string) error {
 	_, obsErr := w.Observe(ctx, peer, text, proof)
 	if w.opts.Own != nil {
 		if cos, err := w.opts.Fetch.Get(ctx, peer, PathCosigned+w.opts.ID); err == nil {
-			w.opts.Own.AddCosignatures(cos, note.VerifierList(CosignatureVerifiers(w.opts.Members, peer)...))
+			if _, err := w.opts.Own.AddCosignatures(ctx, cos, note.VerifierList(CosignatureVerifiers(w.opts.Members, peer)...)); err != nil {
+				w.log.LogAttrs(ctx, slog.LevelWarn, "witness cosignature of own checkpoint not taken", slog.String("peer", peer), slog.Any("err", err))
+			}
 		}
 	}
 	return obsErr

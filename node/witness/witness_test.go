@@ -242,7 +242,7 @@ func TestSubjectCosignatureChecks(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	// The committer does not accept it either.
-	if n, err := a.com.AddCosignatures([]byte(sl.Proof.Checkpoint), note.VerifierList(cosV)); err == nil && n != 0 {
+	if n, err := a.com.AddCosignatures(t.Context(), []byte(sl.Proof.Checkpoint), note.VerifierList(cosV)); err == nil && n != 0 {
 		t.Fatal("forged cosignature collected")
 	}
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -19,6 +20,8 @@ type SubjectMapBackend interface {
 	SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) ([]store.SubjectMapNode, error)
 	ScanSubjectMapNodes(ctx context.Context, rev uint64, fn func(store.SubjectMapNode) error) error
 	CommitSubjectMap(ctx context.Context, u store.SubjectMapUpdate) error
+	AddSubjectCosignatures(ctx context.Context, cs []store.SubjectCosignature) (int, error)
+	SubjectCosignatures(ctx context.Context, revs []uint64) ([]store.SubjectCosignature, error)
 }
 
 // SubjectMapOpener opens one database; called again after Close, the same
@@ -39,6 +42,11 @@ func RunSubjectMap(t *testing.T, newDB func(t *testing.T) SubjectMapOpener) {
 		{"Durability", testMapDurability},
 		{"ConcurrentCommits", testMapConcurrent},
 		{"ManyIDs", testMapManyIDs},
+		{"Cosignatures", testCosignatures},
+		{"CosignaturesOfUnstoredRevision", testCosignaturesUnstored},
+		{"CosignaturesInvalid", testCosignaturesInvalid},
+		{"CosignaturesPruned", testCosignaturesPruned},
+		{"CosignaturesDurability", testCosignaturesDurability},
 	})
 }
 
@@ -394,4 +402,174 @@ func testMapManyIDs(t *testing.T, o SubjectMapOpener) {
 	if len(got) != len(ids) || got["id:1233"] != "1233@1" {
 		t.Fatalf("%d nodes", len(got))
 	}
+}
+
+// cosig is a well-formed stored cosignature of rev by key name with hash
+// h, its bytes made from tag.
+func cosig(rev uint64, name string, h uint32, tag string) store.SubjectCosignature {
+	sig := binary.BigEndian.AppendUint32(nil, h)
+	sig = append(sig, bytes.Repeat([]byte(tag), 64/len(tag)+1)[:64]...)
+	return store.SubjectCosignature{Rev: rev, Name: name, Hash: h, Sig: sig}
+}
+
+// cosigsOf is "rev name hash tag" of the cosignatures stored for revs.
+func cosigsOf(t *testing.T, b SubjectMapBackend, revs ...uint64) []string {
+	t.Helper()
+	cs, err := b.SubjectCosignatures(t.Context(), revs)
+	if err != nil {
+		t.Fatalf("cosignatures of %v: %v", revs, err)
+	}
+	var out []string
+	for _, c := range cs {
+		if len(c.Sig) != 68 || binary.BigEndian.Uint32(c.Sig) != c.Hash {
+			t.Fatalf("cosignature %+v read back malformed", c)
+		}
+		out = append(out, fmt.Sprintf("%d %s %08x %s", c.Rev, c.Name, c.Hash, c.Sig[4:5]))
+	}
+	return out
+}
+
+func mustAddCosigs(t *testing.T, b SubjectMapBackend, want int, cs ...store.SubjectCosignature) {
+	t.Helper()
+	n, err := b.AddSubjectCosignatures(t.Context(), cs)
+	if err != nil || n != want {
+		t.Fatalf("add %d cosignatures: %d added, %v; want %d", len(cs), n, err, want)
+	}
+}
+
+// testCosignatures: cosignatures are stored per revision and key, read back
+// in (revision, name, hash) order, and adding one again (even with other
+// bytes, as a witness's later cosignature of the same checkpoint would
+// have) changes nothing.
+func testCosignatures(t *testing.T, o SubjectMapOpener) {
+	b := openMap(t, o)
+	mustCommit(t, b, mapUpdate(nil, 1, []string{"a"}))
+	mustCommit(t, b, mapUpdate(ptr(1), 2, []string{"b"}))
+	if got := cosigsOf(t, b, 1, 2); len(got) != 0 {
+		t.Fatalf("cosignatures before any was added: %v", got)
+	}
+	mustAddCosigs(t, b, 3,
+		cosig(2, "witness-b", 0xb0000002, "x"),
+		cosig(1, "witness-b", 0xb0000001, "y"),
+		cosig(2, "witness-a", 0xa0000002, "z"))
+	// Again, with one new key; the same key name with another hash is
+	// another key.
+	mustAddCosigs(t, b, 2,
+		cosig(2, "witness-b", 0xb0000002, "q"),
+		cosig(1, "witness-c", 0xc0000001, "w"),
+		cosig(1, "witness-b", 0xb00000ff, "v"))
+	mustAddCosigs(t, b, 0, cosig(1, "witness-b", 0xb0000001, "y"))
+	mustAddCosigs(t, b, 0)
+	want := "[1 witness-b b0000001 y 1 witness-b b00000ff v 1 witness-c c0000001 w 2 witness-a a0000002 z 2 witness-b b0000002 x]"
+	if got := cosigsOf(t, b, 1, 2); fmt.Sprint(got) != want {
+		t.Fatalf("cosignatures %v\nwant %s", got, want)
+	}
+	if got := cosigsOf(t, b, 2, 7); fmt.Sprint(got) != "[2 witness-a a0000002 z 2 witness-b b0000002 x]" {
+		t.Fatalf("cosignatures of 2 and 7: %v", got)
+	}
+	if got := cosigsOf(t, b); len(got) != 0 {
+		t.Fatalf("cosignatures of no revision: %v", got)
+	}
+}
+
+// testCosignaturesUnstored: a cosignature of a revision not stored is
+// refused, and so are the others added with it.
+func testCosignaturesUnstored(t *testing.T, o SubjectMapOpener) {
+	b := openMap(t, o)
+	if _, err := b.AddSubjectCosignatures(t.Context(), []store.SubjectCosignature{cosig(1, "w", 1, "x")}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cosignature with no revision stored: %v", err)
+	}
+	mustCommit(t, b, mapUpdate(nil, 1, []string{"a"}))
+	_, err := b.AddSubjectCosignatures(t.Context(), []store.SubjectCosignature{cosig(1, "w", 1, "x"), cosig(5, "w", 1, "x")})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cosignature of an unstored revision: %v", err)
+	}
+	if got := cosigsOf(t, b, 1, 5); len(got) != 0 {
+		t.Fatalf("a refused add wrote %v", got)
+	}
+}
+
+func testCosignaturesInvalid(t *testing.T, o SubjectMapOpener) {
+	b := openMap(t, o)
+	mustCommit(t, b, mapUpdate(nil, 1, []string{"a"}))
+	good := cosig(1, "witness-a", 7, "x")
+	bad := []func(c *store.SubjectCosignature){
+		func(c *store.SubjectCosignature) { c.Name = "" },
+		func(c *store.SubjectCosignature) { c.Name = "a b" },
+		func(c *store.SubjectCosignature) { c.Name = "a+b" },
+		func(c *store.SubjectCosignature) { c.Name = "a\nb" },
+		func(c *store.SubjectCosignature) {
+			c.Name = string(bytes.Repeat([]byte("n"), store.MaxCosignatureName+1))
+		},
+		func(c *store.SubjectCosignature) { c.Sig = c.Sig[:4] },
+		func(c *store.SubjectCosignature) { c.Sig = make([]byte, store.MaxCosignatureSig+1) },
+		func(c *store.SubjectCosignature) { c.Hash++ }, // bytes of another key
+		func(c *store.SubjectCosignature) { c.Rev = 1 << 63 },
+	}
+	for i, mutate := range bad {
+		c := good
+		c.Sig = bytes.Clone(good.Sig)
+		mutate(&c)
+		if _, err := b.AddSubjectCosignatures(t.Context(), []store.SubjectCosignature{good, c}); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("case %d: %v, want ErrInvalid", i, err)
+		}
+	}
+	if got := cosigsOf(t, b, 1); len(got) != 0 {
+		t.Fatalf("an invalid add wrote %v", got)
+	}
+	if _, err := b.SubjectCosignatures(t.Context(), []uint64{1 << 63}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("read at revision 2^63: %v", err)
+	}
+}
+
+// testCosignaturesPruned: a revision's cosignatures go with it, when it is
+// pruned and when the map is reset; the kept revisions' stay.
+func testCosignaturesPruned(t *testing.T, o SubjectMapOpener) {
+	b := openMap(t, o)
+	commit := func(prev *uint64, rev uint64, reset bool) {
+		t.Helper()
+		u := mapUpdate(prev, rev, []string{fmt.Sprint(rev)})
+		u.Keep, u.Reset = 2, reset
+		mustCommit(t, b, u)
+	}
+	commit(nil, 1, false)
+	mustAddCosigs(t, b, 2, cosig(1, "w1", 1, "a"), cosig(1, "w2", 2, "b"))
+	commit(ptr(1), 2, false)
+	mustAddCosigs(t, b, 1, cosig(2, "w1", 1, "c"))
+	if got := cosigsOf(t, b, 1, 2); len(got) != 3 {
+		t.Fatalf("before pruning: %v", got)
+	}
+	commit(ptr(2), 3, false) // prunes 1
+	if got := revs(t, b); fmt.Sprint(got) != "[2 3]" {
+		t.Fatalf("revisions %v", got)
+	}
+	if got := cosigsOf(t, b, 1, 2, 3); fmt.Sprint(got) != "[2 w1 00000001 c]" {
+		t.Fatalf("after pruning revision 1: %v", got)
+	}
+	// A rebuild reuses revision 3's number: none of the old cosignatures
+	// come with it.
+	mustAddCosigs(t, b, 1, cosig(3, "w3", 3, "d"))
+	commit(ptr(3), 3, true)
+	commit(ptr(3), 4, false)
+	if got := cosigsOf(t, b, 1, 2, 3, 4); len(got) != 0 {
+		t.Fatalf("after a reset: %v", got)
+	}
+}
+
+func testCosignaturesDurability(t *testing.T, o SubjectMapOpener) {
+	b, err := o(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCommit(t, b, mapUpdate(nil, 2, []string{"a"}))
+	mustCommit(t, b, mapUpdate(ptr(2), 3, []string{"b"}))
+	mustAddCosigs(t, b, 2, cosig(2, "w1", 1, "a"), cosig(3, "w1", 1, "b"))
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openMap(t, o)
+	if got := cosigsOf(t, b, 2, 3); fmt.Sprint(got) != "[2 w1 00000001 a 3 w1 00000001 b]" {
+		t.Fatalf("after reopening: %v", got)
+	}
+	mustAddCosigs(t, b, 0, cosig(3, "w1", 1, "b"))
 }
