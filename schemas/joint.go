@@ -2,7 +2,7 @@ package schemas
 
 // Joint modelling jobs over the member API (node/joint/remote).
 const (
-	TypJointRequest = "cx-joint-request+jws" // guest → host: propose, step, finish or cancel a job
+	TypJointRequest = "cx-joint-request+jws" // guest → host: propose, step, finish, cancel or ask the status of a job
 	TypJointAnswer  = "cx-joint-answer+jws"  // host → guest: the answer, signed, then encrypted to the guest
 
 	// KindJointModeling is the inquiry-log entry of a joint modelling request or of one
@@ -16,6 +16,8 @@ const (
 	JointOpStep    = "step"
 	JointOpFinish  = "finish"
 	JointOpCancel  = "cancel"
+	// JointOpStatus asks where a job stands; only the guest that proposed it gets an answer.
+	JointOpStatus = "status"
 	// JointOpAggregate asks for one differentially private statistic (node/joint/aggregate);
 	// its Job names the guest's study.
 	JointOpAggregate = "aggregate"
@@ -34,7 +36,7 @@ const (
 
 // JointRequest is the claims of a TypJointRequest. Propose carries the job's terms; Step one
 // protocol message of node/joint in its wire encoding (and, to score an applicant, the
-// applicant's consent); Finish and Cancel only the job id.
+// applicant's consent); Finish, Cancel and Status only the job id.
 type JointRequest struct {
 	ID       string `json:"jti"`
 	IssuedAt int64  `json:"iat"`
@@ -79,6 +81,23 @@ type JointAggregateResult struct {
 	Bins  []int64 `json:"bins,omitempty"`
 }
 
+// JointStatus is the Message of the answer to a status request: where the job stands at the
+// host. It carries the job's terms as the guest proposed them and the host's progress, never
+// records, features, aggregates or the cohort.
+type JointStatus struct {
+	Job        string   `json:"job"`
+	Guest      string   `json:"guest"` // the member that proposed the job (the requester)
+	State      string   `json:"state"` // Job*
+	Categories []string `json:"categories"`
+	Cohort     int      `json:"cohort"` // the cohort size the guest proposed
+	Hosts      []string `json:"hosts"`  // every host of the job, as proposed
+	// Iterations is the number of regression iterations the host has completed; absent once
+	// the job's state is erased (cancelled, failed).
+	Iterations *int   `json:"iterations,omitempty"`
+	Created    string `json:"created"` // RFC 3339, UTC
+	Updated    string `json:"updated"` // RFC 3339, UTC: the last change of state
+}
+
 // JointAnswer is the claims of a TypJointAnswer.
 type JointAnswer struct {
 	RequestID string `json:"request_id"`
@@ -90,6 +109,6 @@ type JointAnswer struct {
 
 	DecisionID     string `json:"decision_id,omitempty"`     // propose: the policy decision
 	PolicyRevision string `json:"policy_revision,omitempty"` // propose
-	Message        []byte `json:"message,omitempty"`         // step: the host's protocol message
+	Message        []byte `json:"message,omitempty"`         // step: the host's protocol message; aggregate, status: JSON
 	LogIndex       uint64 `json:"log_index"`                 // the host's inquiry-log entry of the request
 }

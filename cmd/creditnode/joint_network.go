@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -333,6 +335,91 @@ interrupted.`,
 					continue
 				}
 				fmt.Fprintf(a.out, "%s: job %s %s\n", h, job, ans.State)
+			}
+			return errors.Join(errs...)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "this (the guest) node's directory")
+	f.StringVar(&job, "job", "", "the job id, as printed by joint run")
+	f.StringArrayVar(&hostSpecs, "hosts", nil, "the job's host member ids; repeat or separate with commas")
+	for _, name := range []string{"dir", "job", "hosts"} {
+		cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// statusWorkers bounds the hosts asked at once by "joint status".
+const statusWorkers = 8
+
+// hostStatus is one host's answer to "joint status", or its failure.
+type hostStatus struct {
+	host string
+	st   *schemas.JointStatus
+	err  error
+}
+
+// askHosts asks every host with ask, at most statusWorkers at once, and returns the answers
+// in the order of hosts.
+func askHosts(ctx context.Context, hosts []string, ask func(ctx context.Context, host string) (*schemas.JointStatus, error)) []hostStatus {
+	out := make([]hostStatus, len(hosts))
+	sem := make(chan struct{}, statusWorkers)
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			st, err := ask(ctx, h)
+			out[i] = hostStatus{host: h, st: st, err: err}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// line is a host's status as "joint status" prints it.
+func (s hostStatus) line() string {
+	iters := "-" // erased with the job's state (cancelled, failed)
+	if s.st.Iterations != nil {
+		iters = strconv.Itoa(*s.st.Iterations)
+	}
+	return fmt.Sprintf("%s: job %s %s, iterations %s, updated %s", s.host, s.st.Job, s.st.State, iters, s.st.Updated)
+}
+
+func (a *app) jointStatusCmd() *cobra.Command {
+	var dir, job string
+	var hostSpecs []string
+	cmd := &cobra.Command{
+		Use:   "status --dir DIR --job ID --hosts ID[,…]",
+		Short: "Ask the hosts of a joint modelling job (between nodes) where it stands",
+		Long: `status sends a signed status request for the job to each host (several at once) and prints one
+line per host, in the order of --hosts: the job's state there (proposed, aligned, binned, training,
+done, cancelled or failed), the regression iterations it has served ("-" once a cancelled or failed
+job's state is erased) and when its state last changed. A host answers only the node that proposed
+the job, and logs the request; any other node, like one asking for a job the host never accepted,
+gets job_unknown. The exit status is non-zero if any host did not answer.`,
+		Example: `  creditnode joint status --dir fed/bank-a --job job-20260101-120000-1a2b3c4d --hosts tax-dept,market-reg`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hosts, err := parseMembers(hostSpecs)
+			if err != nil {
+				return err
+			}
+			n, err := a.openGuestNode(cmd, dir)
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			cl := n.JointClient()
+			var errs []error
+			for _, r := range askHosts(cmd.Context(), hosts, func(ctx context.Context, h string) (*schemas.JointStatus, error) {
+				return cl.Status(ctx, h, job)
+			}) {
+				if r.err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", r.host, r.err))
+					continue
+				}
+				fmt.Fprintln(a.out, r.line())
 			}
 			return errors.Join(errs...)
 		},

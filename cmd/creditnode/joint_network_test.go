@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creditexchange/node/crypto/paillier"
 	"github.com/creditexchange/node/node/joint"
@@ -198,5 +200,52 @@ func TestParseHostCategories(t *testing.T) {
 				t.Errorf("%q: %s gets %v, want %v", tc.specs, h, got[h], cats)
 			}
 		}
+	}
+}
+
+// TestAskHostsOrderAndBound: joint status asks the hosts concurrently, never more than
+// statusWorkers at once, and reports in the order of --hosts, failures included.
+func TestAskHostsOrderAndBound(t *testing.T) {
+	var hosts []string
+	for i := range 3 * statusWorkers {
+		hosts = append(hosts, fmt.Sprintf("host-%02d", i))
+	}
+	var mu sync.Mutex
+	running, most := 0, 0
+	out := askHosts(t.Context(), hosts, func(ctx context.Context, h string) (*schemas.JointStatus, error) {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		if strings.HasSuffix(h, "3") {
+			return nil, schemas.Errorf(schemas.CodeJobUnknown, "no such job")
+		}
+		return &schemas.JointStatus{Job: "j", State: schemas.JobDone, Updated: h}, nil
+	})
+	if most > statusWorkers || most < 2 {
+		t.Fatalf("%d hosts asked at once, want 2..%d", most, statusWorkers)
+	}
+	for i, r := range out {
+		if r.host != hosts[i] {
+			t.Fatalf("answer %d from %s, want %s", i, r.host, hosts[i])
+		}
+		if strings.HasSuffix(r.host, "3") {
+			if errorCode(r.err) != schemas.CodeJobUnknown {
+				t.Fatalf("%s: %v", r.host, r.err)
+			}
+			continue
+		}
+		if r.err != nil || r.st.Updated != r.host {
+			t.Fatalf("%s: %+v %v", r.host, r.st, r.err)
+		}
+	}
+	it := 4
+	if got := (hostStatus{host: "tax-dept", st: &schemas.JointStatus{Job: "j", State: schemas.JobTraining, Iterations: &it,
+		Updated: "2026-01-01T00:00:00Z"}}).line(); got != "tax-dept: job j training, iterations 4, updated 2026-01-01T00:00:00Z" {
+		t.Fatalf("line %q", got)
 	}
 }

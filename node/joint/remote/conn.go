@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/creditexchange/node/crypto/jose"
@@ -62,6 +63,23 @@ func (c *Client) Finish(ctx context.Context, host, job string) (*schemas.JointAn
 // Cancel ends a job at host; later steps are refused with job_cancelled.
 func (c *Client) Cancel(ctx context.Context, host, job string) (*schemas.JointAnswer, error) {
 	return c.call(ctx, host, PathCancel, schemas.JointRequest{Op: schemas.JointOpCancel, Job: job})
+}
+
+// Status asks host where job stands. Only the job's guest gets an answer; a host that does
+// not hold the job for this node answers job_unknown.
+func (c *Client) Status(ctx context.Context, host, job string) (*schemas.JointStatus, error) {
+	ans, err := c.call(ctx, host, PathStatus, schemas.JointRequest{Op: schemas.JointOpStatus, Job: job})
+	if err != nil {
+		return nil, err
+	}
+	var st schemas.JointStatus
+	if err := schemas.DecodeStrict(ans.Message, &st); err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, fmt.Sprintf("status answer from %s malformed", host))
+	}
+	if st.Job != job || st.Guest != c.ID || st.State != ans.State {
+		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "status answer from %s does not match the request", host)
+	}
+	return &st, nil
 }
 
 // Conn returns the joint.Conn of job to host.

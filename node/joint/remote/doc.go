@@ -15,6 +15,10 @@
 //	POST /v1/joint/step     one node/joint protocol message (joint.Marshal), answered by one
 //	POST /v1/joint/finish   the guest has its model: the host keeps its weights for inference
 //	POST /v1/joint/cancel   the job ends; its state is erased; later steps get job_cancelled
+//	POST /v1/joint/status   where the job stands (schemas.JointStatus): state, terms as
+//	                        proposed, regression iterations done, created/updated times;
+//	                        only for the job's guest (any other member gets job_unknown);
+//	                        never records, features, aggregates or the cohort
 //	POST /v1/joint/aggregate one differentially private statistic (node/joint/aggregate) over
 //	                        one category's data: policy as for a job; minimum query set,
 //	                        differencing rule and the requester's ε budget, the ledger and the

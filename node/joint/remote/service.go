@@ -32,6 +32,7 @@ const (
 	RouteStep    = "POST /v1/joint/step"
 	RouteFinish  = "POST /v1/joint/finish"
 	RouteCancel  = "POST /v1/joint/cancel"
+	RouteStatus  = "POST /v1/joint/status"
 )
 
 // Paths, for clients.
@@ -40,6 +41,7 @@ const (
 	PathStep    = "/v1/joint/step"
 	PathFinish  = "/v1/joint/finish"
 	PathCancel  = "/v1/joint/cancel"
+	PathStatus  = "/v1/joint/status"
 )
 
 const (
@@ -131,6 +133,7 @@ func (s *Service) Routes() map[string]http.Handler {
 		RouteStep:      s.handler(schemas.JointOpStep),
 		RouteFinish:    s.handler(schemas.JointOpFinish),
 		RouteCancel:    s.handler(schemas.JointOpCancel),
+		RouteStatus:    s.handler(schemas.JointOpStatus),
 		RouteAggregate: s.handler(schemas.JointOpAggregate),
 	}
 }
@@ -240,11 +243,17 @@ func (s *Service) serve(r *http.Request, op string) answer {
 		return s.aggregateStat(ctx, reg, q, now)
 	}
 	// The job is looked up before its lock is made, so that unknown ids allocate nothing;
-	// it is read again under the lock, for its state may have moved meanwhile.
-	if _, err := s.opts.Jobs.JointJob(ctx, peer, q.claims.Job); errors.Is(err, store.ErrNotFound) {
+	// it is read again under the lock, for its state may have moved meanwhile. Jobs are
+	// looked up by (requester, id): another member's job is job_unknown, as an unknown one.
+	if job, err := s.opts.Jobs.JointJob(ctx, peer, q.claims.Job); errors.Is(err, store.ErrNotFound) {
 		return s.deny(ctx, q, schemas.Errorf(schemas.CodeJobUnknown, "no such job"))
 	} else if err != nil {
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
+	} else if op == schemas.JointOpStatus {
+		// A status reads the stored job without its lock: it changes nothing and must not
+		// wait behind a long step. The store keeps every step's state before it answers.
+		q.job = &job
+		return s.status(ctx, reg, q, now)
 	}
 	unlock := s.lockJob(peer, q.claims.Job)
 	defer unlock()
@@ -329,6 +338,37 @@ func (s *Service) propose(ctx context.Context, reg server.RegistryView, q *reque
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
 	}
 	return s.allow(ctx, reg, q, nil, store.Commit{}, nil, now)
+}
+
+// status answers where a job stands: its terms as the guest proposed them, its state, the
+// regression iterations done and when it last changed. Only the job's guest gets here (jobs
+// are looked up by requester); no records, features, aggregates or cohort leave. The request
+// is logged like any other (no enterprise's data is used).
+func (s *Service) status(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
+	c, job := q.claims, q.job
+	if c.Purpose != "" || len(c.Categories) > 0 || c.Label != "" || c.Cohort != 0 || len(c.Hosts) > 0 ||
+		len(c.Message) > 0 || c.Consent != "" || c.Aggregate != nil {
+		return s.deny(ctx, q, schemas.Errorf(schemas.CodeMalformedRequest, "a status request carries only the job id"))
+	}
+	st := schemas.JointStatus{Job: job.ID, Guest: job.Guest, State: job.State, Categories: job.Categories, Cohort: job.Cohort,
+		Hosts: job.Hosts, Created: job.Created.UTC().Format(time.RFC3339), Updated: job.Updated.UTC().Format(time.RFC3339)}
+	if job.Session != nil {
+		var sess struct {
+			Iter int `json:"iter"`
+		}
+		if err := json.Unmarshal(job.Session, &sess); err != nil {
+			return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "stored job state"))
+		}
+		st.Iterations = &sess.Iter
+	} else if job.State == schemas.JobProposed {
+		zero := 0
+		st.Iterations = &zero
+	}
+	msg, err := json.Marshal(st)
+	if err != nil {
+		return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "encode answer"))
+	}
+	return s.allow(ctx, reg, q, msg, store.Commit{}, nil, now)
 }
 
 // jobInput is the policy input of a job (or an aggregate): purpose joint_modeling, the
