@@ -306,8 +306,6 @@ func pickConsent(files []consentFile, reg consent.Registrars, want consent.Expec
 }
 
 func (a *app) jointCancelCmd() *cobra.Command {
-	var dir, job string
-	var hostSpecs []string
 	cmd := &cobra.Command{
 		Use:   "cancel --dir DIR --job ID --hosts ID[,…]",
 		Short: "Cancel a joint modelling job at its hosts (between nodes): they erase its state and refuse its steps",
@@ -315,29 +313,39 @@ func (a *app) jointCancelCmd() *cobra.Command {
 and refuses any later step with job_cancelled. A finished job cannot be cancelled (job_state); a host
 that never accepted it answers job_unknown. "joint run" cancels by itself when it fails or is
 interrupted.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			hosts, err := parseMembers(hostSpecs)
+	}
+	return a.jobHostsCmd(cmd, func(ctx context.Context, cl *remote.Client, job string, hosts []string) error {
+		var errs []error
+		for _, h := range hosts {
+			ans, err := cl.Cancel(ctx, h, job)
 			if err != nil {
-				return err
+				errs = append(errs, fmt.Errorf("%s: %w", h, err))
+				continue
 			}
-			n, err := a.openGuestNode(cmd, dir)
-			if err != nil {
-				return err
-			}
-			defer n.Close()
-			cl := n.JointClient()
-			var errs []error
-			for _, h := range hosts {
-				ans, err := cl.Cancel(cmd.Context(), h, job)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", h, err))
-					continue
-				}
-				fmt.Fprintf(a.out, "%s: job %s %s\n", h, job, ans.State)
-			}
-			return errors.Join(errs...)
-		},
+			fmt.Fprintf(a.out, "%s: job %s %s\n", h, job, ans.State)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// jobHostsCmd completes cmd, a command about one job at its hosts: the flags --dir (the
+// guest node), --job and --hosts, all required, and a RunE that opens the guest node and
+// calls do with its joint client.
+func (a *app) jobHostsCmd(cmd *cobra.Command, do func(ctx context.Context, cl *remote.Client, job string, hosts []string) error) *cobra.Command {
+	var dir, job string
+	var hostSpecs []string
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		hosts, err := parseMembers(hostSpecs)
+		if err != nil {
+			return err
+		}
+		n, err := a.openGuestNode(cmd, dir)
+		if err != nil {
+			return err
+		}
+		defer n.Close()
+		return do(cmd.Context(), n.JointClient(), job, hosts)
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "this (the guest) node's directory")
@@ -387,8 +395,6 @@ func (s hostStatus) line() string {
 }
 
 func (a *app) jointStatusCmd() *cobra.Command {
-	var dir, job string
-	var hostSpecs []string
 	cmd := &cobra.Command{
 		Use:   "status --dir DIR --job ID --hosts ID[,…]",
 		Short: "Ask the hosts of a joint modelling job (between nodes) where it stands",
@@ -399,37 +405,18 @@ job's state is erased) and when its state last changed. A host answers only the 
 the job, and logs the request; any other node, like one asking for a job the host never accepted,
 gets job_unknown. The exit status is non-zero if any host did not answer.`,
 		Example: `  creditnode joint status --dir fed/bank-a --job job-20260101-120000-1a2b3c4d --hosts tax-dept,market-reg`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			hosts, err := parseMembers(hostSpecs)
-			if err != nil {
-				return err
-			}
-			n, err := a.openGuestNode(cmd, dir)
-			if err != nil {
-				return err
-			}
-			defer n.Close()
-			cl := n.JointClient()
-			var errs []error
-			for _, r := range askHosts(cmd.Context(), hosts, func(ctx context.Context, h string) (*schemas.JointStatus, error) {
-				return cl.Status(ctx, h, job)
-			}) {
-				if r.err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", r.host, r.err))
-					continue
-				}
-				fmt.Fprintln(a.out, r.line())
-			}
-			return errors.Join(errs...)
-		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "this (the guest) node's directory")
-	f.StringVar(&job, "job", "", "the job id, as printed by joint run")
-	f.StringArrayVar(&hostSpecs, "hosts", nil, "the job's host member ids; repeat or separate with commas")
-	for _, name := range []string{"dir", "job", "hosts"} {
-		cmd.MarkFlagRequired(name)
-	}
-	return cmd
+	return a.jobHostsCmd(cmd, func(ctx context.Context, cl *remote.Client, job string, hosts []string) error {
+		var errs []error
+		for _, r := range askHosts(ctx, hosts, func(ctx context.Context, h string) (*schemas.JointStatus, error) {
+			return cl.Status(ctx, h, job)
+		}) {
+			if r.err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", r.host, r.err))
+				continue
+			}
+			fmt.Fprintln(a.out, r.line())
+		}
+		return errors.Join(errs...)
+	})
 }
