@@ -3,12 +3,14 @@ package joint
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	mrand "math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/creditexchange/node/crypto/ecdhpsi"
 	"github.com/creditexchange/node/crypto/paillier"
@@ -543,7 +545,8 @@ func (g *Guest) scoreMembers(ctx context.Context, job string, m *Model, views []
 // ScoreApplicant is inference for one applicant, "model goes to the data": each host returns
 // only its partial score for the applicant, never features; the guest adds its own part and
 // returns the probability of the event. Over the network each host checks the applicant's
-// authorisation and logs the inquiry before answering.
+// authorisation and logs the inquiry before answering. The hosts are asked concurrently
+// (hosts' Conns must allow that); every failing host is named in the error.
 func (g *Guest) ScoreApplicant(ctx context.Context, m *Model, hosts []HostLink, applicant string) (float64, error) {
 	row, ok := g.data.index()[applicant]
 	if !ok {
@@ -552,16 +555,26 @@ func (g *Guest) ScoreApplicant(ctx context.Context, m *Model, hosts []HostLink, 
 	if len(hosts) != len(m.Hosts) {
 		return 0, fmt.Errorf("%w: the model needs %d hosts", ErrMalformed, len(m.Hosts))
 	}
+	// The hosts are asked at once: a score waits for the slowest host, not for their sum.
 	partials := make([]float64, len(hosts))
+	errs := make([]error, len(hosts))
+	var wg sync.WaitGroup
 	for h, link := range hosts {
-		sr, err := expect[*ScoreResponse](link.Conn.Call(ctx, &ScoreRequest{Job: m.Job, Applicant: applicant}))
-		if err != nil {
-			return 0, fmt.Errorf("score from %s: %w", link.Name, err)
-		}
-		if len(sr.Values) != 1 || math.IsNaN(sr.Values[0]) || math.IsInf(sr.Values[0], 0) {
-			return 0, fmt.Errorf("%w: score", ErrMalformed)
-		}
-		partials[h] = sr.Values[0]
+		wg.Go(func() {
+			sr, err := expect[*ScoreResponse](link.Conn.Call(ctx, &ScoreRequest{Job: m.Job, Applicant: applicant}))
+			switch {
+			case err != nil:
+				errs[h] = fmt.Errorf("score from %s: %w", link.Name, err)
+			case len(sr.Values) != 1 || math.IsNaN(sr.Values[0]) || math.IsInf(sr.Values[0], 0):
+				errs[h] = fmt.Errorf("%w: score from %s", ErrMalformed, link.Name)
+			default:
+				partials[h] = sr.Values[0]
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
 	}
 	return sigmoid(m.Score(g.data.X[row], partials)), nil
 }
