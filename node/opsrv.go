@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/creditexchange/node/node/server"
 )
 
 // routeMetrics serves the node's metrics on the member listener, so a
@@ -18,22 +16,21 @@ const routeMetrics = "GET /metrics"
 // memberHandler is the mutual-TLS member API with /metrics, instrumented
 // (request ids, latency).
 func (n *Node) memberHandler(maxBody int64) http.Handler {
-	mux := routed(n.Provider.MemberHandler(maxBody),
-		server.RouteQuery, server.RouteMemberJWKS, server.RouteHealthz, server.RouteReadyz)
+	member := n.Provider.MemberHandler(maxBody)
+	mux := routed(member, member.Patterns()...)
 	mux.Handle(routeMetrics, n.Metrics.Handler())
 	return n.Metrics.Instrument("member", mux)
 }
 
 // publicHandler is the subject API, instrumented.
 func (n *Node) publicHandler(maxBody int64) http.Handler {
-	return n.Metrics.Instrument("public", routed(n.Provider.PublicHandler(maxBody),
-		server.RouteSubjectInquiries, server.RouteRevoke, server.RoutePublicJWKS, server.RouteHealthz, server.RouteReadyz))
+	public := n.Provider.PublicHandler(maxBody)
+	return n.Metrics.Instrument("public", routed(public, public.Patterns()...))
 }
 
-// routed mounts h at each of routes and at "/", so that the latency metric
-// is labelled by the route pattern (the provider's own mux sets its pattern
-// on a copy of the request, out of the middleware's sight). Routes not
-// listed here are still served by h, labelled "/".
+// routed mounts h at each of its routes and at "/", so that the latency
+// metric is labelled by the route pattern (the provider's own mux sets its
+// pattern on a copy of the request, out of the middleware's sight).
 func routed(h http.Handler, routes ...string) *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, r := range routes {

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/creditexchange/node/certs"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -30,8 +30,8 @@ const (
 // MemberHandler serves the mutual-TLS member API. The TLS layer has already
 // required a client certificate registered to a member; the handler looks the
 // member up again in the registry snapshot of this request.
-func (p *Provider) MemberHandler(maxBody int64) http.Handler {
-	mux := http.NewServeMux()
+func (p *Provider) MemberHandler(maxBody int64) *gate.Mux {
+	mux := gate.NewMux(p.log, maxBody)
 	mux.HandleFunc(RouteQuery, func(w http.ResponseWriter, r *http.Request) {
 		peer, e := p.peerOf(r)
 		if e != nil {
@@ -53,17 +53,14 @@ func (p *Provider) MemberHandler(maxBody int64) http.Handler {
 	}
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
 	mux.HandleFunc(RouteReadyz, p.serveReadyz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		p.write(w, r, Answer{Err: schemas.Errorf(schemas.CodeNotFound, "no such endpoint")})
-	})
-	return http.MaxBytesHandler(mux, maxBody)
+	return mux
 }
 
 // PublicHandler serves subjects over server-authenticated TLS: reading their
 // own inquiry log and revoking consents. Authentication is the subject's
 // signature, checked against its registrar-issued certificate.
-func (p *Provider) PublicHandler(maxBody int64) http.Handler {
-	mux := http.NewServeMux()
+func (p *Provider) PublicHandler(maxBody int64) *gate.Mux {
+	mux := gate.NewMux(p.log, maxBody)
 	mux.HandleFunc(RouteSubjectInquiries, p.bodyHandler(p.SubjectInquiries))
 	mux.HandleFunc(RouteRevoke, p.bodyHandler(p.Revoke))
 	mux.HandleFunc(RouteObjection, p.bodyHandler(p.Object))
@@ -73,10 +70,7 @@ func (p *Provider) PublicHandler(maxBody int64) http.Handler {
 	p.logRoutes(mux)
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
 	mux.HandleFunc(RouteReadyz, p.serveReadyz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		p.write(w, r, Answer{Err: schemas.Errorf(schemas.CodeNotFound, "no such endpoint")})
-	})
-	return http.MaxBytesHandler(mux, maxBody)
+	return mux
 }
 
 // membersOnly guards a route added through Options.MemberRoutes: the TLS
@@ -134,27 +128,13 @@ func readBody(r *http.Request) ([]byte, *schemas.Error) {
 	return body, nil
 }
 
-// write is the one place where answers and errors become HTTP responses.
+// write turns an Answer into an HTTP response through the gate's one writer.
 func (p *Provider) write(w http.ResponseWriter, r *http.Request, a Answer) {
 	if a.Err == nil {
-		w.Header().Set("Content-Type", a.ContentType)
-		w.WriteHeader(http.StatusOK)
-		w.Write(a.Body)
+		gate.WriteBody(w, a.ContentType, a.Body)
 		return
 	}
-	body := schemas.ErrorBody{Error: schemas.ErrorDetail{
-		Code:      a.Err.Code,
-		Message:   a.Err.Message,
-		RequestID: a.RequestID,
-		LogIndex:  a.LogIndex,
-	}}
-	if a.Err.Code.Status() >= 500 {
-		p.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("path", r.URL.Path),
-			slog.String("code", string(a.Err.Code)), slog.Any("cause", a.Err.Err))
-	}
-	w.Header().Set("Content-Type", schemas.ContentTypeError)
-	w.WriteHeader(a.Err.Code.Status())
-	json.NewEncoder(w).Encode(body)
+	gate.WriteError(w, r, p.log, gate.Failure{Err: a.Err, RequestID: a.RequestID, LogIndex: a.LogIndex})
 }
 
 func (p *Provider) serveJWKS(w http.ResponseWriter, r *http.Request) {

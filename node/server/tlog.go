@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/node/tlog"
 	"github.com/creditexchange/node/schemas"
@@ -34,7 +35,7 @@ type LogProofs interface {
 	ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error)
 }
 
-func (p *Provider) logRoutes(mux *http.ServeMux) {
+func (p *Provider) logRoutes(mux *gate.Mux) {
 	mux.HandleFunc(RouteCheckpoint, p.serveCheckpoint)
 	mux.HandleFunc(RouteInclusionProof, p.serveInclusionProof)
 	mux.HandleFunc(RouteConsistencyProof, p.serveConsistencyProof)

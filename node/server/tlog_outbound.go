@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -15,7 +16,7 @@ const (
 	RouteOutboundConsistencyProof = "GET /v1/log/outbound/proof/consistency"
 )
 
-func (p *Provider) outboundLogRoutes(mux *http.ServeMux) {
+func (p *Provider) outboundLogRoutes(mux *gate.Mux) {
 	mux.HandleFunc(RouteOutboundCheckpoint, p.serveOutboundCheckpoint)
 	mux.HandleFunc(RouteOutboundInclusionProof, p.serveOutboundInclusionProof)
 	mux.HandleFunc(RouteOutboundConsistencyProof, p.serveOutboundConsistencyProof)

@@ -1,0 +1,58 @@
+package gate
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"net/http"
+	"time"
+
+	"github.com/creditexchange/node/certs"
+	"github.com/creditexchange/node/schemas"
+)
+
+// RegistryView is one consistent snapshot of the federation registry.
+type RegistryView interface {
+	Member(id string) (*schemas.Member, bool)
+	MemberByFingerprint(fp string) (string, bool)
+	SigningKey(memberID, kid string) (ed25519.PublicKey, bool)
+	RegistrarKey(memberID, kid string) (ed25519.PublicKey, bool)
+	EncryptionKey(memberID string) (*ecdh.PublicKey, string, bool)
+}
+
+// Registries yields the registry in force, or an error when none is valid
+// (then requests fail closed with registry_unavailable).
+type Registries interface {
+	Snapshot(now time.Time) (RegistryView, error)
+}
+
+// Peer is the registry member a request comes from, and the registry
+// snapshot it was found in: every later check of the request uses that
+// snapshot, so one request never sees two registries.
+type Peer struct {
+	ID       string
+	Org      string
+	Registry RegistryView
+}
+
+// PeerOf names the registry member holding r's TLS client certificate. The
+// TLS handshake checked the certificate against the registry in force then,
+// but a keep-alive connection outlives a member's removal, so it is looked up
+// again in the registry in force now (unknown_member, registry_unavailable).
+func PeerOf(r *http.Request, regs Registries, now time.Time) (Peer, *schemas.Error) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return Peer{}, schemas.Errorf(schemas.CodeUnknownMember, "no client certificate")
+	}
+	reg, err := regs.Snapshot(now)
+	if err != nil {
+		return Peer{}, schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")
+	}
+	id, ok := reg.MemberByFingerprint(certs.Fingerprint(r.TLS.PeerCertificates[0].Raw))
+	if !ok {
+		return Peer{}, schemas.Errorf(schemas.CodeUnknownMember, "client certificate is not registered")
+	}
+	p := Peer{ID: id, Registry: reg}
+	if m, ok := reg.Member(id); ok && m != nil {
+		p.Org = m.Organisation
+	}
+	return p, nil
+}
