@@ -3,9 +3,15 @@
 // append-only logs (the provider's inquiry log and the requester's outbound
 // log) whose leaves the tamper-evident log package hashes into its trees.
 //
-// [SQLite] is the embedded backend. A PostgreSQL backend is to implement the
-// same methods; the behaviour both must share is pinned by the reusable test
-// suite in package storetest.
+// Two backends have the same methods and guarantees: [SQLite], embedded, one
+// database file; and [Postgres], on a PostgreSQL server, where several nodes
+// may share a database, one schema each. Each operation is written once (db.go:
+// statements with ? placeholders run on either driver through one small
+// interface); only what the backends do differently is written per backend,
+// where each says why: taking locks (SQLite has one writer, PostgreSQL
+// concurrent writers), reserving log indexes, binding lists, bulk inserts,
+// reading JSON, and the migrations. The behaviour both must share is pinned
+// by the reusable test suite in package storetest, run on both.
 //
 // # Guarantees
 //

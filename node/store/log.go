@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -11,12 +12,6 @@ const (
 	inquiryLog  = "inquiry_log"
 	outboundLog = "outbound_log"
 )
-
-// The log logic both backends share: argument checks, the outcome of each
-// commit of a batch, the consent checks and the leaf scans. Each backend
-// keeps its SQL text, how it hands out indexes (SQLite from the rows under
-// its single writer, PostgreSQL from the locked log head), its savepoints
-// and its transaction.
 
 // isCommitRefusal reports whether err is a per-commit refusal rather than a
 // database failure.
@@ -92,4 +87,238 @@ func leafRange(out []StoredLeaf, err error, table string, from, to uint64) ([]St
 		return nil, fmt.Errorf("%w: %s leaves [%d, %d): log has %d of them", ErrNotFound, table, from, to, len(out))
 	}
 	return out, nil
+}
+
+// CommitInquiry records an answered query in one transaction: it marks
+// (c.Requester, c.RequestID) as used, consumes one use of c.ConsentID (if
+// set) and appends c.Leaf to the inquiry log. It fails with ErrReplay if the
+// request id was used before, ErrConsentExhausted if the consent has no uses
+// left, and ErrConsentRevoked if its subject (c.Leaf.Subject) revoked it; in
+// each case nothing is written. Of several concurrent commits of the same
+// request id exactly one succeeds. The leaf is durable when CommitInquiry
+// returns.
+func (s ops) CommitInquiry(ctx context.Context, c Commit) (Appended, error) {
+	if err := c.validate(); err != nil {
+		return Appended{}, err
+	}
+	var a Appended
+	err := s.d.transact(ctx, "committing inquiry", func(tx conn) error {
+		var err error
+		a, err = s.commitTx(ctx, tx, &c)
+		return err
+	})
+	if err != nil {
+		return Appended{}, err
+	}
+	return a, nil
+}
+
+// CommitBatch commits several Commits in one transaction, for a group-commit
+// sequencer: one fsync for the whole batch. Each commit is checked and applied
+// as if committed alone, in slice order, so a replayed or exhausted commit
+// fails on its own (its BatchResult.Err) without spoiling the others, and a
+// request id repeated within the batch succeeds once. A database failure
+// fails the whole batch: the error wraps ErrUnavailable and nothing is
+// written. Results are durable when CommitBatch returns.
+func (s ops) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult, error) {
+	res, valid := validateCommits(cs)
+	if valid == 0 {
+		return res, nil
+	}
+	err := s.d.transact(ctx, "committing inquiry batch", func(tx conn) error {
+		for i := range cs {
+			if res[i].Err != nil {
+				continue
+			}
+			a, err := s.commitSavepoint(ctx, tx, &cs[i])
+			if err := settle(&res[i], a, err); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// commitSavepoint runs commitTx inside a savepoint, so that a refused commit
+// leaves the enclosing batch transaction as it was.
+func (s ops) commitSavepoint(ctx context.Context, tx conn, c *Commit) (Appended, error) {
+	if _, err := tx.exec(ctx, `SAVEPOINT commit_one`); err != nil {
+		return Appended{}, unavailable("committing inquiry", err)
+	}
+	a, err := s.commitTx(ctx, tx, c)
+	if err != nil {
+		if _, rerr := tx.exec(ctx, `ROLLBACK TO commit_one`); rerr != nil {
+			return Appended{}, unavailable("committing inquiry", rerr)
+		}
+	}
+	if _, rerr := tx.exec(ctx, `RELEASE commit_one`); rerr != nil {
+		return Appended{}, unavailable("committing inquiry", rerr)
+	}
+	return a, err
+}
+
+// commitTx applies one Commit inside tx. On ErrReplay, ErrConsentExhausted or
+// ErrConsentRevoked it may already have written part of the commit: the
+// caller must roll back (the transaction or a savepoint). The request id is
+// checked before the consent, so a commit both replayed and exhausted is
+// refused as a replay.
+func (s ops) commitTx(ctx context.Context, tx conn, c *Commit) (Appended, error) {
+	idx, err := s.d.nextIndex(ctx, tx, inquiryLog)
+	if err != nil {
+		return Appended{}, err
+	}
+	// The primary key on (requester, request_id) is the replay guard: the
+	// second of two concurrent duplicates waits for the first (PostgreSQL)
+	// or for the writer (SQLite), and then sees it.
+	n, err := tx.exec(ctx, `INSERT INTO request_ids (requester, request_id, leaf_index) VALUES (?, ?, ?)
+		ON CONFLICT (requester, request_id) DO NOTHING`, c.Requester, c.RequestID, int64(idx))
+	if err != nil {
+		return Appended{}, unavailable("recording request id", err)
+	}
+	if n == 0 {
+		return Appended{}, ErrReplay
+	}
+	if c.ConsentID != "" {
+		if err := s.consumeConsent(ctx, tx, c.Leaf.Subject, c.ConsentID, c.MaxUses); err != nil {
+			return Appended{}, err
+		}
+	}
+	if err := insertLeaf(ctx, tx, inquiryLog, idx, &c.Leaf); err != nil {
+		return Appended{}, err
+	}
+	return Appended{Index: idx, LeafHash: c.Leaf.LeafHash}, nil
+}
+
+// consumeConsent adds one use to the consent, refusing a consent its subject
+// revoked and uses beyond maxUses. On PostgreSQL it holds the consent's lock
+// from before the revocation check to the end of the transaction, so a
+// Revoke either committed before the check (and is seen: each statement at
+// READ COMMITTED reads what is committed when it starts) or waits for this
+// commit.
+func (s ops) consumeConsent(ctx context.Context, tx conn, subject, consentID string, maxUses int) error {
+	if err := s.d.serialise(ctx, tx, "locking consent", consentLockSQL, consentID); err != nil {
+		return err
+	}
+	if err := checkConsentUsable(tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = ? AND consent_id = ?)`,
+		subject, consentID), maxUses); err != nil {
+		return err
+	}
+	n, err := tx.exec(ctx, `INSERT INTO consent_uses (subject, consent_id, uses) VALUES (?, ?, 1)
+		ON CONFLICT (subject, consent_id) DO UPDATE SET uses = consent_uses.uses + 1 WHERE consent_uses.uses < ?`,
+		subject, consentID, maxUses)
+	if err != nil {
+		return unavailable("consuming consent", err)
+	}
+	if n == 0 {
+		return ErrConsentExhausted
+	}
+	return nil
+}
+
+func insertLeaf(ctx context.Context, tx conn, table string, idx uint64, l *Leaf) error {
+	if _, err := tx.exec(ctx, `INSERT INTO `+table+` (idx, subject, time, entry, salt, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)`,
+		int64(idx), l.Subject, l.Time.UnixNano(), l.Entry, l.Salt, l.LeafHash); err != nil {
+		return unavailable("appending to "+table, err)
+	}
+	return nil
+}
+
+// appendLeafTx appends l to table inside tx at the next index.
+func (s ops) appendLeafTx(ctx context.Context, tx conn, table string, l *Leaf) (uint64, error) {
+	idx, err := s.d.nextIndex(ctx, tx, table)
+	if err != nil {
+		return 0, err
+	}
+	return idx, insertLeaf(ctx, tx, table, idx, l)
+}
+
+// appendLeaf appends l to table in its own transaction.
+func (s ops) appendLeaf(ctx context.Context, table string, l *Leaf) (Appended, error) {
+	if err := l.validate(); err != nil {
+		return Appended{}, err
+	}
+	var idx uint64
+	err := s.d.transact(ctx, "appending to "+table, func(tx conn) error {
+		var err error
+		idx, err = s.appendLeafTx(ctx, tx, table, l)
+		return err
+	})
+	if err != nil {
+		return Appended{}, err
+	}
+	return Appended{Index: idx, LeafHash: l.LeafHash}, nil
+}
+
+// AppendInquiry appends l to the inquiry log without touching request ids or
+// consents: the denial path, which logs the attempt before answering. The
+// leaf is durable when AppendInquiry returns.
+func (s ops) AppendInquiry(ctx context.Context, l Leaf) (Appended, error) {
+	return s.appendLeaf(ctx, inquiryLog, &l)
+}
+
+// AppendOutbound appends l to the requester's outbound log. The leaf is
+// durable when AppendOutbound returns.
+func (s ops) AppendOutbound(ctx context.Context, l Leaf) (Appended, error) {
+	return s.appendLeaf(ctx, outboundLog, &l)
+}
+
+// InquiryLeaves returns the inquiry-log leaves with index in [from, to), in
+// index order. It fails with ErrNotFound if to is beyond the log's size and
+// ErrInvalid if from > to. Callers serving outside requests bound the range.
+func (s ops) InquiryLeaves(ctx context.Context, from, to uint64) ([]StoredLeaf, error) {
+	return s.leaves(ctx, inquiryLog, from, to)
+}
+
+// OutboundLeaves is InquiryLeaves for the outbound log.
+func (s ops) OutboundLeaves(ctx context.Context, from, to uint64) ([]StoredLeaf, error) {
+	return s.leaves(ctx, outboundLog, from, to)
+}
+
+func (s ops) leaves(ctx context.Context, table string, from, to uint64) ([]StoredLeaf, error) {
+	if err := checkLeafRange(from, to); err != nil {
+		return nil, err
+	}
+	if from == to {
+		return nil, nil
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT `+leafColumns+` FROM `+table+`
+		WHERE idx >= ? AND idx < ? ORDER BY idx`, int64(from), int64(to))
+	out, err := readLeaves(rows, err, table)
+	return leafRange(out, err, table, from, to)
+}
+
+// SubjectInquiries returns every inquiry-log leaf about subject, in index
+// order: what the subject may read of who asked about them.
+func (s ops) SubjectInquiries(ctx context.Context, subject string) ([]StoredLeaf, error) {
+	if subject == "" {
+		return nil, invalid("empty subject")
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT `+leafColumns+` FROM `+inquiryLog+`
+		WHERE subject = ? ORDER BY idx`, subject)
+	return readLeaves(rows, err, inquiryLog)
+}
+
+// InquiryLogSize is the number of leaves in the inquiry log.
+func (s ops) InquiryLogSize(ctx context.Context) (uint64, error) {
+	return s.logSize(ctx, inquiryLog)
+}
+
+// OutboundLogSize is the number of leaves in the outbound log.
+func (s ops) OutboundLogSize(ctx context.Context) (uint64, error) {
+	return s.logSize(ctx, outboundLog)
+}
+
+// logSize reads the committed size from the rows themselves (on PostgreSQL
+// not from the head, so it never counts an index reserved by a transaction
+// in flight).
+func (s ops) logSize(ctx context.Context, table string) (uint64, error) {
+	var n int64
+	if err := s.d.reader().queryRow(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM `+table).Scan(&n); err != nil {
+		return 0, unavailable("reading "+table+" size", err)
+	}
+	return uint64(n), nil
 }

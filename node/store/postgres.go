@@ -34,7 +34,9 @@ import (
 //
 // A Postgres is safe for concurrent use.
 type Postgres struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	stmts *pgStatements
+	ops
 }
 
 // OpenPostgres connects to the database at url (postgres:// or
@@ -72,7 +74,9 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Postgres{pool: pool}, nil
+	s := &Postgres{pool: pool, stmts: &pgStatements{}}
+	s.ops = ops{d: s}
+	return s, nil
 }
 
 // IsPostgresURL reports whether s names a PostgreSQL database.
@@ -196,3 +200,98 @@ func migrateOne(ctx context.Context, pool *pgxpool.Pool, ms []migration) (done b
 
 // errNoRows reports whether err is pgx's "no rows in result set".
 func errNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// Postgres as a dialect. Writers run concurrently at READ COMMITTED, so what
+// SQLite's single writer gives is taken explicitly: the log heads, advisory
+// locks and row locks named where each operation takes them.
+
+func (s *Postgres) reader() conn { return pgConn{s.pool, s.stmts} }
+func (s *Postgres) writer() conn { return pgConn{s.pool, s.stmts} }
+
+func (s *Postgres) transact(ctx context.Context, op string, fn func(tx conn) error) error {
+	return s.inTx(ctx, op, func(tx pgx.Tx) error { return fn(pgConn{tx, s.stmts}) })
+}
+
+// snapshot is a read-only REPEATABLE READ transaction: at READ COMMITTED
+// each statement would see its own snapshot.
+func (s *Postgres) snapshot(ctx context.Context, op string, fn func(tx conn) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return unavailable(op, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	return fn(pgConn{tx, s.stmts})
+}
+
+func (s *Postgres) serialise(ctx context.Context, tx conn, op, q string, args ...any) error {
+	if _, err := tx.exec(ctx, q, args...); err != nil {
+		return unavailable(op, err)
+	}
+	return nil
+}
+
+func (s *Postgres) rowLock(clause string) string { return clause }
+
+// nextIndex reserves the next index of table by growing its head, which
+// row-locks the head until the transaction ends: concurrent appenders queue
+// here, and a rollback gives the index back. Every writer of a log takes its
+// head before any other lock, so locks are always taken in one order (a
+// resolution holding an objection's row while waiting for the head, against
+// a filing holding the head while its insert waits for that row, would
+// deadlock).
+func (s *Postgres) nextIndex(ctx context.Context, tx conn, table string) (uint64, error) {
+	var next int64
+	err := tx.queryRow(ctx, `UPDATE log_heads SET size = size + 1 WHERE log = ? RETURNING size - 1`, table).Scan(&next)
+	if errNoRows(err) {
+		return 0, unavailable("reserving "+table+" index", fmt.Errorf("log head of %s missing", table))
+	}
+	if err != nil {
+		return 0, unavailable("reserving "+table+" index", err)
+	}
+	return uint64(next), nil
+}
+
+// inList binds the values as one array: one prepared statement serves every
+// length.
+func (s *Postgres) inList(col string, _ int) (string, bool) { return col + " = ANY(?)", true }
+
+// execBatch sends the statements as one pipelined batch: one round trip.
+func (s *Postgres) execBatch(ctx context.Context, tx conn, op, q string, n int, args func(i int) []any) error {
+	ptx := tx.(pgConn).c.(pgx.Tx)
+	var b pgx.Batch
+	text := s.stmts.text(q)
+	for i := range n {
+		b.Queue(text, args(i)...)
+	}
+	if err := ptx.SendBatch(ctx, &b).Close(); err != nil {
+		return unavailable(op, err)
+	}
+	return nil
+}
+
+// insertRows is COPY: one round trip for any number of rows.
+func (s *Postgres) insertRows(ctx context.Context, tx conn, op, table string, cols []string, n int, row func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	ptx := tx.(pgConn).c.(pgx.Tx)
+	if _, err := ptx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+		return row(i), nil
+	})); err != nil {
+		return unavailable(op, err)
+	}
+	return nil
+}
+
+// bytewise is "C": the database's default collation may follow a locale.
+func (s *Postgres) bytewise() string { return `"C"` }
+
+// allowedQueriesSQL reads the entry (canonical JSON in a BYTEA column) as
+// jsonb, converting each row of the subject's period once.
+func (s *Postgres) allowedQueriesSQL() string {
+	return `SELECT COUNT(*) FROM (
+			SELECT convert_from(entry, 'UTF8')::jsonb AS e FROM inquiry_log
+			WHERE subject = ? AND time >= ?
+		) l
+		WHERE l.e ->> 'kind' = 'query' AND l.e ->> 'decision' = 'allow' AND l.e ->> 'requester' = ?`
+}

@@ -196,7 +196,7 @@ func TestPostgresRevokeWaitsForCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, consentLockSQL, "c1"); err != nil {
+	if _, err := tx.Exec(ctx, pgPlaceholders(consentLockSQL), "c1"); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

@@ -19,3 +19,12 @@ func TestPostgres(t *testing.T) {
 		}
 	})
 }
+
+// postgresDB creates a schema per test, reopened by every call.
+func postgresDB(t *testing.T) func(context.Context) (*store.Postgres, error) {
+	url := pgtest.Schema(t)
+	return func(ctx context.Context) (*store.Postgres, error) { return store.OpenPostgres(ctx, url) }
+}
+
+func TestPostgresRights(t *testing.T) { storetest.RunRights(t, postgresDB) }
+func TestPostgresUsage(t *testing.T)  { storetest.RunUsage(t, postgresDB) }

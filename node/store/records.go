@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 
@@ -14,10 +15,6 @@ const maxCategories = 1000
 
 // maxCategoryRecords bounds what one RecordsInCategory call returns.
 const maxCategoryRecords = 100000
-
-// The record logic both backends share: argument checks and the row scans.
-// Each backend keeps its SQL text (IN (?, …) against = ANY($n)) and how it
-// sends the writes.
 
 // validateImport checks the records of an ImportRecords call.
 func validateImport(recs []records.Record) error {
@@ -95,4 +92,58 @@ func readCategoryRecords(rows rowIter, err error, category string) ([]records.Re
 	return readRecords(rows, err, records.Record{Category: category}, func(r *records.Record) []any {
 		return []any{&r.Subject, &r.ID}
 	})
+}
+
+// upsertRecordSQL inserts or replaces one record, keyed by (subject,
+// category, id).
+const upsertRecordSQL = `INSERT INTO records (subject, category, id, data, updated_at) VALUES (?, ?, ?, ?, ?)
+	ON CONFLICT (subject, category, id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`
+
+// ImportRecords inserts or replaces recs, keyed by (subject, category, id),
+// in one transaction: either every record is stored or none is. A record with
+// an empty key field fails the whole import with ErrInvalid.
+func (s ops) ImportRecords(ctx context.Context, recs []records.Record) error {
+	if err := validateImport(recs); err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.d.transact(ctx, "importing records", func(tx conn) error {
+		return s.d.execBatch(ctx, tx, "importing records", upsertRecordSQL, len(recs), func(i int) []any {
+			r := &recs[i]
+			return []any{r.Subject, r.Category, r.ID, []byte(r.Data), r.UpdatedAt.UnixNano()}
+		})
+	})
+}
+
+// Records returns the subject's records in the given categories, ordered by
+// category then id. Only the listed categories are read: an empty list
+// returns no records, so a caller that forgot to filter gets nothing rather
+// than everything.
+func (s ops) Records(ctx context.Context, subject string, categories []string) ([]records.Record, error) {
+	if subject == "" {
+		return nil, invalid("empty subject")
+	}
+	cats, err := sortedCategories(categories)
+	if err != nil || cats == nil {
+		return nil, err
+	}
+	cond, args := anyOf(s.d, "category", cats)
+	rows, err := s.d.reader().query(ctx, `SELECT category, id, data, updated_at FROM records
+		WHERE subject = ? AND `+cond+` ORDER BY category, id`, append([]any{subject}, args...)...)
+	return readSubjectRecords(rows, err, subject)
+}
+
+// RecordsInCategory returns every subject's records of one category, ordered
+// by subject then id, at most limit of them (limit ≤ 0 or above 100000 means
+// 100000). For sweeps over a category (overdue commitments).
+func (s ops) RecordsInCategory(ctx context.Context, category string, limit int) ([]records.Record, error) {
+	limit, err := categoryLimit(category, limit, maxCategoryRecords)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT subject, id, data, updated_at FROM records
+		WHERE category = ? ORDER BY subject, id LIMIT ?`, category, limit)
+	return readCategoryRecords(rows, err, category)
 }

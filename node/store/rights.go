@@ -1,10 +1,12 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
 
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -94,9 +96,16 @@ type PurgedRecord struct {
 	ID       string
 }
 
-// The subject-rights logic both backends share: argument checks, the row
-// scans and the checks on what a transaction read. Each backend keeps its SQL
-// text, its locking and its transaction.
+// The subject-rights methods. What SQLite's single writer gives is explicit
+// on PostgreSQL:
+//   - filing: the partial unique indexes (one open objection, one pending
+//     repair per record) with ON CONFLICT DO NOTHING make the second of two
+//     concurrent filings wait for the first and then see it;
+//   - resolving and deciding: the row is read FOR UPDATE, so of two
+//     concurrent resolutions the second sees the first's status;
+//   - free reports: INSERT … ON CONFLICT DO UPDATE locks the counter row.
+// Each action and its inquiry-log leaf are written in one transaction, which
+// reserves the leaf's index before taking any other lock (dialect.nextIndex).
 
 func (o *Objection) validate() error {
 	if o.ID == "" || o.Subject == "" || o.Category == "" || o.RecordID == "" || o.FiledAt.IsZero() {
@@ -211,18 +220,17 @@ func buildLeaf(build func() (Leaf, error)) (Leaf, error) {
 const objectionSelect = `SELECT id, subject, category, record_id, reason, status, filed_at, resolved_at, outcome FROM objections`
 const repairSelect = `SELECT id, subject, category, record_id, reason, status, filed_at, decided_at, outcome FROM repairs`
 
-// filtered appends f's conditions and the order to sel, writing the bound
-// parameters with placeholder.
-func filtered(sel string, f RightsFilter, placeholder func(int) string) (string, []any) {
+// filtered appends f's conditions and the order to sel.
+func filtered(sel string, f RightsFilter) (string, []any) {
 	var where []string
 	var args []any
 	if f.Subject != "" {
 		args = append(args, f.Subject)
-		where = append(where, "subject = "+placeholder(len(args)))
+		where = append(where, "subject = ?")
 	}
 	if f.Status != "" {
 		args = append(args, f.Status)
-		where = append(where, "status = "+placeholder(len(args)))
+		where = append(where, "status = ?")
 	}
 	if len(where) > 0 {
 		sel += " WHERE " + strings.Join(where, " AND ")
@@ -289,4 +297,263 @@ func readRecordFlags(rows rowIter, err error) (map[RecordKey]RecordFlags, error)
 		return nil, err
 	}
 	return out, nil
+}
+
+// FileObjection stores a subject's objection, open, and commits c (its
+// request id and its inquiry-log entry) in the same transaction. It fails
+// with ErrNotFound when the subject holds no record (o.Category,
+// o.RecordID) here — including when another subject does — ErrAlreadyOpen
+// when an objection to it is open, and ErrReplay for a reused request id; in
+// each case nothing is written.
+func (s ops) FileObjection(ctx context.Context, o Objection, c Commit) (Appended, error) {
+	if err := o.validate(); err != nil {
+		return Appended{}, err
+	}
+	return s.fileRequest(ctx, c, o.Subject, o.Category, o.RecordID, `INSERT INTO objections (id, subject, category, record_id, reason, status, filed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		o.ID, o.Subject, o.Category, o.RecordID, o.Reason, schemas.ObjectionOpen, o.FiledAt.UnixNano())
+}
+
+// FileRepair stores a repair application, pending, with c; errors as for
+// FileObjection (ErrAlreadyOpen: an application for the record is pending).
+func (s ops) FileRepair(ctx context.Context, r Repair, c Commit) (Appended, error) {
+	if err := r.validate(); err != nil {
+		return Appended{}, err
+	}
+	return s.fileRequest(ctx, c, r.Subject, r.Category, r.RecordID, `INSERT INTO repairs (id, subject, category, record_id, reason, status, filed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		r.ID, r.Subject, r.Category, r.RecordID, r.Reason, schemas.RepairPending, r.FiledAt.UnixNano())
+}
+
+// fileRequest commits c, checks that the subject holds the record and runs
+// insert (with args), in one transaction.
+func (s ops) fileRequest(ctx context.Context, c Commit, subject, category, recordID, insert string, args ...any) (Appended, error) {
+	if err := validateRequestCommit(&c); err != nil {
+		return Appended{}, err
+	}
+	var a Appended
+	err := s.d.transact(ctx, "filing subject request", func(tx conn) error {
+		var err error
+		if a, err = s.commitTx(ctx, tx, &c); err != nil {
+			return err
+		}
+		var exists bool
+		if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM records WHERE subject = ? AND category = ? AND id = ?)`,
+			subject, category, recordID).Scan(&exists); err != nil {
+			return unavailable("reading records", err)
+		}
+		if !exists {
+			return ErrNotFound
+		}
+		n, err := tx.exec(ctx, insert, args...)
+		if err != nil {
+			return unavailable("filing subject request", err)
+		}
+		// Both tables have two uniqueness rules, the id and one open request
+		// per record; the id is the request id, which commitTx has just
+		// shown is new, so a refused insert is the second rule.
+		if n == 0 {
+			return ErrAlreadyOpen
+		}
+		return nil
+	})
+	if err != nil {
+		return Appended{}, err
+	}
+	return a, nil
+}
+
+// ResolveObjection closes the open objection r.ID with r.Status
+// (schemas.ObjectionCorrected, …Removed or …Upheld) and appends the leaf
+// that entry builds from the resolved objection, in one transaction.
+// "corrected" requires the record to have been re-imported after the
+// objection was filed (ErrNotCorrected). ErrNotFound: no such objection;
+// ErrNotOpen: already resolved.
+func (s ops) ResolveObjection(ctx context.Context, r Resolution, entry func(Objection) (Leaf, error)) (Objection, Appended, error) {
+	if err := validateObjectionResolution(r); err != nil {
+		return Objection{}, Appended{}, err
+	}
+	var o Objection
+	var a Appended
+	err := s.d.transact(ctx, "resolving objection", func(tx conn) error {
+		idx, err := s.d.nextIndex(ctx, tx, inquiryLog) // the head first: see dialect.nextIndex
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, objectionSelect+` WHERE id = ?`+s.d.rowLock(" FOR UPDATE"), r.ID)
+		list, err := readObjections(rows, err)
+		if err != nil {
+			return err
+		}
+		if o, err = openObjection(list); err != nil {
+			return err
+		}
+		if r.Status == schemas.ObjectionCorrected {
+			if err := checkCorrected(tx.queryRow(ctx, `SELECT MAX(updated_at) FROM records WHERE subject = ? AND category = ? AND id = ?`,
+				o.Subject, o.Category, o.RecordID), o); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.exec(ctx, `UPDATE objections SET status = ?, resolved_at = ?, outcome = ? WHERE id = ?`,
+			r.Status, r.At.UnixNano(), r.Outcome, r.ID); err != nil {
+			return unavailable("resolving objection", err)
+		}
+		o.Status, o.ResolvedAt, o.Outcome = r.Status, r.At.UTC(), r.Outcome
+		a, err = appendAt(ctx, tx, idx, func() (Leaf, error) { return entry(o) })
+		return err
+	})
+	if err != nil {
+		return Objection{}, Appended{}, err
+	}
+	return o, a, nil
+}
+
+// DecideRepair approves or rejects (schemas.RepairApproved, …Rejected) the
+// pending repair application r.ID and appends the leaf entry builds from it,
+// in one transaction. ErrNotFound, ErrNotOpen as for ResolveObjection.
+func (s ops) DecideRepair(ctx context.Context, r Resolution, entry func(Repair) (Leaf, error)) (Repair, Appended, error) {
+	if err := validateRepairDecision(r); err != nil {
+		return Repair{}, Appended{}, err
+	}
+	var rp Repair
+	var a Appended
+	err := s.d.transact(ctx, "deciding repair", func(tx conn) error {
+		idx, err := s.d.nextIndex(ctx, tx, inquiryLog) // the head first: see dialect.nextIndex
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, repairSelect+` WHERE id = ?`+s.d.rowLock(" FOR UPDATE"), r.ID)
+		list, err := readRepairs(rows, err)
+		if err != nil {
+			return err
+		}
+		if rp, err = pendingRepair(list); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE repairs SET status = ?, decided_at = ?, outcome = ? WHERE id = ?`,
+			r.Status, r.At.UnixNano(), r.Outcome, r.ID); err != nil {
+			return unavailable("deciding repair", err)
+		}
+		rp.Status, rp.DecidedAt, rp.Outcome = r.Status, r.At.UTC(), r.Outcome
+		a, err = appendAt(ctx, tx, idx, func() (Leaf, error) { return entry(rp) })
+		return err
+	})
+	if err != nil {
+		return Repair{}, Appended{}, err
+	}
+	return rp, a, nil
+}
+
+// appendAt appends the leaf build makes to the inquiry log inside tx, at
+// idx, which the transaction reserved before taking any other lock.
+func appendAt(ctx context.Context, tx conn, idx uint64, build func() (Leaf, error)) (Appended, error) {
+	l, err := buildLeaf(build)
+	if err != nil {
+		return Appended{}, err
+	}
+	if err := insertLeaf(ctx, tx, inquiryLog, idx, &l); err != nil {
+		return Appended{}, err
+	}
+	return Appended{Index: idx, LeafHash: l.LeafHash}, nil
+}
+
+// Objections lists objections matching f, oldest first.
+func (s ops) Objections(ctx context.Context, f RightsFilter) ([]Objection, error) {
+	q, args := filtered(objectionSelect, f)
+	return readObjections(s.d.reader().query(ctx, q, args...))
+}
+
+// Repairs lists repair applications matching f, oldest first.
+func (s ops) Repairs(ctx context.Context, f RightsFilter) ([]Repair, error) {
+	q, args := filtered(repairSelect, f)
+	return readRepairs(s.d.reader().query(ctx, q, args...))
+}
+
+// CountOpenObjections counts the objections still open that were filed
+// strictly before filedBefore (for the overdue count: filedBefore is now
+// minus the answer deadline).
+func (s ops) CountOpenObjections(ctx context.Context, filedBefore time.Time) (int, error) {
+	var n int
+	if err := s.d.reader().queryRow(ctx, `SELECT COUNT(*) FROM objections WHERE status = ? AND filed_at < ?`,
+		schemas.ObjectionOpen, filedBefore.UnixNano()).Scan(&n); err != nil {
+		return 0, unavailable("counting objections", err)
+	}
+	return n, nil
+}
+
+// RecordFlags returns, for each of the subject's records that an objection
+// or repair concerns, what they say about it. Records absent from the map
+// have no flags.
+func (s ops) RecordFlags(ctx context.Context, subject string) (map[RecordKey]RecordFlags, error) {
+	if subject == "" {
+		return nil, invalid("empty subject")
+	}
+	return readRecordFlags(s.d.reader().query(ctx, `
+		SELECT category, record_id, status = 'open', status = 'removed', false FROM objections
+			WHERE subject = ? AND status IN ('open', 'removed')
+		UNION ALL
+		SELECT category, record_id, false, false, true FROM repairs WHERE subject = ? AND status = 'approved'`, subject, subject))
+}
+
+// TakeFreeReport uses one of the subject's free reports for year, at most
+// limit per year, and returns how many are used now. It fails with
+// ErrFreeReportsExhausted, writing nothing, once limit are used. Concurrent
+// calls never use more than limit (on PostgreSQL the upsert row-locks the
+// counter).
+func (s ops) TakeFreeReport(ctx context.Context, subject string, year, limit int) (int, error) {
+	if err := validateFreeReport(subject, limit); err != nil {
+		return 0, err
+	}
+	var used int
+	err := s.d.writer().queryRow(ctx, `INSERT INTO free_reports (subject, year, used) VALUES (?, ?, 1)
+		ON CONFLICT (subject, year) DO UPDATE SET used = free_reports.used + 1 WHERE free_reports.used < ?
+		RETURNING used`, subject, year, limit).Scan(&used)
+	if isNoRows(err) {
+		return 0, ErrFreeReportsExhausted
+	}
+	if err != nil {
+		return 0, unavailable("using a free report", err)
+	}
+	return used, nil
+}
+
+// RecordsInCategories returns every record of the listed categories, of all
+// subjects, ordered by subject, category, id: the purge's candidates.
+func (s ops) RecordsInCategories(ctx context.Context, categories []string) ([]records.Record, error) {
+	cats, err := sortedCategories(categories)
+	if err != nil || cats == nil {
+		return nil, err
+	}
+	cond, args := anyOf(s.d, "category", cats)
+	return readFullRecords(s.d.reader().query(ctx, `SELECT subject, category, id, data, updated_at FROM records
+		WHERE `+cond+` ORDER BY subject, category, id`, args...))
+}
+
+// PurgeRecords deletes the listed records and appends l, the audit entry of
+// the purge, to the inquiry log in the same transaction: either both happen
+// or neither. It returns how many records were deleted (records already
+// gone are skipped).
+func (s ops) PurgeRecords(ctx context.Context, recs []PurgedRecord, l Leaf) (int, Appended, error) {
+	var n int
+	var a Appended
+	err := s.d.transact(ctx, "purging records", func(tx conn) error {
+		n = 0
+		idx, err := s.d.nextIndex(ctx, tx, inquiryLog) // the head first: see dialect.nextIndex
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			k, err := tx.exec(ctx, `DELETE FROM records WHERE subject = ? AND category = ? AND id = ?`, r.Subject, r.Category, r.ID)
+			if err != nil {
+				return unavailable("purging records", err)
+			}
+			n += int(k)
+		}
+		a, err = appendAt(ctx, tx, idx, func() (Leaf, error) { return l, nil })
+		return err
+	})
+	if err != nil {
+		return 0, Appended{}, err
+	}
+	return n, a, nil
 }

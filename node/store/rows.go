@@ -3,16 +3,13 @@ package store
 import (
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// The two backends differ in their SQL text, placeholders, locking and
-// transaction handling, but not in how a row becomes a value: that is written
-// once, against the small interfaces below, and each backend only runs its
-// own query and hands the result over.
+// How a row becomes a value is written once, against the small interfaces
+// below, which both drivers' rows satisfy.
 
 // rowScanner is one result row: *sql.Row and *sql.Rows (SQLite), pgx.Row and
 // pgx.Rows (PostgreSQL) all satisfy it.
@@ -100,8 +97,3 @@ func nullUnixTime(ns *int64) time.Time {
 	}
 	return unixTime(*ns)
 }
-
-// sqlitePlaceholder and pgPlaceholder write the nth (1-based) bound
-// parameter of a statement in each dialect.
-func sqlitePlaceholder(int) string { return "?" }
-func pgPlaceholder(n int) string   { return fmt.Sprintf("$%d", n) }

@@ -30,6 +30,7 @@ const busyTimeoutMS = 5000
 type SQLite struct {
 	w *sql.DB // exactly one connection
 	r *sql.DB // query_only connections
+	ops
 }
 
 // OpenSQLite opens (creating if needed) the database file at path and brings
@@ -69,7 +70,9 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		r.Close()
 		return nil, unavailable("opening database", err)
 	}
-	return &SQLite{w: w, r: r}, nil
+	s := &SQLite{w: w, r: r}
+	s.ops = ops{d: s}
+	return s, nil
 }
 
 // openPool opens a database/sql pool on path whose every connection gets the
@@ -132,4 +135,85 @@ func (s *SQLite) inWriteTx(ctx context.Context, op string, fn func(tx *sql.Tx) e
 		return unavailable(op, err)
 	}
 	return nil
+}
+
+// SQLite as a dialect. Its one writer connection, each transaction begun
+// with BEGIN IMMEDIATE, excludes every other writer on the file (in this
+// process or another) for the whole transaction: what PostgreSQL gets from
+// locks, SQLite gets from that, so it takes none.
+
+func (s *SQLite) reader() conn { return sqlConn{s.r} }
+func (s *SQLite) writer() conn { return sqlConn{s.w} }
+
+func (s *SQLite) transact(ctx context.Context, op string, fn func(tx conn) error) error {
+	return s.inWriteTx(ctx, op, func(tx *sql.Tx) error { return fn(sqlConn{tx}) })
+}
+
+// snapshot is a transaction on a read-only connection: WAL gives it one
+// snapshot from its first read on.
+func (s *SQLite) snapshot(ctx context.Context, op string, fn func(tx conn) error) error {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(op, err)
+	}
+	defer tx.Rollback()
+	return fn(sqlConn{tx})
+}
+
+func (s *SQLite) serialise(context.Context, conn, string, string, ...any) error { return nil }
+
+func (s *SQLite) rowLock(string) string { return "" }
+
+// nextIndex is one past the largest index stored, read inside the write
+// transaction: the single writer makes that safe. Rows are never deleted, so
+// the indexes stay dense and a crash can never hand one out twice.
+func (s *SQLite) nextIndex(ctx context.Context, tx conn, table string) (uint64, error) {
+	var next int64
+	if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM `+table).Scan(&next); err != nil {
+		return 0, unavailable("reading "+table+" size", err)
+	}
+	return uint64(next), nil
+}
+
+// inList spells out one parameter per value: SQLite has no array type.
+func (s *SQLite) inList(col string, n int) (string, bool) {
+	return col + " IN (?" + strings.Repeat(", ?", n-1) + ")", false
+}
+
+// execBatch prepares q once and runs it per argument list: the database is
+// in the process, so there are no round trips to save.
+func (s *SQLite) execBatch(ctx context.Context, tx conn, op, q string, n int, args func(i int) []any) error {
+	stx := tx.(sqlConn).c.(*sql.Tx)
+	stmt, err := stx.PrepareContext(ctx, q)
+	if err != nil {
+		return unavailable(op, err)
+	}
+	defer stmt.Close()
+	for i := range n {
+		if _, err := stmt.ExecContext(ctx, args(i)...); err != nil {
+			return unavailable(op, err)
+		}
+	}
+	return nil
+}
+
+// insertRows is a prepared INSERT run per row (see execBatch).
+func (s *SQLite) insertRows(ctx context.Context, tx conn, op, table string, cols []string, n int, row func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	q := `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES (?` + strings.Repeat(", ?", len(cols)-1) + `)`
+	return s.execBatch(ctx, tx, op, q, n, row)
+}
+
+func (s *SQLite) bytewise() string { return "BINARY" }
+
+// allowedQueriesSQL reads the entry's JSON with json_extract; the index
+// inquiry_log_subject_time narrows the rows first.
+func (s *SQLite) allowedQueriesSQL() string {
+	return `SELECT COUNT(*) FROM inquiry_log
+		WHERE subject = ? AND time >= ?
+		  AND json_extract(entry, '$.kind') = 'query'
+		  AND json_extract(entry, '$.decision') = 'allow'
+		  AND json_extract(entry, '$.requester') = ?`
 }

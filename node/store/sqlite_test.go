@@ -24,6 +24,15 @@ func TestSQLite(t *testing.T) {
 	})
 }
 
+// sqliteDB opens a new database file per test, reopened by every call.
+func sqliteDB(t *testing.T) func(context.Context) (*store.SQLite, error) {
+	path := filepath.Join(t.TempDir(), "node.db")
+	return func(ctx context.Context) (*store.SQLite, error) { return store.OpenSQLite(ctx, path) }
+}
+
+func TestSQLiteRights(t *testing.T) { storetest.RunRights(t, sqliteDB) }
+func TestSQLiteUsage(t *testing.T)  { storetest.RunUsage(t, sqliteDB) }
+
 func benchLeaf(n int) store.Leaf {
 	entry := fmt.Appendf(nil, `{"n":%d,"purpose":"credit_assessment","categories":["loans"]}`, n)
 	salt := sha256.Sum256(entry)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -82,11 +83,6 @@ type BatchItem struct {
 	Commit *Commit
 	Leaf   *Leaf
 }
-
-// The tree logic both backends share: argument checks, the row scans and
-// the checks on what a transaction read or what extend returned. Each
-// backend keeps its SQL text, its locking (PostgreSQL's tree lock and log
-// heads) and its transaction.
 
 // validateBatch checks each item of an AppendBatch on log, setting the
 // result's Err of every invalid one, and counts the valid ones.
@@ -341,4 +337,211 @@ func runExtension(st TreeState, hashes [][]byte, extend func(st TreeState, leafH
 		return TreeState{}, err
 	}
 	return up.State, nil
+}
+
+// treeLockSQL takes, on PostgreSQL, the transaction-scoped advisory lock
+// that serialises the extensions of one log's tree within the current
+// schema: what SQLite gets from its single write transaction. Appends do not
+// take it; they are serialised by the log's head row (dialect.nextIndex), so
+// the committed leaves an extension reads are always a dense prefix of the
+// log.
+const treeLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ' tree ' || ?, 0))`
+
+// AppendBatch writes items to log in one transaction: one fsync for the
+// batch. Commits behave exactly as in CommitBatch (a refused commit fails on
+// its own, in its BatchResult.Err); a bare leaf gets the next index. Items are
+// applied in slice order, so indexes follow it. A database failure fails the
+// whole batch with an error wrapping ErrUnavailable and nothing is written.
+// Results are durable when AppendBatch returns.
+func (s ops) AppendBatch(ctx context.Context, log LogID, items []BatchItem) ([]BatchResult, error) {
+	table, err := log.table()
+	if err != nil {
+		return nil, err
+	}
+	res, valid := validateBatch(log, items)
+	if valid == 0 {
+		return res, nil
+	}
+	err = s.d.transact(ctx, "appending batch to "+table, func(tx conn) error {
+		return appendItems(items, res, func(c *Commit) (Appended, error) {
+			return s.commitSavepoint(ctx, tx, c)
+		}, func(l *Leaf) (uint64, error) {
+			return s.appendLeafTx(ctx, tx, table, l)
+		})
+	})
+	if err != nil {
+		// Results of a failed batch are void: nothing was written.
+		return nil, err
+	}
+	return res, nil
+}
+
+// ExtendTree integrates up to maxLeaves leaves appended to log since the
+// tree's current size, in one write transaction: it reads the tree state and
+// the new leaf hashes, calls extend, and stores what extend returns (nodes,
+// new state, optional checkpoint). When there is nothing new extend is still
+// called, with no leaf hashes, and may return just a checkpoint of the
+// current state (or a zero TreeUpdate: nothing is written). A checkpoint is
+// stored in the same transaction as the state it signs; a different one of
+// the same size fails with ErrCheckpointConflict. It returns the state after
+// the call. Several processes may call ExtendTree on one database: the write
+// transaction (SQLite) or the log's tree lock (PostgreSQL) serialises them.
+func (s ops) ExtendTree(ctx context.Context, log LogID, maxLeaves int, extend func(st TreeState, leafHashes [][]byte) (TreeUpdate, error)) (TreeState, error) {
+	table, err := log.table()
+	if err != nil {
+		return TreeState{}, err
+	}
+	if maxLeaves < 1 {
+		return TreeState{}, invalid("maxLeaves %d", maxLeaves)
+	}
+	var out TreeState
+	err = s.d.transact(ctx, "extending "+string(log)+" tree", func(tx conn) error {
+		if err := s.d.serialise(ctx, tx, "locking "+string(log)+" tree", treeLockSQL, string(log)); err != nil {
+			return err
+		}
+		st, err := readTreeState(ctx, tx, log)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, `SELECT idx, leaf_hash FROM `+table+` WHERE idx >= ? ORDER BY idx LIMIT ?`, int64(st.Size), maxLeaves)
+		hashes, err := readNewLeafHashes(rows, err, table, st.Size)
+		if err != nil {
+			return err
+		}
+		out, err = runExtension(st, hashes, extend, func(cp *Checkpoint) error {
+			return addCheckpoint(ctx, tx, log, cp)
+		}, func(up *TreeUpdate) error {
+			return s.writeTreeUpdate(ctx, tx, log, up)
+		})
+		return err
+	})
+	if err != nil {
+		return TreeState{}, err
+	}
+	return out, nil
+}
+
+func (s ops) writeTreeUpdate(ctx context.Context, tx conn, log LogID, up *TreeUpdate) error {
+	for _, n := range up.Nodes {
+		if len(n.Hash) != HashSize || n.Level >= 64 || n.Index > 1<<63-1 {
+			return invalid("tree node (%d, %d)", n.Level, n.Index)
+		}
+	}
+	if err := s.d.insertRows(ctx, tx, "storing tree nodes", "log_tree_nodes", []string{"log", "level", "idx", "hash"}, len(up.Nodes), func(i int) []any {
+		n := &up.Nodes[i]
+		return []any{string(log), int64(n.Level), int64(n.Index), n.Hash}
+	}); err != nil {
+		return err
+	}
+	rng, err := packRange(up.State.Range)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO log_tree_state (log, size, "range") VALUES (?, ?, ?)
+		ON CONFLICT (log) DO UPDATE SET size = excluded.size, "range" = excluded."range"`,
+		string(log), int64(up.State.Size), rng); err != nil {
+		return unavailable("storing tree state", err)
+	}
+	if up.Checkpoint != nil {
+		return addCheckpoint(ctx, tx, log, up.Checkpoint)
+	}
+	return nil
+}
+
+func addCheckpoint(ctx context.Context, tx conn, log LogID, cp *Checkpoint) error {
+	if err := cp.validate(); err != nil {
+		return err
+	}
+	if done, err := checkpointStored(tx.queryRow(ctx, `SELECT root FROM log_checkpoints WHERE log = ? AND size = ?`, string(log), int64(cp.Size)), log, cp); err != nil || done {
+		return err // nil: already published
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO log_checkpoints (log, size, root, note, published_at) VALUES (?, ?, ?, ?, ?)`,
+		string(log), int64(cp.Size), cp.Root, cp.Note, cp.PublishedAt.UnixNano()); err != nil {
+		return unavailable("storing checkpoint", err)
+	}
+	return nil
+}
+
+func readTreeState(ctx context.Context, c conn, log LogID) (TreeState, error) {
+	return scanTreeState(c.queryRow(ctx, `SELECT size, "range" FROM log_tree_state WHERE log = ?`, string(log)))
+}
+
+// TreeState returns how far log's tree has been built.
+func (s ops) TreeState(ctx context.Context, log LogID) (TreeState, error) {
+	if _, err := log.table(); err != nil {
+		return TreeState{}, err
+	}
+	return readTreeState(ctx, s.d.reader(), log)
+}
+
+// TreeNodes returns the stored hashes of log's tree at level for indexes
+// [from, to), in order. It fails with ErrNotFound if any is missing (beyond
+// the tree's size, or at a level that is not stored) and ErrInvalid if
+// from > to.
+func (s ops) TreeNodes(ctx context.Context, log LogID, level uint, from, to uint64) ([][]byte, error) {
+	if _, err := log.table(); err != nil {
+		return nil, err
+	}
+	if err := checkNodeRange(level, from, to); err != nil {
+		return nil, err
+	}
+	if from == to {
+		return nil, nil
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT hash FROM log_tree_nodes WHERE log = ? AND level = ? AND idx >= ? AND idx < ? ORDER BY idx`,
+		string(log), int64(level), int64(from), int64(to))
+	return readNodeHashes(rows, err, log, level, from, to)
+}
+
+// ScanTreeNodes calls fn for every stored node of log's tree at level, in
+// index order, stopping at fn's first error. For offline verification.
+func (s ops) ScanTreeNodes(ctx context.Context, log LogID, level uint, fn func(TreeNode) error) error {
+	if _, err := log.table(); err != nil {
+		return err
+	}
+	if level >= 64 {
+		return invalid("tree level %d", level)
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT idx, hash FROM log_tree_nodes WHERE log = ? AND level = ? ORDER BY idx`, string(log), int64(level))
+	return eachTreeNode(rows, err, level, fn)
+}
+
+// ScanLeaves calls fn for every row of log's leaf table in index order,
+// exactly as stored (gaps included: it does not assume the table is intact),
+// stopping at fn's first error. For offline verification.
+func (s ops) ScanLeaves(ctx context.Context, log LogID, fn func(StoredLeaf) error) error {
+	table, err := log.table()
+	if err != nil {
+		return err
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT `+leafColumns+` FROM `+table+` ORDER BY idx`)
+	return eachRow(rows, err, "reading "+table, scanStoredLeaf, fn)
+}
+
+// LatestCheckpoint returns log's largest published checkpoint, or
+// ErrNotFound if none has been published.
+func (s ops) LatestCheckpoint(ctx context.Context, log LogID) (Checkpoint, error) {
+	cps, err := s.checkpoints(ctx, log, `ORDER BY size DESC LIMIT 1`)
+	return latestCheckpoint(log, cps, err)
+}
+
+// Checkpoints returns every checkpoint published for log, by size.
+func (s ops) Checkpoints(ctx context.Context, log LogID) ([]Checkpoint, error) {
+	return s.checkpoints(ctx, log, `ORDER BY size`)
+}
+
+func (s ops) checkpoints(ctx context.Context, log LogID, tail string) ([]Checkpoint, error) {
+	if _, err := log.table(); err != nil {
+		return nil, err
+	}
+	return readCheckpoints(s.d.reader().query(ctx, `SELECT size, root, note, published_at FROM log_checkpoints WHERE log = ? `+tail, string(log)))
+}
+
+// LogSize is the number of leaves in log (one past its largest index).
+func (s ops) LogSize(ctx context.Context, log LogID) (uint64, error) {
+	table, err := log.table()
+	if err != nil {
+		return 0, err
+	}
+	return s.logSize(ctx, table)
 }

@@ -1,8 +1,7 @@
-package store_test
+package storetest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,13 +10,25 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-func TestAllowedQueriesCountsOnlyThePeriodRequesterAndAllows(t *testing.T) {
-	ctx := context.Background()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+// UsageBackend is the store as the fair-use policy counts usage.
+type UsageBackend interface {
+	Close() error
+	AppendInquiry(ctx context.Context, l store.Leaf) (store.Appended, error)
+	AllowedQueries(ctx context.Context, requester, subject string, since time.Time) (int, error)
+}
+
+// RunUsage runs the usage suite.
+func RunUsage[B UsageBackend](t *testing.T, newDB func(t *testing.T) func(context.Context) (B, error)) {
+	runSuite(t, newDB, []suiteCase[func(context.Context) (B, error)]{
+		{"AllowedQueriesCount", testAllowedQueries[B]},
+	})
+}
+
+// testAllowedQueries: only allowed queries, by that requester, about that
+// subject, from the start of the period on, count.
+func testAllowedQueries[B UsageBackend](t *testing.T, o func(context.Context) (B, error)) {
+	s := openWith(t, o)
+	ctx := t.Context()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	add := func(at time.Time, requester, subject, decision string) {
 		t.Helper()
