@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/creditexchange/node/node/records"
 )
@@ -84,11 +86,6 @@ func feedPosition(b FeedBatch, cur uint64) (done bool, err error) {
 	}
 }
 
-// The feed logic both backends share: argument checks, the row scans and
-// the walk over a batch. Each backend keeps its SQL text, how it locks the
-// cursor (SQLite's single writer, PostgreSQL's FOR UPDATE) and its
-// transaction.
-
 // readChanges reads the rows of a Changes query on category: (seq, subject,
 // id, data, updated or changed at); NULL data is a deletion.
 func readChanges(rows rowIter, err error, category string) ([]Change, error) {
@@ -140,4 +137,68 @@ func writeFeedBatch(b *FeedBatch, check RecordCheck, upsert func(records.Record)
 		}
 	}
 	return nil
+}
+
+// Changes returns up to limit changes (limit ≤ 0 or above 10000 means
+// 10000) to records of category with a seq above after, in seq order.
+func (s ops) Changes(ctx context.Context, category string, after uint64, limit int) ([]Change, error) {
+	limit, err := categoryLimit(category, limit, maxChanges)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT c.seq, c.subject, c.id, r.data, COALESCE(r.updated_at, c.changed_at)
+		FROM record_changes c LEFT JOIN records r ON r.subject = c.subject AND r.category = c.category AND r.id = c.id
+		WHERE c.category = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`, category, int64(after), limit)
+	return readChanges(rows, err, category)
+}
+
+// FeedCursor returns how far this node has applied provider's feed; 0 if
+// it never applied a batch.
+func (s ops) FeedCursor(ctx context.Context, provider, feed string) (uint64, error) {
+	return scanFeedCursor(s.d.reader().queryRow(ctx, `SELECT cursor FROM feed_cursors WHERE provider = ? AND feed = ?`, provider, feed))
+}
+
+// ApplyFeed upserts the batch's records, keyed by (subject, category, id),
+// deletes its withdrawn ones, and moves the cursor to b.To, in one
+// transaction. check, if not nil, sees each record inside the transaction
+// and can refuse the batch. A batch that ends at or before the cursor was
+// applied already: applied is false and nothing is written (idempotent). A
+// batch that does not start at the cursor otherwise is ErrFeedCursor. The
+// cursor row is created first if missing and read FOR UPDATE on PostgreSQL,
+// so two concurrent applies of one feed are serialised.
+func (s ops) ApplyFeed(ctx context.Context, b FeedBatch, check RecordCheck) (applied bool, err error) {
+	if err := b.validate(); err != nil {
+		return false, err
+	}
+	err = s.d.transact(ctx, "applying feed", func(tx conn) error {
+		if _, err := tx.exec(ctx, `INSERT INTO feed_cursors (provider, feed, cursor, updated_at) VALUES (?, ?, 0, ?)
+			ON CONFLICT (provider, feed) DO NOTHING`, b.Provider, b.Feed, time.Now().UnixNano()); err != nil {
+			return unavailable("applying feed", err)
+		}
+		var cur int64
+		if err := tx.queryRow(ctx, `SELECT cursor FROM feed_cursors WHERE provider = ? AND feed = ?`+s.d.rowLock(" FOR UPDATE"),
+			b.Provider, b.Feed).Scan(&cur); err != nil {
+			return unavailable("applying feed", err)
+		}
+		if done, err := feedPosition(b, uint64(cur)); done || err != nil {
+			return err
+		}
+		if err := writeFeedBatch(&b, check, func(r records.Record) error {
+			_, err := tx.exec(ctx, upsertRecordSQL, r.Subject, r.Category, r.ID, []byte(r.Data), r.UpdatedAt.UnixNano())
+			return err
+		}, func(k Key) error {
+			_, err := tx.exec(ctx, `DELETE FROM records WHERE subject = ? AND category = ? AND id = ?`,
+				k.Subject, k.Category, k.ID)
+			return err
+		}); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE feed_cursors SET cursor = ?, updated_at = ? WHERE provider = ? AND feed = ?`,
+			int64(b.To), time.Now().UnixNano(), b.Provider, b.Feed); err != nil {
+			return unavailable("applying feed", err)
+		}
+		applied = true
+		return nil
+	})
+	return applied, err
 }

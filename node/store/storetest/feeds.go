@@ -1,20 +1,19 @@
-package store_test
+package storetest
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/store"
-	"github.com/creditexchange/node/node/store/pgtest"
 )
 
-// feedBackend is what both backends offer for change feeds.
-type feedBackend interface {
+// FeedsBackend is the store as change feeds (node/feeds) use it.
+type FeedsBackend interface {
+	Close() error
 	ImportRecords(ctx context.Context, recs []records.Record) error
 	Records(ctx context.Context, subject string, categories []string) ([]records.Record, error)
 	Changes(ctx context.Context, category string, after uint64, limit int) ([]store.Change, error)
@@ -22,25 +21,15 @@ type feedBackend interface {
 	ApplyFeed(ctx context.Context, b store.FeedBatch, check store.RecordCheck) (bool, error)
 }
 
-func TestSQLiteChangesAndApplyFeed(t *testing.T) {
-	s, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "node.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	testFeeds(t, s)
+// RunFeeds runs the change-feed suite.
+func RunFeeds[B FeedsBackend](t *testing.T, newDB func(t *testing.T) func(context.Context) (B, error)) {
+	runSuite(t, newDB, []suiteCase[func(context.Context) (B, error)]{
+		{"ChangesAndApplyFeed", testFeeds[B]},
+	})
 }
 
-func TestPostgresChangesAndApplyFeed(t *testing.T) {
-	s, err := store.OpenPostgres(t.Context(), pgtest.Schema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	testFeeds(t, s)
-}
-
-func testFeeds(t *testing.T, s feedBackend) {
+func testFeeds[B FeedsBackend](t *testing.T, o func(context.Context) (B, error)) {
+	s := openWith(t, o)
 	ctx := t.Context()
 	r := func(subject, id, data string) records.Record {
 		return records.Record{Subject: subject, Category: "abnormal_operation", ID: id, Data: json.RawMessage(data), UpdatedAt: time.Now()}
@@ -108,7 +97,7 @@ func testFeeds(t *testing.T, s feedBackend) {
 	if got, _ := s.Records(ctx, "X", []string{"abnormal_operation"}); len(got) != 0 {
 		t.Fatal("withdrawn record still there")
 	}
-	// Applied records are changes of this node too: a chain can follow.
+	// Applied records are changes of this node too, so a chain can follow,
 	// and a deletion is a change, delivered as such.
 	ch, err = s.Changes(ctx, "abnormal_operation", 3, 0)
 	if err != nil {
