@@ -28,4 +28,5 @@ func postgresDB(t *testing.T) func(context.Context) (*store.Postgres, error) {
 
 func TestPostgresRights(t *testing.T) { storetest.RunRights(t, postgresDB) }
 func TestPostgresFeeds(t *testing.T)  { storetest.RunFeeds(t, postgresDB) }
+func TestPostgresJoint(t *testing.T)  { storetest.RunJoint(t, postgresDB) }
 func TestPostgresUsage(t *testing.T)  { storetest.RunUsage(t, postgresDB) }

@@ -32,6 +32,7 @@ func sqliteDB(t *testing.T) func(context.Context) (*store.SQLite, error) {
 
 func TestSQLiteRights(t *testing.T) { storetest.RunRights(t, sqliteDB) }
 func TestSQLiteFeeds(t *testing.T)  { storetest.RunFeeds(t, sqliteDB) }
+func TestSQLiteJoint(t *testing.T)  { storetest.RunJoint(t, sqliteDB) }
 func TestSQLiteUsage(t *testing.T)  { storetest.RunUsage(t, sqliteDB) }
 
 func benchLeaf(n int) store.Leaf {

@@ -1,40 +1,35 @@
-package store_test
+package storetest
 
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/creditexchange/node/node/store"
-	"github.com/creditexchange/node/node/store/pgtest"
 )
 
-type jointJobStore interface {
+// JointBackend is the store as joint modelling hosts (node/joint/remote) use
+// it.
+type JointBackend interface {
+	Close() error
 	CreateJointJob(ctx context.Context, j store.JointJob) error
 	JointJob(ctx context.Context, guest, id string) (store.JointJob, error)
 	UpdateJointJob(ctx context.Context, guest, id, state string, session []byte, now time.Time) error
-	Close() error
 }
 
-// TestSQLiteJointJobs: a job is created once per (guest, id), read back with its terms,
-// updated, and survives reopening the database.
-func TestSQLiteJointJobs(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "node.db")
-	testJointJobs(t, func() (jointJobStore, error) { return store.OpenSQLite(t.Context(), path) })
+// RunJoint runs the joint-job suite: a job is created once per (guest, id),
+// read back with its terms, updated, and survives reopening the database.
+func RunJoint[B JointBackend](t *testing.T, newDB func(t *testing.T) func(context.Context) (B, error)) {
+	runSuite(t, newDB, []suiteCase[func(context.Context) (B, error)]{
+		{"JobLifecycle", testJointJobs[B]},
+	})
 }
 
-// TestPostgresJointJobs is TestSQLiteJointJobs on PostgreSQL.
-func TestPostgresJointJobs(t *testing.T) {
-	u := pgtest.Schema(t)
-	testJointJobs(t, func() (jointJobStore, error) { return store.OpenPostgres(t.Context(), u) })
-}
-
-func testJointJobs(t *testing.T, open func() (jointJobStore, error)) {
+func testJointJobs[B JointBackend](t *testing.T, o func(context.Context) (B, error)) {
 	ctx := t.Context()
-	s, err := open()
+	s, err := o(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +57,7 @@ func testJointJobs(t *testing.T, open func() (jointJobStore, error)) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if s, err = open(); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = openWith(t, o)
 	got, err := s.JointJob(ctx, "bank-a", "j1")
 	if err != nil {
 		t.Fatal(err)
