@@ -7,16 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ScanLeafHashes is SQLite.ScanLeafHashes on PostgreSQL.
-func (s *Postgres) ScanLeafHashes(ctx context.Context, log LogID, from uint64, fn func(index uint64, subject string, leafHash []byte) error) error {
-	table, err := log.table()
-	if err != nil {
-		return err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT idx, subject, leaf_hash FROM `+table+` WHERE idx >= $1 ORDER BY idx`, int64(from))
-	return eachLeafHash(rows, err, table, from, fn)
-}
-
 // WitnessRecord is SQLite.WitnessRecord on PostgreSQL.
 func (s *Postgres) WitnessRecord(ctx context.Context, peer string) (WitnessRecord, error) {
 	return scanWitnessRecord(s.pool.QueryRow(ctx, `SELECT size, root, map_root, vrf_key, cosigned, seen_at FROM witness_checkpoints WHERE peer = $1`, peer), peer)

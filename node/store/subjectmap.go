@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -119,11 +120,6 @@ func checkSubjectMapPrev(newest *uint64, prev *uint64) error {
 
 // subjectMapChunk bounds the ids of one IN list.
 const subjectMapChunk = 500
-
-// The subject-map logic both backends share: argument checks and the row
-// scans. Each backend keeps its SQL text, its snapshot (SQLite's read
-// transaction, PostgreSQL's REPEATABLE READ), its commit lock and how it
-// writes the nodes.
 
 // validReplaced checks one of u.Replaced.
 func (u *SubjectMapUpdate) validReplaced(r SubjectMapRef) error {
@@ -335,4 +331,224 @@ func readSubjectCosignatures(rows rowIter, err error) ([]SubjectCosignature, err
 		c.Rev, c.Hash = uint64(rev), uint32(hash)
 		return c, err
 	})
+}
+
+// ScanLeafHashes calls fn with the index, subject and leaf hash of every
+// leaf of log from index from on, in index order, stopping at fn's first
+// error. It is what the subject map (node/subjectlog) needs to follow the
+// log without reading entry bytes. A gap in the indexes fails with
+// ErrTreeCorrupt.
+func (s ops) ScanLeafHashes(ctx context.Context, log LogID, from uint64, fn func(index uint64, subject string, leafHash []byte) error) error {
+	table, err := log.table()
+	if err != nil {
+		return err
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT idx, subject, leaf_hash FROM `+table+` WHERE idx >= ? ORDER BY idx`, int64(from))
+	return eachLeafHash(rows, err, table, from, fn)
+}
+
+// SubjectMapRevisions returns the newest n stored revisions of the subject
+// map, oldest first (none before the first commit).
+func (s ops) SubjectMapRevisions(ctx context.Context, n int) ([]SubjectMapRevision, error) {
+	if err := checkRevisionCount(n); err != nil {
+		return nil, err
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT rev, root, keys, note FROM subject_map_revisions ORDER BY rev DESC LIMIT ?`, n)
+	return readSubjectMapRevisions(rows, err)
+}
+
+// readRevision runs fn in one snapshot after checking that subject map
+// revision rev is stored (ErrNotFound if not).
+func (s ops) readRevision(ctx context.Context, rev uint64, fn func(tx conn) error) error {
+	if err := checkSubjectMapRev(rev); err != nil {
+		return err
+	}
+	return s.d.snapshot(ctx, "reading subject map", func(tx conn) error {
+		if err := revisionStored(tx.queryRow(ctx, `SELECT 1 FROM subject_map_revisions WHERE rev = ?`, int64(rev)), rev); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// SubjectMapNodes returns, for each of ids, the node stored at the largest
+// revision ≤ rev; positions with none are left out. The read is one
+// snapshot, and fails with ErrNotFound if revision rev is not stored (never
+// committed, or pruned), so a result is always of a revision whose nodes
+// are all still there.
+func (s ops) SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) ([]SubjectMapNode, error) {
+	var out []SubjectMapNode
+	err := s.readRevision(ctx, rev, func(tx conn) error {
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), subjectMapChunk)]
+			ids = ids[len(chunk):]
+			cond, args := anyOf(s.d, "id", chunk)
+			rows, err := tx.query(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? AND `+cond+` ORDER BY id, rev`,
+				append([]any{int64(rev)}, args...)...)
+			if err := eachSubjectMapNode(rows, err, func(n SubjectMapNode) error { out = append(out, n); return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScanSubjectMapNodes calls fn with every position's node at revision rev
+// (the row of the largest revision ≤ rev), in position order, stopping at
+// fn's first error. One snapshot; ErrNotFound if rev is not stored. For
+// offline verification.
+func (s ops) ScanSubjectMapNodes(ctx context.Context, rev uint64, fn func(SubjectMapNode) error) error {
+	return s.readRevision(ctx, rev, func(tx conn) error {
+		rows, err := tx.query(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? ORDER BY id, rev`, int64(rev))
+		return eachSubjectMapNode(rows, err, fn)
+	})
+}
+
+// CommitSubjectMap writes u in one transaction: with Reset, the stored map
+// is dropped first; then u's nodes, the stale index of the nodes they
+// replace, and the revision with its checkpoint; then the revisions beyond
+// the newest u.Keep are pruned with every node only they could reach. It
+// fails with ErrSubjectMapConflict if the newest stored revision is not
+// u.Prev, and with ErrInvalid for a malformed update or node; either way
+// nothing is written.
+//
+// On PostgreSQL concurrent commits are serialised by an EXCLUSIVE lock on
+// subject_map_revisions (readers, which take ACCESS SHARE, are not blocked).
+func (s ops) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error {
+	if err := u.validate(); err != nil {
+		return err
+	}
+	for _, n := range u.Nodes {
+		if err := validSubjectMapNode(n.ID, n.Data); err != nil {
+			return err
+		}
+	}
+	for _, r := range u.Replaced {
+		if err := u.validReplaced(r); err != nil {
+			return err
+		}
+	}
+	rev := int64(u.Revision.Rev)
+	return s.d.transact(ctx, "storing subject map", func(tx conn) error {
+		if err := s.d.serialise(ctx, tx, "locking subject map", `LOCK TABLE subject_map_revisions IN EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		have, err := newestRevision(tx.queryRow(ctx, `SELECT MAX(rev) FROM subject_map_revisions`))
+		if err != nil {
+			return err
+		}
+		if err := checkSubjectMapPrev(have, u.Prev); err != nil {
+			return err
+		}
+		if u.Reset {
+			for _, t := range []string{"subject_map_cosignatures", "subject_map_nodes", "subject_map_stale", "subject_map_revisions"} {
+				if _, err := tx.exec(ctx, `DELETE FROM `+t); err != nil { // not TRUNCATE: PostgreSQL readers keep their snapshot
+					return unavailable("resetting subject map", err)
+				}
+			}
+		}
+		if err := s.d.insertRows(ctx, tx, "storing subject map nodes", "subject_map_nodes", []string{"id", "rev", "node"}, len(u.Nodes), func(i int) []any {
+			return []any{u.Nodes[i].ID, rev, u.Nodes[i].Data}
+		}); err != nil {
+			return err
+		}
+		if err := s.d.insertRows(ctx, tx, "storing subject map stale index", "subject_map_stale", []string{"stale_since", "id", "rev"}, len(u.Replaced), func(i int) []any {
+			return []any{rev, u.Replaced[i].ID, int64(u.Replaced[i].Rev)}
+		}); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO subject_map_revisions (rev, root, keys, note) VALUES (?, ?, ?, ?)`,
+			rev, u.Revision.Root, int64(u.Revision.Keys), u.Revision.Note); err != nil {
+			return unavailable("storing subject map revision", err)
+		}
+		return pruneSubjectMap(ctx, tx, u.Keep)
+	})
+}
+
+// pruneSubjectMap keeps the newest keep revisions: a row replaced at
+// revision s is reachable from revisions below s only, so the rows replaced
+// at or before the oldest kept revision go, and the revisions before it with
+// their cosignatures.
+func pruneSubjectMap(ctx context.Context, tx conn, keep int) error {
+	oldest, ok, err := oldestKept(tx.queryRow(ctx, `SELECT rev FROM subject_map_revisions ORDER BY rev DESC LIMIT 1 OFFSET ?`, keep-1))
+	if err != nil || !ok {
+		return err // nil: fewer than keep
+	}
+	for _, q := range []string{
+		`DELETE FROM subject_map_nodes WHERE (id, rev) IN (SELECT id, rev FROM subject_map_stale WHERE stale_since <= ?)`,
+		`DELETE FROM subject_map_stale WHERE stale_since <= ?`,
+		`DELETE FROM subject_map_cosignatures WHERE rev < ?`,
+		`DELETE FROM subject_map_revisions WHERE rev < ?`,
+	} {
+		if _, err := tx.exec(ctx, q, oldest); err != nil {
+			return unavailable("pruning subject map", err)
+		}
+	}
+	return nil
+}
+
+// AddSubjectCosignatures stores cs, witness cosignatures of stored
+// revisions' subject checkpoints, in one transaction and returns how many
+// were new: one already stored for the same revision and key (name and
+// hash) is left as it is. It fails with ErrNotFound if a revision of cs is
+// not (or no longer) stored, and with ErrInvalid for a malformed
+// cosignature; either way nothing is written. On PostgreSQL the revisions'
+// rows are locked FOR KEY SHARE, so a concurrent prune waits for the
+// transaction or has already removed them (ErrNotFound).
+func (s ops) AddSubjectCosignatures(ctx context.Context, cs []SubjectCosignature) (int, error) {
+	if err := validCosignatures(cs); err != nil || len(cs) == 0 {
+		return 0, err
+	}
+	var added int
+	err := s.d.transact(ctx, "storing subject map cosignatures", func(tx conn) error {
+		added = 0
+		for _, rev := range cosignatureRevs(cs) {
+			if err := revisionStored(tx.queryRow(ctx, `SELECT 1 FROM subject_map_revisions WHERE rev = ?`+s.d.rowLock(" FOR KEY SHARE"), int64(rev)), rev); err != nil {
+				return err
+			}
+		}
+		for _, c := range cs {
+			n, err := tx.exec(ctx, `INSERT INTO subject_map_cosignatures (rev, key_name, key_hash, sig) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+				int64(c.Rev), c.Name, int64(c.Hash), c.Sig)
+			if err != nil {
+				return unavailable("storing subject map cosignature", err)
+			}
+			added += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// SubjectCosignatures returns the stored witness cosignatures of the given
+// revisions, ordered by revision, key name (bytewise: SQLite's BINARY
+// collation, PostgreSQL's "C") and key hash; a revision not stored has none.
+func (s ops) SubjectCosignatures(ctx context.Context, revs []uint64) ([]SubjectCosignature, error) {
+	if err := checkCosignatureRevs(revs); err != nil {
+		return nil, err
+	}
+	var out []SubjectCosignature
+	for len(revs) > 0 {
+		chunk := revs[:min(len(revs), subjectMapChunk)]
+		revs = revs[len(chunk):]
+		ids := make([]int64, len(chunk))
+		for i, r := range chunk {
+			ids[i] = int64(r)
+		}
+		cond, args := anyOf(s.d, "rev", ids)
+		cs, err := readSubjectCosignatures(s.d.reader().query(ctx, `SELECT rev, key_name, key_hash, sig FROM subject_map_cosignatures WHERE `+cond+
+			` ORDER BY rev, key_name COLLATE `+s.d.bytewise()+`, key_hash`, args...))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
+	}
+	return out, nil
 }
