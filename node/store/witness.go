@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -28,9 +29,6 @@ type WitnessAlarm struct {
 	Peer, Kind, Detail  string
 	Previous, Offending string
 }
-
-// The witness logic both backends share: the argument check and the row
-// scans. Each backend keeps its SQL text and its transaction.
 
 func (r *WitnessRecord) validate() error {
 	if r.Peer == "" || len(r.Root) != HashSize || len(r.MapRoot) != HashSize || len(r.VRFKey) != 32 || len(r.Cosigned) == 0 {
@@ -72,4 +70,44 @@ func readWitnessAlarms(rows rowIter, err error) ([]WitnessAlarm, error) {
 		out = []WitnessAlarm{}
 	}
 	return out, nil
+}
+
+// WitnessRecord returns peer's record, or ErrNotFound.
+func (s ops) WitnessRecord(ctx context.Context, peer string) (WitnessRecord, error) {
+	return scanWitnessRecord(s.d.reader().queryRow(ctx, `SELECT size, root, map_root, vrf_key, cosigned, seen_at FROM witness_checkpoints WHERE peer = ?`, peer), peer)
+}
+
+// SaveWitnessRecord stores r as its peer's record, durably. It fails with
+// ErrWitnessRollback if the stored record is of a larger tree.
+func (s ops) SaveWitnessRecord(ctx context.Context, r WitnessRecord) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	n, err := s.d.writer().exec(ctx, `INSERT INTO witness_checkpoints (peer, size, root, map_root, vrf_key, cosigned, seen_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (peer) DO UPDATE SET size = excluded.size, root = excluded.root, map_root = excluded.map_root,
+			vrf_key = excluded.vrf_key, cosigned = excluded.cosigned, seen_at = excluded.seen_at
+		WHERE excluded.size >= witness_checkpoints.size`,
+		r.Peer, int64(r.Size), r.Root, r.MapRoot, r.VRFKey, r.Cosigned, r.SeenAt.UnixNano())
+	if err != nil {
+		return unavailable("storing witness record", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s", ErrWitnessRollback, r.Peer)
+	}
+	return nil
+}
+
+// AddWitnessAlarm appends a durably.
+func (s ops) AddWitnessAlarm(ctx context.Context, a WitnessAlarm) error {
+	if _, err := s.d.writer().exec(ctx, `INSERT INTO witness_alarms (time, peer, kind, detail, previous, offending) VALUES (?, ?, ?, ?, ?, ?)`,
+		a.Time.UnixNano(), a.Peer, a.Kind, a.Detail, a.Previous, a.Offending); err != nil {
+		return unavailable("storing witness alarm", err)
+	}
+	return nil
+}
+
+// WitnessAlarms returns every alarm, oldest first.
+func (s ops) WitnessAlarms(ctx context.Context) ([]WitnessAlarm, error) {
+	return readWitnessAlarms(s.d.reader().query(ctx, `SELECT time, peer, kind, detail, previous, offending FROM witness_alarms ORDER BY id`))
 }
