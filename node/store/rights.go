@@ -373,39 +373,18 @@ func (s ops) ResolveObjection(ctx context.Context, r Resolution, entry func(Obje
 	if err := validateObjectionResolution(r); err != nil {
 		return Objection{}, Appended{}, err
 	}
-	var o Objection
-	var a Appended
-	err := s.d.transact(ctx, "resolving objection", func(tx conn) error {
-		idx, err := s.d.nextIndex(ctx, tx, inquiryLog) // the head first: see dialect.nextIndex
-		if err != nil {
-			return err
-		}
-		rows, err := tx.query(ctx, objectionSelect+` WHERE id = ?`+s.d.rowLock(" FOR UPDATE"), r.ID)
-		list, err := readObjections(rows, err)
-		if err != nil {
-			return err
-		}
-		if o, err = openObjection(list); err != nil {
-			return err
-		}
-		if r.Status == schemas.ObjectionCorrected {
-			if err := checkCorrected(tx.queryRow(ctx, `SELECT MAX(updated_at) FROM records WHERE subject = ? AND category = ? AND id = ?`,
-				o.Subject, o.Category, o.RecordID), o); err != nil {
-				return err
+	return closeRequest(ctx, s, closing[Objection]{
+		op: "resolving objection", sel: objectionSelect, read: readObjections, open: openObjection,
+		check: func(tx conn, o Objection) error {
+			if r.Status != schemas.ObjectionCorrected {
+				return nil
 			}
-		}
-		if _, err := tx.exec(ctx, `UPDATE objections SET status = ?, resolved_at = ?, outcome = ? WHERE id = ?`,
-			r.Status, r.At.UnixNano(), r.Outcome, r.ID); err != nil {
-			return unavailable("resolving objection", err)
-		}
-		o.Status, o.ResolvedAt, o.Outcome = r.Status, r.At.UTC(), r.Outcome
-		a, err = appendAt(ctx, tx, idx, func() (Leaf, error) { return entry(o) })
-		return err
-	})
-	if err != nil {
-		return Objection{}, Appended{}, err
-	}
-	return o, a, nil
+			return checkCorrected(tx.queryRow(ctx, `SELECT MAX(updated_at) FROM records WHERE subject = ? AND category = ? AND id = ?`,
+				o.Subject, o.Category, o.RecordID), o)
+		},
+		update: `UPDATE objections SET status = ?, resolved_at = ?, outcome = ? WHERE id = ?`,
+		set:    func(o *Objection) { o.Status, o.ResolvedAt, o.Outcome = r.Status, r.At.UTC(), r.Outcome },
+	}, r, entry)
 }
 
 // DecideRepair approves or rejects (schemas.RepairApproved, …Rejected) the
@@ -415,33 +394,63 @@ func (s ops) DecideRepair(ctx context.Context, r Resolution, entry func(Repair) 
 	if err := validateRepairDecision(r); err != nil {
 		return Repair{}, Appended{}, err
 	}
-	var rp Repair
+	return closeRequest(ctx, s, closing[Repair]{
+		op: "deciding repair", sel: repairSelect, read: readRepairs, open: pendingRepair,
+		check:  func(conn, Repair) error { return nil },
+		update: `UPDATE repairs SET status = ?, decided_at = ?, outcome = ? WHERE id = ?`,
+		set:    func(rp *Repair) { rp.Status, rp.DecidedAt, rp.Outcome = r.Status, r.At.UTC(), r.Outcome },
+	}, r, entry)
+}
+
+// closing is how one kind of subject request (objection, repair) is closed.
+type closing[T any] struct {
+	op    string
+	sel   string                            // objectionSelect or repairSelect
+	read  func(rowIter, error) ([]T, error) // readObjections or readRepairs
+	open  func([]T) (T, error)              // openObjection or pendingRepair
+	check func(tx conn, v T) error          // what else must hold before closing
+	// update writes the resolution; its parameters are status, time,
+	// outcome and id.
+	update string
+	set    func(*T) // what update wrote, on the value read
+}
+
+// closeRequest closes the request r.ID as c says and appends the leaf entry
+// builds from the closed request, in one transaction. It reserves the leaf's
+// index before reading the request (FOR UPDATE on PostgreSQL, so of two
+// concurrent closings the second sees the first's status): see
+// dialect.nextIndex.
+func closeRequest[T any](ctx context.Context, s ops, c closing[T], r Resolution, entry func(T) (Leaf, error)) (T, Appended, error) {
+	var v T
 	var a Appended
-	err := s.d.transact(ctx, "deciding repair", func(tx conn) error {
-		idx, err := s.d.nextIndex(ctx, tx, inquiryLog) // the head first: see dialect.nextIndex
+	err := s.d.transact(ctx, c.op, func(tx conn) error {
+		idx, err := s.d.nextIndex(ctx, tx, inquiryLog)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.query(ctx, repairSelect+` WHERE id = ?`+s.d.rowLock(" FOR UPDATE"), r.ID)
-		list, err := readRepairs(rows, err)
+		rows, err := tx.query(ctx, c.sel+` WHERE id = ?`+s.d.rowLock(" FOR UPDATE"), r.ID)
+		list, err := c.read(rows, err)
 		if err != nil {
 			return err
 		}
-		if rp, err = pendingRepair(list); err != nil {
+		if v, err = c.open(list); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `UPDATE repairs SET status = ?, decided_at = ?, outcome = ? WHERE id = ?`,
-			r.Status, r.At.UnixNano(), r.Outcome, r.ID); err != nil {
-			return unavailable("deciding repair", err)
+		if err := c.check(tx, v); err != nil {
+			return err
 		}
-		rp.Status, rp.DecidedAt, rp.Outcome = r.Status, r.At.UTC(), r.Outcome
-		a, err = appendAt(ctx, tx, idx, func() (Leaf, error) { return entry(rp) })
+		if _, err := tx.exec(ctx, c.update, r.Status, r.At.UnixNano(), r.Outcome, r.ID); err != nil {
+			return unavailable(c.op, err)
+		}
+		c.set(&v)
+		a, err = appendAt(ctx, tx, idx, func() (Leaf, error) { return entry(v) })
 		return err
 	})
 	if err != nil {
-		return Repair{}, Appended{}, err
+		var zero T
+		return zero, Appended{}, err
 	}
-	return rp, a, nil
+	return v, a, nil
 }
 
 // appendAt appends the leaf build makes to the inquiry log inside tx, at
