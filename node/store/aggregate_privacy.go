@@ -95,7 +95,7 @@ const (
 // unchanged and nothing is recorded. The read, the check and the insert are one write
 // transaction holding the requester's lock, so concurrent spends cannot both pass on the same
 // remainder.
-func (s ops) SpendPrivacyBudget(ctx context.Context, requester string, cost []byte, check func(prior [][]byte) error, now time.Time) error {
+func (s *ops) SpendPrivacyBudget(ctx context.Context, requester string, cost []byte, check func(prior [][]byte) error, now time.Time) error {
 	return s.d.transact(ctx, "spending privacy budget", func(tx conn) error {
 		if err := s.d.serialise(ctx, tx, "locking privacy budget", spendsLockSQL, requester); err != nil {
 			return err
@@ -112,13 +112,13 @@ func (s ops) SpendPrivacyBudget(ctx context.Context, requester string, cost []by
 }
 
 // AggregateQuerySets returns the query sets answered on dataset, each sorted.
-func (s ops) AggregateQuerySets(ctx context.Context, dataset string) ([][]string, error) {
+func (s *ops) AggregateQuerySets(ctx context.Context, dataset string) ([][]string, error) {
 	return querySets(ctx, s.d.reader(), dataset)
 }
 
 // AddAggregateQuerySet records a query set answered on dataset; recording the same set again
 // is a no-op.
-func (s ops) AddAggregateQuerySet(ctx context.Context, dataset string, members []string, now time.Time) error {
+func (s *ops) AddAggregateQuerySet(ctx context.Context, dataset string, members []string, now time.Time) error {
 	m, digest, err := querySetKey(members)
 	if err != nil {
 		return err
@@ -135,7 +135,7 @@ func (s ops) AddAggregateQuerySet(ctx context.Context, dataset string, members [
 // locks, always in this order: the dataset's, which every RecordAggregateAnswer on the dataset
 // takes, so that no two decide on the same history; then the requester's, which
 // SpendPrivacyBudget takes too, so that no two spends decide on the same remainder.
-func (s ops) RecordAggregateAnswer(ctx context.Context, dataset, requester string, members []string,
+func (s *ops) RecordAggregateAnswer(ctx context.Context, dataset, requester string, members []string,
 	decide func(querySets [][]string, spends [][]byte) (cost []byte, err error), now time.Time) error {
 	m, digest, err := querySetKey(members)
 	if err != nil {

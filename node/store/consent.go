@@ -13,19 +13,15 @@ import (
 const consentLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ' consent ' || ?, 0))`
 
 // RequestSeen reports whether (requester, requestID) has been committed.
-func (s ops) RequestSeen(ctx context.Context, requester, requestID string) (bool, error) {
-	var seen bool
-	if err := s.d.reader().queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM request_ids WHERE requester = ? AND request_id = ?)`,
-		requester, requestID).Scan(&seen); err != nil {
-		return false, unavailable("reading request ids", err)
-	}
-	return seen, nil
+func (s *ops) RequestSeen(ctx context.Context, requester, requestID string) (bool, error) {
+	return exists(ctx, s.d.reader(), "reading request ids", `SELECT EXISTS (SELECT 1 FROM request_ids WHERE requester = ? AND request_id = ?)`,
+		requester, requestID)
 }
 
 // ConsentUses is how many committed inquiries used subject's consent
 // consentID; 0 for a consent never used. Consent ids are chosen by
 // subjects: another subject's consent with the same id has its own count.
-func (s ops) ConsentUses(ctx context.Context, subject, consentID string) (int, error) {
+func (s *ops) ConsentUses(ctx context.Context, subject, consentID string) (int, error) {
 	var uses int
 	if err := s.d.reader().queryRow(ctx, `SELECT COALESCE((SELECT uses FROM consent_uses WHERE subject = ? AND consent_id = ?), 0)`,
 		subject, consentID).Scan(&uses); err != nil {
@@ -41,7 +37,7 @@ func (s ops) ConsentUses(ctx context.Context, subject, consentID string) (int, e
 // that subject's own revocation from being stored. From the moment Revoke
 // returns, CommitInquiry refuses the consent, for that subject, with
 // ErrConsentRevoked.
-func (s ops) Revoke(ctx context.Context, r Revocation) error {
+func (s *ops) Revoke(ctx context.Context, r Revocation) error {
 	if err := r.validate(); err != nil {
 		return err
 	}
@@ -60,20 +56,16 @@ func (s ops) Revoke(ctx context.Context, r Revocation) error {
 
 // Revoked reports whether subject has revoked the consent. A revocation of
 // the same consent id by another subject does not count.
-func (s ops) Revoked(ctx context.Context, subject, consentID string) (bool, error) {
-	var revoked bool
-	if err := s.d.reader().queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = ? AND consent_id = ?)`,
-		subject, consentID).Scan(&revoked); err != nil {
-		return false, unavailable("reading revocations", err)
-	}
-	return revoked, nil
+func (s *ops) Revoked(ctx context.Context, subject, consentID string) (bool, error) {
+	return exists(ctx, s.d.reader(), "reading revocations", `SELECT EXISTS (SELECT 1 FROM revocations WHERE subject = ? AND consent_id = ?)`,
+		subject, consentID)
 }
 
 // AllowedQueries counts the allowed query entries of requester about subject
 // logged at or after since: the usage the fair-use policy limits. It reads
 // the inquiry log (index inquiry_log_subject_time), so the count is exactly
 // what the subject can see.
-func (s ops) AllowedQueries(ctx context.Context, requester, subject string, since time.Time) (int, error) {
+func (s *ops) AllowedQueries(ctx context.Context, requester, subject string, since time.Time) (int, error) {
 	var n int
 	if err := s.d.reader().queryRow(ctx, s.d.allowedQueriesSQL(), subject, since.UnixNano(), requester).Scan(&n); err != nil {
 		return 0, unavailable("counting allowed queries", err)

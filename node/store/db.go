@@ -84,6 +84,16 @@ func anyOf[T any](d dialect, col string, vals []T) (string, []any) {
 	return cond, args
 }
 
+// exists runs q, a SELECT EXISTS (…), on c; a failure is ErrUnavailable
+// for op.
+func exists(ctx context.Context, c conn, op, q string, args ...any) (bool, error) {
+	var ok bool
+	if err := c.queryRow(ctx, q, args...).Scan(&ok); err != nil {
+		return false, unavailable(op, err)
+	}
+	return ok, nil
+}
+
 // sqlRunner is *sql.DB or *sql.Tx.
 type sqlRunner interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

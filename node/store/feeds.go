@@ -141,7 +141,7 @@ func writeFeedBatch(b *FeedBatch, check RecordCheck, upsert func(records.Record)
 
 // Changes returns up to limit changes (limit ≤ 0 or above 10000 means
 // 10000) to records of category with a seq above after, in seq order.
-func (s ops) Changes(ctx context.Context, category string, after uint64, limit int) ([]Change, error) {
+func (s *ops) Changes(ctx context.Context, category string, after uint64, limit int) ([]Change, error) {
 	limit, err := categoryLimit(category, limit, maxChanges)
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func (s ops) Changes(ctx context.Context, category string, after uint64, limit i
 
 // FeedCursor returns how far this node has applied provider's feed; 0 if
 // it never applied a batch.
-func (s ops) FeedCursor(ctx context.Context, provider, feed string) (uint64, error) {
+func (s *ops) FeedCursor(ctx context.Context, provider, feed string) (uint64, error) {
 	return scanFeedCursor(s.d.reader().queryRow(ctx, `SELECT cursor FROM feed_cursors WHERE provider = ? AND feed = ?`, provider, feed))
 }
 
@@ -166,7 +166,7 @@ func (s ops) FeedCursor(ctx context.Context, provider, feed string) (uint64, err
 // batch that does not start at the cursor otherwise is ErrFeedCursor. The
 // cursor row is created first if missing and read FOR UPDATE on PostgreSQL,
 // so two concurrent applies of one feed are serialised.
-func (s ops) ApplyFeed(ctx context.Context, b FeedBatch, check RecordCheck) (applied bool, err error) {
+func (s *ops) ApplyFeed(ctx context.Context, b FeedBatch, check RecordCheck) (applied bool, err error) {
 	if err := b.validate(); err != nil {
 		return false, err
 	}

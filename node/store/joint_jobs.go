@@ -53,7 +53,7 @@ func (j *JointJob) setTerms(b []byte) error {
 }
 
 // CreateJointJob records a new job; ErrInvalid if the guest already used the id.
-func (s ops) CreateJointJob(ctx context.Context, j JointJob) error {
+func (s *ops) CreateJointJob(ctx context.Context, j JointJob) error {
 	terms, err := j.terms()
 	if err != nil {
 		return err
@@ -71,7 +71,7 @@ func (s ops) CreateJointJob(ctx context.Context, j JointJob) error {
 }
 
 // JointJob reads a job; ErrNotFound if there is none.
-func (s ops) JointJob(ctx context.Context, guest, id string) (JointJob, error) {
+func (s *ops) JointJob(ctx context.Context, guest, id string) (JointJob, error) {
 	j := JointJob{ID: id, Guest: guest}
 	var terms string
 	var created, updated int64
@@ -88,7 +88,7 @@ func (s ops) JointJob(ctx context.Context, guest, id string) (JointJob, error) {
 }
 
 // UpdateJointJob sets a job's state and session; ErrNotFound if there is no such job.
-func (s ops) UpdateJointJob(ctx context.Context, guest, id, state string, session []byte, now time.Time) error {
+func (s *ops) UpdateJointJob(ctx context.Context, guest, id, state string, session []byte, now time.Time) error {
 	n, err := s.d.writer().exec(ctx, `UPDATE joint_jobs SET state = ?, session = ?, updated_at = ? WHERE guest = ? AND job_id = ?`,
 		state, session, now.UnixNano(), guest, id)
 	if err != nil {

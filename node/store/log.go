@@ -97,7 +97,7 @@ func leafRange(out []StoredLeaf, err error, table string, from, to uint64) ([]St
 // each case nothing is written. Of several concurrent commits of the same
 // request id exactly one succeeds. The leaf is durable when CommitInquiry
 // returns.
-func (s ops) CommitInquiry(ctx context.Context, c Commit) (Appended, error) {
+func (s *ops) CommitInquiry(ctx context.Context, c Commit) (Appended, error) {
 	if err := c.validate(); err != nil {
 		return Appended{}, err
 	}
@@ -120,7 +120,7 @@ func (s ops) CommitInquiry(ctx context.Context, c Commit) (Appended, error) {
 // request id repeated within the batch succeeds once. A database failure
 // fails the whole batch: the error wraps ErrUnavailable and nothing is
 // written. Results are durable when CommitBatch returns.
-func (s ops) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult, error) {
+func (s *ops) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult, error) {
 	res, valid := validateCommits(cs)
 	if valid == 0 {
 		return res, nil
@@ -145,7 +145,7 @@ func (s ops) CommitBatch(ctx context.Context, cs []Commit) ([]BatchResult, error
 
 // commitSavepoint runs commitTx inside a savepoint, so that a refused commit
 // leaves the enclosing batch transaction as it was.
-func (s ops) commitSavepoint(ctx context.Context, tx conn, c *Commit) (Appended, error) {
+func (s *ops) commitSavepoint(ctx context.Context, tx conn, c *Commit) (Appended, error) {
 	if _, err := tx.exec(ctx, `SAVEPOINT commit_one`); err != nil {
 		return Appended{}, unavailable("committing inquiry", err)
 	}
@@ -166,7 +166,7 @@ func (s ops) commitSavepoint(ctx context.Context, tx conn, c *Commit) (Appended,
 // caller must roll back (the transaction or a savepoint). The request id is
 // checked before the consent, so a commit both replayed and exhausted is
 // refused as a replay.
-func (s ops) commitTx(ctx context.Context, tx conn, c *Commit) (Appended, error) {
+func (s *ops) commitTx(ctx context.Context, tx conn, c *Commit) (Appended, error) {
 	idx, err := s.d.nextIndex(ctx, tx, inquiryLog)
 	if err != nil {
 		return Appended{}, err
@@ -199,7 +199,7 @@ func (s ops) commitTx(ctx context.Context, tx conn, c *Commit) (Appended, error)
 // Revoke either committed before the check (and is seen: each statement at
 // READ COMMITTED reads what is committed when it starts) or waits for this
 // commit.
-func (s ops) consumeConsent(ctx context.Context, tx conn, subject, consentID string, maxUses int) error {
+func (s *ops) consumeConsent(ctx context.Context, tx conn, subject, consentID string, maxUses int) error {
 	if err := s.d.serialise(ctx, tx, "locking consent", consentLockSQL, consentID); err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func insertLeaf(ctx context.Context, tx conn, table string, idx uint64, l *Leaf)
 }
 
 // appendLeafTx appends l to table inside tx at the next index.
-func (s ops) appendLeafTx(ctx context.Context, tx conn, table string, l *Leaf) (uint64, error) {
+func (s *ops) appendLeafTx(ctx context.Context, tx conn, table string, l *Leaf) (uint64, error) {
 	idx, err := s.d.nextIndex(ctx, tx, table)
 	if err != nil {
 		return 0, err
@@ -237,7 +237,7 @@ func (s ops) appendLeafTx(ctx context.Context, tx conn, table string, l *Leaf) (
 }
 
 // appendLeaf appends l to table in its own transaction.
-func (s ops) appendLeaf(ctx context.Context, table string, l *Leaf) (Appended, error) {
+func (s *ops) appendLeaf(ctx context.Context, table string, l *Leaf) (Appended, error) {
 	if err := l.validate(); err != nil {
 		return Appended{}, err
 	}
@@ -256,29 +256,29 @@ func (s ops) appendLeaf(ctx context.Context, table string, l *Leaf) (Appended, e
 // AppendInquiry appends l to the inquiry log without touching request ids or
 // consents: the denial path, which logs the attempt before answering. The
 // leaf is durable when AppendInquiry returns.
-func (s ops) AppendInquiry(ctx context.Context, l Leaf) (Appended, error) {
+func (s *ops) AppendInquiry(ctx context.Context, l Leaf) (Appended, error) {
 	return s.appendLeaf(ctx, inquiryLog, &l)
 }
 
 // AppendOutbound appends l to the requester's outbound log. The leaf is
 // durable when AppendOutbound returns.
-func (s ops) AppendOutbound(ctx context.Context, l Leaf) (Appended, error) {
+func (s *ops) AppendOutbound(ctx context.Context, l Leaf) (Appended, error) {
 	return s.appendLeaf(ctx, outboundLog, &l)
 }
 
 // InquiryLeaves returns the inquiry-log leaves with index in [from, to), in
 // index order. It fails with ErrNotFound if to is beyond the log's size and
 // ErrInvalid if from > to. Callers serving outside requests bound the range.
-func (s ops) InquiryLeaves(ctx context.Context, from, to uint64) ([]StoredLeaf, error) {
+func (s *ops) InquiryLeaves(ctx context.Context, from, to uint64) ([]StoredLeaf, error) {
 	return s.leaves(ctx, inquiryLog, from, to)
 }
 
 // OutboundLeaves is InquiryLeaves for the outbound log.
-func (s ops) OutboundLeaves(ctx context.Context, from, to uint64) ([]StoredLeaf, error) {
+func (s *ops) OutboundLeaves(ctx context.Context, from, to uint64) ([]StoredLeaf, error) {
 	return s.leaves(ctx, outboundLog, from, to)
 }
 
-func (s ops) leaves(ctx context.Context, table string, from, to uint64) ([]StoredLeaf, error) {
+func (s *ops) leaves(ctx context.Context, table string, from, to uint64) ([]StoredLeaf, error) {
 	if err := checkLeafRange(from, to); err != nil {
 		return nil, err
 	}
@@ -293,7 +293,7 @@ func (s ops) leaves(ctx context.Context, table string, from, to uint64) ([]Store
 
 // SubjectInquiries returns every inquiry-log leaf about subject, in index
 // order: what the subject may read of who asked about them.
-func (s ops) SubjectInquiries(ctx context.Context, subject string) ([]StoredLeaf, error) {
+func (s *ops) SubjectInquiries(ctx context.Context, subject string) ([]StoredLeaf, error) {
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
@@ -303,19 +303,19 @@ func (s ops) SubjectInquiries(ctx context.Context, subject string) ([]StoredLeaf
 }
 
 // InquiryLogSize is the number of leaves in the inquiry log.
-func (s ops) InquiryLogSize(ctx context.Context) (uint64, error) {
+func (s *ops) InquiryLogSize(ctx context.Context) (uint64, error) {
 	return s.logSize(ctx, inquiryLog)
 }
 
 // OutboundLogSize is the number of leaves in the outbound log.
-func (s ops) OutboundLogSize(ctx context.Context) (uint64, error) {
+func (s *ops) OutboundLogSize(ctx context.Context) (uint64, error) {
 	return s.logSize(ctx, outboundLog)
 }
 
 // logSize reads the committed size from the rows themselves (on PostgreSQL
 // not from the head, so it never counts an index reserved by a transaction
 // in flight).
-func (s ops) logSize(ctx context.Context, table string) (uint64, error) {
+func (s *ops) logSize(ctx context.Context, table string) (uint64, error) {
 	var n int64
 	if err := s.d.reader().queryRow(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM `+table).Scan(&n); err != nil {
 		return 0, unavailable("reading "+table+" size", err)

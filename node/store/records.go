@@ -102,7 +102,7 @@ const upsertRecordSQL = `INSERT INTO records (subject, category, id, data, updat
 // ImportRecords inserts or replaces recs, keyed by (subject, category, id),
 // in one transaction: either every record is stored or none is. A record with
 // an empty key field fails the whole import with ErrInvalid.
-func (s ops) ImportRecords(ctx context.Context, recs []records.Record) error {
+func (s *ops) ImportRecords(ctx context.Context, recs []records.Record) error {
 	if err := validateImport(recs); err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (s ops) ImportRecords(ctx context.Context, recs []records.Record) error {
 // category then id. Only the listed categories are read: an empty list
 // returns no records, so a caller that forgot to filter gets nothing rather
 // than everything.
-func (s ops) Records(ctx context.Context, subject string, categories []string) ([]records.Record, error) {
+func (s *ops) Records(ctx context.Context, subject string, categories []string) ([]records.Record, error) {
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
@@ -138,7 +138,7 @@ func (s ops) Records(ctx context.Context, subject string, categories []string) (
 // RecordsInCategory returns every subject's records of one category, ordered
 // by subject then id, at most limit of them (limit ≤ 0 or above 100000 means
 // 100000). For sweeps over a category (overdue commitments).
-func (s ops) RecordsInCategory(ctx context.Context, category string, limit int) ([]records.Record, error) {
+func (s *ops) RecordsInCategory(ctx context.Context, category string, limit int) ([]records.Record, error) {
 	limit, err := categoryLimit(category, limit, maxCategoryRecords)
 	if err != nil {
 		return nil, err

@@ -305,7 +305,7 @@ func readRecordFlags(rows rowIter, err error) (map[RecordKey]RecordFlags, error)
 // o.RecordID) here — including when another subject does — ErrAlreadyOpen
 // when an objection to it is open, and ErrReplay for a reused request id; in
 // each case nothing is written.
-func (s ops) FileObjection(ctx context.Context, o Objection, c Commit) (Appended, error) {
+func (s *ops) FileObjection(ctx context.Context, o Objection, c Commit) (Appended, error) {
 	if err := o.validate(); err != nil {
 		return Appended{}, err
 	}
@@ -316,7 +316,7 @@ func (s ops) FileObjection(ctx context.Context, o Objection, c Commit) (Appended
 
 // FileRepair stores a repair application, pending, with c; errors as for
 // FileObjection (ErrAlreadyOpen: an application for the record is pending).
-func (s ops) FileRepair(ctx context.Context, r Repair, c Commit) (Appended, error) {
+func (s *ops) FileRepair(ctx context.Context, r Repair, c Commit) (Appended, error) {
 	if err := r.validate(); err != nil {
 		return Appended{}, err
 	}
@@ -327,7 +327,7 @@ func (s ops) FileRepair(ctx context.Context, r Repair, c Commit) (Appended, erro
 
 // fileRequest commits c, checks that the subject holds the record and runs
 // insert (with args), in one transaction.
-func (s ops) fileRequest(ctx context.Context, c Commit, subject, category, recordID, insert string, args ...any) (Appended, error) {
+func (s *ops) fileRequest(ctx context.Context, c Commit, subject, category, recordID, insert string, args ...any) (Appended, error) {
 	if err := validateRequestCommit(&c); err != nil {
 		return Appended{}, err
 	}
@@ -337,12 +337,12 @@ func (s ops) fileRequest(ctx context.Context, c Commit, subject, category, recor
 		if a, err = s.commitTx(ctx, tx, &c); err != nil {
 			return err
 		}
-		var exists bool
-		if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM records WHERE subject = ? AND category = ? AND id = ?)`,
-			subject, category, recordID).Scan(&exists); err != nil {
-			return unavailable("reading records", err)
+		held, err := exists(ctx, tx, "reading records", `SELECT EXISTS (SELECT 1 FROM records WHERE subject = ? AND category = ? AND id = ?)`,
+			subject, category, recordID)
+		if err != nil {
+			return err
 		}
-		if !exists {
+		if !held {
 			return ErrNotFound
 		}
 		n, err := tx.exec(ctx, insert, args...)
@@ -369,7 +369,7 @@ func (s ops) fileRequest(ctx context.Context, c Commit, subject, category, recor
 // "corrected" requires the record to have been re-imported after the
 // objection was filed (ErrNotCorrected). ErrNotFound: no such objection;
 // ErrNotOpen: already resolved.
-func (s ops) ResolveObjection(ctx context.Context, r Resolution, entry func(Objection) (Leaf, error)) (Objection, Appended, error) {
+func (s *ops) ResolveObjection(ctx context.Context, r Resolution, entry func(Objection) (Leaf, error)) (Objection, Appended, error) {
 	if err := validateObjectionResolution(r); err != nil {
 		return Objection{}, Appended{}, err
 	}
@@ -390,7 +390,7 @@ func (s ops) ResolveObjection(ctx context.Context, r Resolution, entry func(Obje
 // DecideRepair approves or rejects (schemas.RepairApproved, …Rejected) the
 // pending repair application r.ID and appends the leaf entry builds from it,
 // in one transaction. ErrNotFound, ErrNotOpen as for ResolveObjection.
-func (s ops) DecideRepair(ctx context.Context, r Resolution, entry func(Repair) (Leaf, error)) (Repair, Appended, error) {
+func (s *ops) DecideRepair(ctx context.Context, r Resolution, entry func(Repair) (Leaf, error)) (Repair, Appended, error) {
 	if err := validateRepairDecision(r); err != nil {
 		return Repair{}, Appended{}, err
 	}
@@ -420,7 +420,7 @@ type closing[T any] struct {
 // index before reading the request (FOR UPDATE on PostgreSQL, so of two
 // concurrent closings the second sees the first's status): see
 // dialect.nextIndex.
-func closeRequest[T any](ctx context.Context, s ops, c closing[T], r Resolution, entry func(T) (Leaf, error)) (T, Appended, error) {
+func closeRequest[T any](ctx context.Context, s *ops, c closing[T], r Resolution, entry func(T) (Leaf, error)) (T, Appended, error) {
 	var v T
 	var a Appended
 	err := s.d.transact(ctx, c.op, func(tx conn) error {
@@ -467,13 +467,13 @@ func appendAt(ctx context.Context, tx conn, idx uint64, build func() (Leaf, erro
 }
 
 // Objections lists objections matching f, oldest first.
-func (s ops) Objections(ctx context.Context, f RightsFilter) ([]Objection, error) {
+func (s *ops) Objections(ctx context.Context, f RightsFilter) ([]Objection, error) {
 	q, args := filtered(objectionSelect, f)
 	return readObjections(s.d.reader().query(ctx, q, args...))
 }
 
 // Repairs lists repair applications matching f, oldest first.
-func (s ops) Repairs(ctx context.Context, f RightsFilter) ([]Repair, error) {
+func (s *ops) Repairs(ctx context.Context, f RightsFilter) ([]Repair, error) {
 	q, args := filtered(repairSelect, f)
 	return readRepairs(s.d.reader().query(ctx, q, args...))
 }
@@ -481,7 +481,7 @@ func (s ops) Repairs(ctx context.Context, f RightsFilter) ([]Repair, error) {
 // CountOpenObjections counts the objections still open that were filed
 // strictly before filedBefore (for the overdue count: filedBefore is now
 // minus the answer deadline).
-func (s ops) CountOpenObjections(ctx context.Context, filedBefore time.Time) (int, error) {
+func (s *ops) CountOpenObjections(ctx context.Context, filedBefore time.Time) (int, error) {
 	var n int
 	if err := s.d.reader().queryRow(ctx, `SELECT COUNT(*) FROM objections WHERE status = ? AND filed_at < ?`,
 		schemas.ObjectionOpen, filedBefore.UnixNano()).Scan(&n); err != nil {
@@ -493,7 +493,7 @@ func (s ops) CountOpenObjections(ctx context.Context, filedBefore time.Time) (in
 // RecordFlags returns, for each of the subject's records that an objection
 // or repair concerns, what they say about it. Records absent from the map
 // have no flags.
-func (s ops) RecordFlags(ctx context.Context, subject string) (map[RecordKey]RecordFlags, error) {
+func (s *ops) RecordFlags(ctx context.Context, subject string) (map[RecordKey]RecordFlags, error) {
 	if subject == "" {
 		return nil, invalid("empty subject")
 	}
@@ -509,7 +509,7 @@ func (s ops) RecordFlags(ctx context.Context, subject string) (map[RecordKey]Rec
 // ErrFreeReportsExhausted, writing nothing, once limit are used. Concurrent
 // calls never use more than limit (on PostgreSQL the upsert row-locks the
 // counter).
-func (s ops) TakeFreeReport(ctx context.Context, subject string, year, limit int) (int, error) {
+func (s *ops) TakeFreeReport(ctx context.Context, subject string, year, limit int) (int, error) {
 	if err := validateFreeReport(subject, limit); err != nil {
 		return 0, err
 	}
@@ -528,7 +528,7 @@ func (s ops) TakeFreeReport(ctx context.Context, subject string, year, limit int
 
 // RecordsInCategories returns every record of the listed categories, of all
 // subjects, ordered by subject, category, id: the purge's candidates.
-func (s ops) RecordsInCategories(ctx context.Context, categories []string) ([]records.Record, error) {
+func (s *ops) RecordsInCategories(ctx context.Context, categories []string) ([]records.Record, error) {
 	cats, err := sortedCategories(categories)
 	if err != nil || cats == nil {
 		return nil, err
@@ -542,7 +542,7 @@ func (s ops) RecordsInCategories(ctx context.Context, categories []string) ([]re
 // the purge, to the inquiry log in the same transaction: either both happen
 // or neither. It returns how many records were deleted (records already
 // gone are skipped).
-func (s ops) PurgeRecords(ctx context.Context, recs []PurgedRecord, l Leaf) (int, Appended, error) {
+func (s *ops) PurgeRecords(ctx context.Context, recs []PurgedRecord, l Leaf) (int, Appended, error) {
 	var n int
 	var a Appended
 	err := s.d.transact(ctx, "purging records", func(tx conn) error {

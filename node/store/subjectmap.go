@@ -338,7 +338,7 @@ func readSubjectCosignatures(rows rowIter, err error) ([]SubjectCosignature, err
 // error. It is what the subject map (node/subjectlog) needs to follow the
 // log without reading entry bytes. A gap in the indexes fails with
 // ErrTreeCorrupt.
-func (s ops) ScanLeafHashes(ctx context.Context, log LogID, from uint64, fn func(index uint64, subject string, leafHash []byte) error) error {
+func (s *ops) ScanLeafHashes(ctx context.Context, log LogID, from uint64, fn func(index uint64, subject string, leafHash []byte) error) error {
 	table, err := log.table()
 	if err != nil {
 		return err
@@ -349,7 +349,7 @@ func (s ops) ScanLeafHashes(ctx context.Context, log LogID, from uint64, fn func
 
 // SubjectMapRevisions returns the newest n stored revisions of the subject
 // map, oldest first (none before the first commit).
-func (s ops) SubjectMapRevisions(ctx context.Context, n int) ([]SubjectMapRevision, error) {
+func (s *ops) SubjectMapRevisions(ctx context.Context, n int) ([]SubjectMapRevision, error) {
 	if err := checkRevisionCount(n); err != nil {
 		return nil, err
 	}
@@ -359,7 +359,7 @@ func (s ops) SubjectMapRevisions(ctx context.Context, n int) ([]SubjectMapRevisi
 
 // readRevision runs fn in one snapshot after checking that subject map
 // revision rev is stored (ErrNotFound if not).
-func (s ops) readRevision(ctx context.Context, rev uint64, fn func(tx conn) error) error {
+func (s *ops) readRevision(ctx context.Context, rev uint64, fn func(tx conn) error) error {
 	if err := checkSubjectMapRev(rev); err != nil {
 		return err
 	}
@@ -376,7 +376,7 @@ func (s ops) readRevision(ctx context.Context, rev uint64, fn func(tx conn) erro
 // snapshot, and fails with ErrNotFound if revision rev is not stored (never
 // committed, or pruned), so a result is always of a revision whose nodes
 // are all still there.
-func (s ops) SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) ([]SubjectMapNode, error) {
+func (s *ops) SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) ([]SubjectMapNode, error) {
 	var out []SubjectMapNode
 	err := s.readRevision(ctx, rev, func(tx conn) error {
 		for len(ids) > 0 {
@@ -401,7 +401,7 @@ func (s ops) SubjectMapNodes(ctx context.Context, rev uint64, ids [][]byte) ([]S
 // (the row of the largest revision ≤ rev), in position order, stopping at
 // fn's first error. One snapshot; ErrNotFound if rev is not stored. For
 // offline verification.
-func (s ops) ScanSubjectMapNodes(ctx context.Context, rev uint64, fn func(SubjectMapNode) error) error {
+func (s *ops) ScanSubjectMapNodes(ctx context.Context, rev uint64, fn func(SubjectMapNode) error) error {
 	return s.readRevision(ctx, rev, func(tx conn) error {
 		rows, err := tx.query(ctx, `SELECT id, rev, node FROM subject_map_nodes WHERE rev <= ? ORDER BY id, rev`, int64(rev))
 		return eachSubjectMapNode(rows, err, fn)
@@ -418,7 +418,7 @@ func (s ops) ScanSubjectMapNodes(ctx context.Context, rev uint64, fn func(Subjec
 //
 // On PostgreSQL concurrent commits are serialised by an EXCLUSIVE lock on
 // subject_map_revisions (readers, which take ACCESS SHARE, are not blocked).
-func (s ops) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error {
+func (s *ops) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error {
 	if err := u.validate(); err != nil {
 		return err
 	}
@@ -499,7 +499,7 @@ func pruneSubjectMap(ctx context.Context, tx conn, keep int) error {
 // cosignature; either way nothing is written. On PostgreSQL the revisions'
 // rows are locked FOR KEY SHARE, so a concurrent prune waits for the
 // transaction or has already removed them (ErrNotFound).
-func (s ops) AddSubjectCosignatures(ctx context.Context, cs []SubjectCosignature) (int, error) {
+func (s *ops) AddSubjectCosignatures(ctx context.Context, cs []SubjectCosignature) (int, error) {
 	if err := validCosignatures(cs); err != nil || len(cs) == 0 {
 		return 0, err
 	}
@@ -530,7 +530,7 @@ func (s ops) AddSubjectCosignatures(ctx context.Context, cs []SubjectCosignature
 // SubjectCosignatures returns the stored witness cosignatures of the given
 // revisions, ordered by revision, key name (bytewise: SQLite's BINARY
 // collation, PostgreSQL's "C") and key hash; a revision not stored has none.
-func (s ops) SubjectCosignatures(ctx context.Context, revs []uint64) ([]SubjectCosignature, error) {
+func (s *ops) SubjectCosignatures(ctx context.Context, revs []uint64) ([]SubjectCosignature, error) {
 	if err := checkCosignatureRevs(revs); err != nil {
 		return nil, err
 	}

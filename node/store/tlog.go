@@ -353,7 +353,7 @@ const treeLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended(current_schem
 // applied in slice order, so indexes follow it. A database failure fails the
 // whole batch with an error wrapping ErrUnavailable and nothing is written.
 // Results are durable when AppendBatch returns.
-func (s ops) AppendBatch(ctx context.Context, log LogID, items []BatchItem) ([]BatchResult, error) {
+func (s *ops) AppendBatch(ctx context.Context, log LogID, items []BatchItem) ([]BatchResult, error) {
 	table, err := log.table()
 	if err != nil {
 		return nil, err
@@ -386,7 +386,7 @@ func (s ops) AppendBatch(ctx context.Context, log LogID, items []BatchItem) ([]B
 // the same size fails with ErrCheckpointConflict. It returns the state after
 // the call. Several processes may call ExtendTree on one database: the write
 // transaction (SQLite) or the log's tree lock (PostgreSQL) serialises them.
-func (s ops) ExtendTree(ctx context.Context, log LogID, maxLeaves int, extend func(st TreeState, leafHashes [][]byte) (TreeUpdate, error)) (TreeState, error) {
+func (s *ops) ExtendTree(ctx context.Context, log LogID, maxLeaves int, extend func(st TreeState, leafHashes [][]byte) (TreeUpdate, error)) (TreeState, error) {
 	table, err := log.table()
 	if err != nil {
 		return TreeState{}, err
@@ -421,7 +421,7 @@ func (s ops) ExtendTree(ctx context.Context, log LogID, maxLeaves int, extend fu
 	return out, nil
 }
 
-func (s ops) writeTreeUpdate(ctx context.Context, tx conn, log LogID, up *TreeUpdate) error {
+func (s *ops) writeTreeUpdate(ctx context.Context, tx conn, log LogID, up *TreeUpdate) error {
 	for _, n := range up.Nodes {
 		if len(n.Hash) != HashSize || n.Level >= 64 || n.Index > 1<<63-1 {
 			return invalid("tree node (%d, %d)", n.Level, n.Index)
@@ -467,7 +467,7 @@ func readTreeState(ctx context.Context, c conn, log LogID) (TreeState, error) {
 }
 
 // TreeState returns how far log's tree has been built.
-func (s ops) TreeState(ctx context.Context, log LogID) (TreeState, error) {
+func (s *ops) TreeState(ctx context.Context, log LogID) (TreeState, error) {
 	if _, err := log.table(); err != nil {
 		return TreeState{}, err
 	}
@@ -478,7 +478,7 @@ func (s ops) TreeState(ctx context.Context, log LogID) (TreeState, error) {
 // [from, to), in order. It fails with ErrNotFound if any is missing (beyond
 // the tree's size, or at a level that is not stored) and ErrInvalid if
 // from > to.
-func (s ops) TreeNodes(ctx context.Context, log LogID, level uint, from, to uint64) ([][]byte, error) {
+func (s *ops) TreeNodes(ctx context.Context, log LogID, level uint, from, to uint64) ([][]byte, error) {
 	if _, err := log.table(); err != nil {
 		return nil, err
 	}
@@ -495,7 +495,7 @@ func (s ops) TreeNodes(ctx context.Context, log LogID, level uint, from, to uint
 
 // ScanTreeNodes calls fn for every stored node of log's tree at level, in
 // index order, stopping at fn's first error. For offline verification.
-func (s ops) ScanTreeNodes(ctx context.Context, log LogID, level uint, fn func(TreeNode) error) error {
+func (s *ops) ScanTreeNodes(ctx context.Context, log LogID, level uint, fn func(TreeNode) error) error {
 	if _, err := log.table(); err != nil {
 		return err
 	}
@@ -509,7 +509,7 @@ func (s ops) ScanTreeNodes(ctx context.Context, log LogID, level uint, fn func(T
 // ScanLeaves calls fn for every row of log's leaf table in index order,
 // exactly as stored (gaps included: it does not assume the table is intact),
 // stopping at fn's first error. For offline verification.
-func (s ops) ScanLeaves(ctx context.Context, log LogID, fn func(StoredLeaf) error) error {
+func (s *ops) ScanLeaves(ctx context.Context, log LogID, fn func(StoredLeaf) error) error {
 	table, err := log.table()
 	if err != nil {
 		return err
@@ -520,17 +520,17 @@ func (s ops) ScanLeaves(ctx context.Context, log LogID, fn func(StoredLeaf) erro
 
 // LatestCheckpoint returns log's largest published checkpoint, or
 // ErrNotFound if none has been published.
-func (s ops) LatestCheckpoint(ctx context.Context, log LogID) (Checkpoint, error) {
+func (s *ops) LatestCheckpoint(ctx context.Context, log LogID) (Checkpoint, error) {
 	cps, err := s.checkpoints(ctx, log, `ORDER BY size DESC LIMIT 1`)
 	return latestCheckpoint(log, cps, err)
 }
 
 // Checkpoints returns every checkpoint published for log, by size.
-func (s ops) Checkpoints(ctx context.Context, log LogID) ([]Checkpoint, error) {
+func (s *ops) Checkpoints(ctx context.Context, log LogID) ([]Checkpoint, error) {
 	return s.checkpoints(ctx, log, `ORDER BY size`)
 }
 
-func (s ops) checkpoints(ctx context.Context, log LogID, tail string) ([]Checkpoint, error) {
+func (s *ops) checkpoints(ctx context.Context, log LogID, tail string) ([]Checkpoint, error) {
 	if _, err := log.table(); err != nil {
 		return nil, err
 	}
@@ -538,7 +538,7 @@ func (s ops) checkpoints(ctx context.Context, log LogID, tail string) ([]Checkpo
 }
 
 // LogSize is the number of leaves in log (one past its largest index).
-func (s ops) LogSize(ctx context.Context, log LogID) (uint64, error) {
+func (s *ops) LogSize(ctx context.Context, log LogID) (uint64, error) {
 	table, err := log.table()
 	if err != nil {
 		return 0, err

@@ -73,13 +73,13 @@ func readWitnessAlarms(rows rowIter, err error) ([]WitnessAlarm, error) {
 }
 
 // WitnessRecord returns peer's record, or ErrNotFound.
-func (s ops) WitnessRecord(ctx context.Context, peer string) (WitnessRecord, error) {
+func (s *ops) WitnessRecord(ctx context.Context, peer string) (WitnessRecord, error) {
 	return scanWitnessRecord(s.d.reader().queryRow(ctx, `SELECT size, root, map_root, vrf_key, cosigned, seen_at FROM witness_checkpoints WHERE peer = ?`, peer), peer)
 }
 
 // SaveWitnessRecord stores r as its peer's record, durably. It fails with
 // ErrWitnessRollback if the stored record is of a larger tree.
-func (s ops) SaveWitnessRecord(ctx context.Context, r WitnessRecord) error {
+func (s *ops) SaveWitnessRecord(ctx context.Context, r WitnessRecord) error {
 	if err := r.validate(); err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (s ops) SaveWitnessRecord(ctx context.Context, r WitnessRecord) error {
 }
 
 // AddWitnessAlarm appends a durably.
-func (s ops) AddWitnessAlarm(ctx context.Context, a WitnessAlarm) error {
+func (s *ops) AddWitnessAlarm(ctx context.Context, a WitnessAlarm) error {
 	if _, err := s.d.writer().exec(ctx, `INSERT INTO witness_alarms (time, peer, kind, detail, previous, offending) VALUES (?, ?, ?, ?, ?, ?)`,
 		a.Time.UnixNano(), a.Peer, a.Kind, a.Detail, a.Previous, a.Offending); err != nil {
 		return unavailable("storing witness alarm", err)
@@ -108,6 +108,6 @@ func (s ops) AddWitnessAlarm(ctx context.Context, a WitnessAlarm) error {
 }
 
 // WitnessAlarms returns every alarm, oldest first.
-func (s ops) WitnessAlarms(ctx context.Context) ([]WitnessAlarm, error) {
+func (s *ops) WitnessAlarms(ctx context.Context) ([]WitnessAlarm, error) {
 	return readWitnessAlarms(s.d.reader().query(ctx, `SELECT time, peer, kind, detail, previous, offending FROM witness_alarms ORDER BY id`))
 }

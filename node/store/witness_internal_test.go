@@ -11,7 +11,7 @@ import (
 
 func TestWitnessAlarmsNotErased(t *testing.T) {
 	s, _ := openTest(t)
-	testAlarmsNotErased(t, s.ops, func(ctx context.Context) error {
+	testAlarmsNotErased(t, &s.ops, func(ctx context.Context) error {
 		_, err := s.w.ExecContext(ctx, `DELETE FROM witness_alarms`)
 		return err
 	})
@@ -19,13 +19,13 @@ func TestWitnessAlarmsNotErased(t *testing.T) {
 
 func TestPostgresWitnessAlarmsNotErased(t *testing.T) {
 	s, _ := openPGTest(t, "witness")
-	testAlarmsNotErased(t, s.ops, func(ctx context.Context) error {
+	testAlarmsNotErased(t, &s.ops, func(ctx context.Context) error {
 		_, err := s.pool.Exec(ctx, `DELETE FROM witness_alarms`)
 		return err
 	})
 }
 
-func testAlarmsNotErased(t *testing.T, s ops, deleteAlarms func(context.Context) error) {
+func testAlarmsNotErased(t *testing.T, s *ops, deleteAlarms func(context.Context) error) {
 	ctx := t.Context()
 	a := WitnessAlarm{Time: time.Unix(20, 0).UTC(), Peer: "tax-dept", Kind: "split_view", Detail: "d", Previous: "p", Offending: "o"}
 	if err := s.AddWitnessAlarm(ctx, a); err != nil {
