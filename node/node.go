@@ -94,7 +94,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Node, error) {
 		return nil, errors.New("node: TLS CA file holds no certificate")
 	}
 
-	st, err := openStore(ctx, cfg, logger)
+	st, err := OpenStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
