@@ -5,25 +5,39 @@ import (
 	"log/slog"
 
 	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/feeds"
+	"github.com/creditexchange/node/node/joint/remote"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/rights"
 	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/node/subjectlog"
 	"github.com/creditexchange/node/node/tlog"
+	"github.com/creditexchange/node/node/witness"
 )
 
-// Store is the node's database as the node uses it: what the provider and
-// the client need, plus log sizes for operations, and what the operator's
-// commands (cmd/creditnode) read and write offline: the logs' leaves, trees
-// and subject map for an audit, and subjects' objections and repairs. Both
-// *store.SQLite and *store.Postgres satisfy it.
+// Store is the node's database: the union of what Open's parts need of it,
+// and of what the operator's commands (cmd/creditnode) read and write
+// offline. Both backends have all of it, checked below at compile time, so
+// Open asks no store at run time what it can do.
 type Store interface {
-	server.Store
-	peer.OutboundLog
+	server.Store         // the provider: records, consents, requests, inquiry entries
+	peer.OutboundLog     // the client's outbound entries
+	LogStore             // the tamper-evident logs (wire_logs.go)
+	subjectlog.Store     // the subject map and subject checkpoints (wire_witness.go)
+	witness.WitnessStore // the witness's state of each peer, its alarms
+	feeds.ChangeReader   // change feeds, provider side (wire_feeds.go)
+	feeds.Cursors        // change feeds, subscriber side
+	feeds.RecordFlagger  // objections and repairs flagged in feed batches
+	remote.JobStore      // joint modelling jobs (wire_joint.go)
+	remote.Requests
+	remote.AggregateStore
+	rights.OpenObjectionCounter // the overdue-objections metric
+
 	InquiryLogSize(ctx context.Context) (uint64, error)
 	OutboundLogSize(ctx context.Context) (uint64, error)
 
+	// The operator's commands: log audit, subject rights.
 	tlog.AuditStore
 	subjectlog.AuditStore
 	rights.Store
