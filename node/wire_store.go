@@ -8,6 +8,7 @@ import (
 	"github.com/creditexchange/node/node/feeds"
 	"github.com/creditexchange/node/node/joint/remote"
 	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/rights"
 	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
@@ -37,7 +38,8 @@ type Store interface {
 	InquiryLogSize(ctx context.Context) (uint64, error)
 	OutboundLogSize(ctx context.Context) (uint64, error)
 
-	// The operator's commands: log audit, subject rights.
+	// The operator's commands: log audit, subject rights, category sweeps.
+	RecordsInCategory(ctx context.Context, category string, limit int) ([]records.Record, error)
 	tlog.AuditStore
 	subjectlog.AuditStore
 	rights.Store
