@@ -15,6 +15,7 @@ import (
 	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/paillier"
 	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/joint"
 	"github.com/creditexchange/node/node/joint/remote"
@@ -65,9 +66,9 @@ func startJointFed(t *testing.T) *jointFed {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		writeJointCSV(t, filepath.Join(n.NodeDir("tax-dept"), node.JointFeaturesFile), host, "tax_payment.")
+		writeJointCSV(t, filepath.Join(n.NodeDir("tax-dept"), config.JointFeaturesFile), host, "tax_payment.")
 		cfg := `{"min_cohort": 20, "min_bin": 5, "max_iterations": 20, "allow_insecure_key_size": true, "aggregate_epsilon": "1"}`
-		if err := os.WriteFile(filepath.Join(n.NodeDir("tax-dept"), node.JointHostFile), []byte(cfg), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(n.NodeDir("tax-dept"), config.JointHostFile), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,7 +1,3 @@
-// Package node wires a credit exchange node together from its directory:
-// logger → config → keys → registry → store → policy → provider and client →
-// listeners. Serve runs the mutual-TLS member API and the public subject API
-// until the context ends, then drains in-flight requests.
 package node
 
 import (
@@ -9,11 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/creditexchange/node/crypto/keys"
@@ -42,130 +36,147 @@ type Node struct {
 	Metrics  *ops.Metrics // this node's Prometheus registry; Vault errors are counted here too
 	Logs     *Logs        // tamper-evident inquiry and outbound logs (both backends)
 	// Witnessing is the per-subject commitment and the witness of peers'
-	// logs (witness_wiring.go); nil without tamper-evident logs.
+	// logs (wire_witness.go); nil when the signing key is not deterministic.
 	Witnessing *Witnessing
 
 	policyLoader *policyload.Loader // nil without a configured bundle
 	log          *slog.Logger
 	tlsCert      tls.Certificate
 	caPool       *x509.CertPool
+	closers      closers // what Open acquired, released by Close
 
 	// CatalogToken is this node's signed catalogue, served at
-	// catalog.RouteCatalog (catalog_wiring.go).
+	// catalog.RouteCatalog (wire_catalog.go).
 	CatalogToken []byte
 }
 
-// Open loads the node in dir. The caller must Close it.
-func Open(ctx context.Context, dir string, logger *slog.Logger) (*Node, error) {
+// Open loads the node in dir, building its parts in the order they depend on
+// each other (the steps are listed in the package doc). Whatever it acquired
+// is released again if a later step fails. The caller must Close the node.
+func Open(ctx context.Context, dir string, logger *slog.Logger) (_ *Node, err error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	var cl closers
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, cl.close())
+		}
+	}()
+
+	// 1. Config, logger, metrics.
 	cfg, err := config.Load(dir)
 	if err != nil {
 		return nil, err
 	}
 	logger = slog.New(ops.NewContextHandler(logger.Handler())).With(slog.String("node", cfg.ID)) // adds request_id
 	metrics := ops.NewMetrics(cfg.ID)
-	nk, err := OpenKeys(ctx, cfg) // keys.backend: file or vault (keys.go)
+
+	// 2. Keys: files or Vault (wire_keys.go).
+	nk, err := OpenKeys(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	logger.LogAttrs(ctx, slog.LevelInfo, "keys loaded", slog.String("backend", cfg.Keys.Backend), slog.Any("keys", nk))
 
-	authority, err := registry.LoadAuthorityPublic(cfg.Path(cfg.AuthorityKey))
-	if err != nil {
-		return nil, fmt.Errorf("node: trust anchor: %w", err)
-	}
-	watcher := registry.NewWatcher(cfg.Path(cfg.Registry), authority, time.Now, logger)
-	if err := watcher.Load(); err != nil {
-		return nil, fmt.Errorf("node: registry: %w", err)
-	}
-
-	tlsCert, err := tls.LoadX509KeyPair(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
-	if err != nil {
-		return nil, fmt.Errorf("node: TLS certificate: %w", err)
-	}
-	caPEM, err := os.ReadFile(cfg.Path(cfg.TLS.CA))
-	if err != nil {
-		return nil, fmt.Errorf("node: TLS CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, errors.New("node: TLS CA file holds no certificate")
-	}
-
-	st, err := openStore(ctx, cfg, logger)
+	// 3. Trust: the authority key, the registry, TLS (wire_trust.go).
+	authority, watcher, err := openRegistry(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
+	tlsCert, pool, err := openTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	// 4. Store (wire_store.go) and its metrics.
+	st, err := OpenStore(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	cl.add(st.Close)
 	metrics.WatchLogSizes(st, logger)
-	if oc, ok := st.(rights.OpenObjectionCounter); ok {
-		metrics.WatchOverdueObjections(rights.OverdueCount{Store: oc}, nil, logger)
-	}
-	eng, loader, err := openPolicy(ctx, cfg, authority, logger)
+	metrics.WatchOverdueObjections(rights.OverdueCount{Store: st}, nil, logger)
+
+	// 5. Policy: embedded, or a signed bundle kept current (wire_policy.go).
+	pol, loader, err := openPolicy(ctx, cfg, authority, logger)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	lg, err := openLogs(ctx, cfg, nk, st, logger) // tamper-evident logs (logs.go)
+
+	// 6. Tamper-evident logs (wire_logs.go).
+	lg, err := openLogs(ctx, cfg, nk, st, logger)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	wit, err := openWitnessing(ctx, cfg, nk, st, lg, watcher, metrics, logger) // subject commitments, witness (witness_wiring.go)
-	if err != nil {
-		lg.Close()
-		st.Close()
-		return nil, err
-	}
-	levels, catalogTok, err := openCatalog(ctx, cfg, nk, eng) // signed catalogue (catalog_wiring.go)
-	if err != nil {
-		lg.Close()
-		st.Close()
-		return nil, err
-	}
-	regs := Registries{W: watcher}
-	feedH, err := feedHandler(cfg, nk, regs, st, lg.sequencer(), eng, levels, logger) // change feeds (feeds_wiring.go)
-	if err != nil {
-		lg.Close()
-		st.Close()
-		return nil, err
-	}
-	memberRoutes, err := withJointRoutes(ctx, cfg, nk, regs, lg.sequencer(), eng, levels, st, logger, // joint modelling jobs (joint_wiring.go)
-		map[string]http.Handler{catalog.RouteCatalog: catalog.Handler(catalogTok), feeds.Route: feedH})
-	if err != nil {
-		lg.Close()
-		st.Close()
-		return nil, err
-	}
-	prov, err := server.New(server.Options{
-		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: eng,
-		Catalog: levels, Skew: cfg.ClockSkew.D(), Logger: logger, Observer: metrics,
-		Sequencer: lg.sequencer(), Log: lg.proofs(), OutboundLog: lg.outboundProofs(), FreeReportsPerYear: cfg.FreeReportsPerYear,
-		MemberRoutes:  wit.withRoutes(lg, memberRoutes),
-		SubjectProofs: wit.prover(),
-	})
-	if err != nil {
-		lg.Close()
-		st.Close()
-		return nil, err
-	}
-	cl, err := peer.New(peer.Options{
-		ID: cfg.ID, Keys: nk, Registries: ClientRegistries{W: watcher}, Log: lg.outbound(st), Certificate: tlsCert, CAs: pool,
+	cl.add(lg.Close)
+
+	// 7. The peer client: requests out, each in the outbound log first.
+	client, err := peer.New(peer.Options{
+		ID: cfg.ID, Keys: nk, Registries: ClientRegistries{W: watcher}, Log: lg.Outbound, Certificate: tlsCert, CAs: pool,
 		Timeout: cfg.RequestTimeout.D(), Logger: logger,
 	})
 	if err != nil {
-		lg.Close()
-		st.Close()
 		return nil, err
 	}
-	wit.setClient(cl)
-	return &Node{Config: cfg, Keys: nk, Registry: watcher, Store: st, Logs: lg, Witnessing: wit, Policy: eng, Provider: prov, Client: cl, CatalogToken: catalogTok,
-		Metrics: metrics, policyLoader: loader, log: logger, tlsCert: tlsCert, caPool: pool}, nil
+
+	// 8. Subject commitments and the witness of peers' logs, fetching
+	// through the client (wire_witness.go).
+	wit, err := openWitnessing(ctx, cfg, nk, st, lg, watcher, client, metrics, logger)
+	if err != nil {
+		return nil, err
+	}
+
+	// 9. The signed catalogue and the sharing levels (wire_catalog.go).
+	levels, catalogTok, err := openCatalog(ctx, cfg, nk, pol)
+	if err != nil {
+		return nil, err
+	}
+
+	// 10. Member routes beyond the provider's own: catalogue, change feeds
+	// (wire_feeds.go), joint modelling (wire_joint.go), witness.
+	regs := Registries{W: watcher}
+	feedH, err := feedHandler(cfg, nk, regs, st, lg.Inquiry, pol, levels, logger)
+	if err != nil {
+		return nil, err
+	}
+	routes := map[string]http.Handler{catalog.RouteCatalog: catalog.Handler(catalogTok), feeds.Route: feedH}
+	if err := addJointRoutes(ctx, cfg, nk, regs, lg.Inquiry, pol, levels, st, logger, routes); err != nil {
+		return nil, err
+	}
+	wit.addRoutes(lg, routes)
+
+	// 11. The provider: the member and subject APIs.
+	prov, err := server.New(server.Options{
+		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: pol,
+		Catalog: levels, Skew: cfg.ClockSkew.D(), Logger: logger, Observer: metrics,
+		Sequencer: lg.Inquiry, Log: lg.InquiryTree, OutboundLog: lg.OutboundTree, FreeReportsPerYear: cfg.FreeReportsPerYear,
+		MemberRoutes: routes, SubjectProofs: wit.prover(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Node{Config: cfg, Keys: nk, Registry: watcher, Store: st, Logs: lg, Witnessing: wit, Policy: pol, Provider: prov,
+		Client: client, CatalogToken: catalogTok, Metrics: metrics,
+		policyLoader: loader, log: logger, tlsCert: tlsCert, caPool: pool, closers: cl}, nil
 }
 
-// Close releases the store.
-func (n *Node) Close() error { return errors.Join(n.Logs.Close(), n.Store.Close()) }
+// Close stops the logs' sequencers and closes the store: what Open acquired,
+// in reverse order.
+func (n *Node) Close() error { return n.closers.close() }
+
+// closers release what Open acquired, the last first.
+type closers []func() error
+
+func (c *closers) add(f func() error) { *c = append(*c, f) }
+
+func (c closers) close() error {
+	var errs []error
+	for i := len(c) - 1; i >= 0; i-- {
+		errs = append(errs, c[i]())
+	}
+	return errors.Join(errs...)
+}
 
 // Serve listens on the configured addresses until ctx ends. ready, if not
 // nil, is called once both listeners are bound.
@@ -178,7 +189,7 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	if err != nil {
 		return err
 	}
-	stopOps, err := n.startOps(ctx) // optional plain-HTTP ops listener on loopback (opsrv.go)
+	stopOps, err := n.startOps(ctx) // optional plain-HTTP ops listener on loopback (serve_ops.go)
 	if err != nil {
 		return err
 	}
@@ -202,7 +213,7 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	}
 	maxBody := n.Config.MaxBodyBytes
 	servers := []*http.Server{
-		newServer(n.memberHandler(maxBody), memberTLS), // + /metrics, request ids, latency (opsrv.go)
+		newServer(n.memberHandler(maxBody), memberTLS), // + /metrics, request ids, latency (serve_ops.go)
 		newServer(n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public")), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
 	}
 	listeners := []net.Listener{ml, pl}
@@ -211,7 +222,7 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 		go func() { errc <- s.ServeTLS(listeners[i], "", "") }()
 	}
 	go n.Registry.Run(ctx, n.Config.RegistryPoll.D())
-	n.Witnessing.run(ctx) // subject map and witness loops (witness_wiring.go)
+	n.Witnessing.run(ctx) // subject map and witness loops (wire_witness.go)
 	if n.policyLoader != nil {
 		go n.policyLoader.Run(ctx)
 	}
@@ -234,26 +245,4 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	}
 	n.log.LogAttrs(context.Background(), slog.LevelInfo, "node stopped")
 	return nil
-}
-
-// Registries adapts the registry watcher to the provider's view.
-type Registries struct{ W *registry.Watcher }
-
-// Snapshot returns the registry in force, or an error once it has expired.
-func (r Registries) Snapshot(now time.Time) (server.RegistryView, error) {
-	if err := r.W.Valid(now); err != nil {
-		return nil, err
-	}
-	return r.W.Current(), nil
-}
-
-// ClientRegistries adapts the registry watcher to the client's view.
-type ClientRegistries struct{ W *registry.Watcher }
-
-// Snapshot returns the registry in force.
-func (r ClientRegistries) Snapshot(now time.Time) (peer.Registry, error) {
-	if err := r.W.Valid(now); err != nil {
-		return nil, err
-	}
-	return r.W.Current(), nil
 }

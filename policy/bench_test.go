@@ -91,8 +91,8 @@ func benchDecideLatency(b *testing.B) {
 // BenchmarkMachineJitter times a fixed, allocation-free piece of CPU work
 // (SHA-256 of 128 KiB, about as long as a decision) 20,000 times and reports
 // its p50 and p99: the tail this machine adds to any work of that length,
-// with no collector and no policy involved. On the 2-core VM the figures in
-// the issue notes come from, p99 is ≈1.8 times p50.
+// with no collector and no policy involved. On a 2-core VM, p99 is ≈1.8
+// times p50.
 func BenchmarkMachineJitter(b *testing.B) {
 	const n = 20_000
 	buf := make([]byte, 128<<10)

@@ -25,7 +25,7 @@ import (
 // Bundles.
 //
 // A policy bundle is an OPA bundle (a gzipped tar of the Rego modules,
-// data.json and a .manifest carrying a revision) signed with OPA's own bundle
+// data.json and a .manifest carrying a revision and a serial) signed with OPA's own bundle
 // signature format: a .signatures.json file holding one JWT whose "files"
 // claim lists the SHA-256 of every file. OPA verifies that JWT with
 // lestrrat-go/jwx, which supports EdDSA, so the federation authority's
@@ -33,6 +33,13 @@ import (
 // PKCS #8 / PKIX PEM). OPA's configuration-file parser lists only RS/PS/ES/HS
 // algorithms, but that list is not consulted when the verification config is
 // built in code, as here.
+//
+// The serial (manifest metadata "serial", a positive integer) orders bundles
+// the way a registry's serial orders registries: the authority gives each
+// bundle it signs a greater one, and a node refuses a validly signed bundle
+// whose serial is below the one in force (see node/policyload), so an old
+// bundle cannot be replayed to roll the policy back. The manifest is one of
+// the signed files, so the serial cannot be changed without the key.
 
 // BundleRoot is the only data root a policy bundle may own.
 const BundleRoot = "creditnode"
@@ -40,11 +47,15 @@ const BundleRoot = "creditnode"
 // MaxBundleSize bounds a bundle's uncompressed size.
 const MaxBundleSize = 8 << 20
 
+// serialKey is the manifest metadata member holding the bundle serial.
+const serialKey = "serial"
+
 // bundleScope is the JWT "scope" claim a policy bundle signature carries.
 const bundleScope = "creditnode-policy"
 
 // ErrBundle is returned when a bundle cannot be built, signed, read or
-// verified: unsigned, signed by another key, a file's hash off, no revision.
+// verified: unsigned, signed by another key, a file's hash off, no revision,
+// no serial.
 // A bundle that verifies but does not compile is ErrInvalidPolicy.
 var ErrBundle = errors.New("policy: bad bundle")
 
@@ -108,9 +119,14 @@ func (src Source) Revision() (string, error) {
 	return revision(modules, data), nil
 }
 
-// BuildBundle writes src as an unsigned OPA bundle (tar.gz) to w. An empty
-// revision means src.Revision(). The bundle owns the data root "creditnode".
-func BuildBundle(w io.Writer, src Source, rev string) (string, error) {
+// BuildBundle writes src as an unsigned OPA bundle (tar.gz) to w with the
+// given serial, which must be positive and greater than that of every bundle
+// the authority signed before. An empty revision means src.Revision(). The
+// bundle owns the data root "creditnode".
+func BuildBundle(w io.Writer, src Source, rev string, serial int64) (string, error) {
+	if serial <= 0 {
+		return "", fmt.Errorf("%w: serial must be positive, not %d", ErrBundle, serial)
+	}
 	if rev == "" {
 		var err error
 		if rev, err = src.Revision(); err != nil {
@@ -125,7 +141,7 @@ func BuildBundle(w io.Writer, src Source, rev string) (string, error) {
 		return "", fmt.Errorf("%w: data must have the single root %q", ErrBundle, BundleRoot)
 	}
 	b := bundle.Bundle{
-		Manifest: bundle.Manifest{Revision: rev, Roots: &[]string{BundleRoot}},
+		Manifest: bundle.Manifest{Revision: rev, Roots: &[]string{BundleRoot}, Metadata: map[string]any{serialKey: serial}},
 		Data:     data,
 	}
 	for _, name := range slices.Sorted(maps.Keys(src.Modules)) {
@@ -213,8 +229,8 @@ func (a Authority) verification() (*bundle.VerificationConfig, error) {
 // LoadBundle reads a signed bundle, verifies its signature against the
 // authority key and every file's hash, and compiles it under the same
 // capabilities allowlist and "with" ban as the embedded policy. The engine's
-// revision is the manifest's. Errors wrap ErrBundle (signature, format) or
-// ErrInvalidPolicy (does not compile).
+// revision and serial are the manifest's. Errors wrap ErrBundle (signature,
+// format, no serial) or ErrInvalidPolicy (does not compile).
 func LoadBundle(ctx context.Context, r io.Reader, auth Authority) (*Engine, error) {
 	vc, err := auth.verification()
 	if err != nil {
@@ -226,6 +242,10 @@ func LoadBundle(ctx context.Context, r io.Reader, auth Authority) (*Engine, erro
 	}
 	if b.Manifest.Revision == "" {
 		return nil, fmt.Errorf("%w: manifest has no revision", ErrBundle)
+	}
+	serial, err := manifestSerial(b.Manifest)
+	if err != nil {
+		return nil, err
 	}
 	if b.Manifest.Roots == nil || !slices.Equal(*b.Manifest.Roots, []string{BundleRoot}) {
 		return nil, fmt.Errorf("%w: manifest roots must be [%q]", ErrBundle, BundleRoot)
@@ -249,7 +269,38 @@ func LoadBundle(ctx context.Context, r io.Reader, auth Authority) (*Engine, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: data: %w", ErrBundle, err)
 	}
-	return build(ctx, modules, tests, data, b.Manifest.Revision)
+	e, err := build(ctx, modules, tests, data, b.Manifest.Revision)
+	if err != nil {
+		return nil, err
+	}
+	e.serial = serial
+	return e, nil
+}
+
+// manifestSerial reads the manifest's serial: a positive integer, and the
+// only metadata member a bundle may carry.
+func manifestSerial(m bundle.Manifest) (int64, error) {
+	for k := range m.Metadata {
+		if k != serialKey {
+			return 0, fmt.Errorf("%w: manifest metadata member %q not accepted", ErrBundle, k)
+		}
+	}
+	var (
+		n   int64
+		err error
+	)
+	switch v := m.Metadata[serialKey].(type) {
+	case nil:
+		return 0, fmt.Errorf("%w: manifest has no serial", ErrBundle)
+	case json.Number:
+		n, err = v.Int64()
+	default:
+		err = fmt.Errorf("a %T", v)
+	}
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%w: manifest serial must be a positive integer (%v)", ErrBundle, m.Metadata[serialKey])
+	}
+	return n, nil
 }
 
 // readBundle reads a tar.gz bundle; with vc non-nil the signature is

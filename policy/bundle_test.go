@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,7 @@ func testAuthority(t testing.TB) (ed25519.PrivateKey, Authority) {
 func signedBundle(t testing.TB, src Source, rev string, key ed25519.PrivateKey, kid string) []byte {
 	t.Helper()
 	var unsigned, signed bytes.Buffer
-	if _, err := BuildBundle(&unsigned, src, rev); err != nil {
+	if _, err := BuildBundle(&unsigned, src, rev, 1); err != nil {
 		t.Fatalf("BuildBundle: %v", err)
 	}
 	if err := SignBundle(&unsigned, &signed, key, kid); err != nil {
@@ -86,7 +87,7 @@ func TestBundleRefused(t *testing.T) {
 		return s
 	}
 	var unsigned bytes.Buffer
-	if _, err := BuildBundle(&unsigned, src, ""); err != nil {
+	if _, err := BuildBundle(&unsigned, src, "", 1); err != nil {
 		t.Fatal(err)
 	}
 	good := signedBundle(t, src, "", key, auth.KeyID)
@@ -111,6 +112,79 @@ func TestBundleRefused(t *testing.T) {
 			e, err := LoadBundle(context.Background(), bytes.NewReader(tc.bundle), auth)
 			if !errors.Is(err, tc.want) || e != nil {
 				t.Fatalf("LoadBundle: engine %t, err %v; want %v", e != nil, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestBundleSerial: the manifest's serial is carried to the engine, signed
+// like every file, and must be a positive integer and the only metadata.
+func TestBundleSerial(t *testing.T) {
+	key, auth := testAuthority(t)
+	src := embeddedSource(t)
+	ctx := context.Background()
+	var unsigned bytes.Buffer
+	if _, err := BuildBundle(&unsigned, src, "r", 7); err != nil {
+		t.Fatal(err)
+	}
+	var signed bytes.Buffer
+	if err := SignBundle(bytes.NewReader(unsigned.Bytes()), &signed, key, auth.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	e, err := LoadBundle(ctx, bytes.NewReader(signed.Bytes()), auth)
+	if err != nil || e.Serial() != 7 {
+		t.Fatalf("LoadBundle: serial %v, err %v; want 7", e, err)
+	}
+	if got := newEngine(t).Serial(); got != 0 {
+		t.Errorf("embedded engine serial %d, want 0", got)
+	}
+	for _, serial := range []int64{0, -1} {
+		if _, err := BuildBundle(io.Discard, src, "r", serial); !errors.Is(err, ErrBundle) {
+			t.Errorf("BuildBundle serial %d: %v, want ErrBundle", serial, err)
+		}
+	}
+
+	// withMetadata re-signs the bundle with other manifest metadata.
+	withMetadata := func(md map[string]any) []byte {
+		b, err := readBundle(bytes.NewReader(unsigned.Bytes()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Manifest.Metadata = md
+		var raw, out bytes.Buffer
+		if err := writeBundle(&raw, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := SignBundle(&raw, &out, key, auth.KeyID); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	// raised rewrites the serial of the signed bundle, keeping its signature.
+	raised := func() []byte {
+		b, err := readBundle(bytes.NewReader(signed.Bytes()), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Manifest.Metadata = map[string]any{"serial": 8}
+		var out bytes.Buffer
+		if err := writeBundle(&out, b); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	for name, bundle := range map[string][]byte{
+		"no serial":                    withMetadata(nil),
+		"zero serial":                  withMetadata(map[string]any{"serial": 0}),
+		"negative serial":              withMetadata(map[string]any{"serial": -3}),
+		"fractional serial":            withMetadata(map[string]any{"serial": 1.5}),
+		"serial as a string":           withMetadata(map[string]any{"serial": "9"}),
+		"other metadata":               withMetadata(map[string]any{"serial": 9, "note": "x"}),
+		"serial changed after signing": raised(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if e, err := LoadBundle(ctx, bytes.NewReader(bundle), auth); !errors.Is(err, ErrBundle) || e != nil {
+				t.Fatalf("LoadBundle: engine %t, err %v; want ErrBundle", e != nil, err)
 			}
 		})
 	}

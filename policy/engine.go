@@ -83,6 +83,7 @@ type Engine struct {
 	purposes []string
 	periods  map[string]time.Duration // fair-use period per purpose
 	revision string
+	serial   int64 // of the bundle loaded (LoadBundle); 0 otherwise
 
 	grading *rego.PreparedEvalQuery // nil if the policy has no grading rules (grading.go)
 }
@@ -391,3 +392,7 @@ func (e *Engine) Purposes() []string { return slices.Clone(e.purposes) }
 // Revision returns the policy revision: a SHA-256 over the decision modules
 // and the data, stable across restarts for the same policy.
 func (e *Engine) Revision() string { return e.revision }
+
+// Serial returns the serial of the signed bundle the engine was loaded from
+// (see LoadBundle), or 0 for the embedded policy or a directory.
+func (e *Engine) Serial() int64 { return e.serial }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -12,11 +11,6 @@ import (
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/schemas/uscc"
 )
-
-// categoryLister is the store's sweep over one category (node/store).
-type categoryLister interface {
-	RecordsInCategory(ctx context.Context, category string, limit int) ([]records.Record, error)
-}
 
 func (a *app) commitmentsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "commitments", Short: "Credit commitments and their fulfilment"}
@@ -52,11 +46,7 @@ The day is today (UTC) unless --at names another. Exit status 1 if any commitmen
 					return err
 				}
 			} else {
-				cl, ok := n.Store.(categoryLister)
-				if !ok {
-					return fmt.Errorf("this store cannot list a category")
-				}
-				if recs, err = cl.RecordsInCategory(cmd.Context(), commitments.Category, 0); err != nil {
+				if recs, err = n.Store.RecordsInCategory(cmd.Context(), commitments.Category, 0); err != nil {
 					return err
 				}
 			}

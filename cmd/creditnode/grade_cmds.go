@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/creditexchange/node/node"
-	"github.com/creditexchange/node/node/catalog"
 	"github.com/creditexchange/node/node/grading"
 	"github.com/creditexchange/node/schemas"
 	"github.com/creditexchange/node/schemas/uscc"
@@ -51,32 +49,9 @@ Exit status: 0 graded; 2 graded but incomplete (a peer did not answer or a recor
 			var problems []grading.Problem
 			if allPeers || len(peers) > 0 {
 				reg := n.Registry.Current()
-				if allPeers {
-					peers = nil
-					for _, m := range reg.Doc().Members {
-						if m.ID != n.Config.ID {
-							peers = append(peers, m.ID)
-						}
-					}
-				}
-				got, err := catalog.Fetch(cmd.Context(), n.Client, reg, peers)
+				asks, problems, err = grading.PlanAsks(cmd.Context(), n.Client, reg, grading.Peers(reg.Doc().Members, n.Config.ID, peers, allPeers))
 				if err != nil {
 					return err
-				}
-				for _, f := range got {
-					if f.Err != nil {
-						problems = append(problems, grading.Problem{Source: f.Provider, Err: f.Err})
-						continue
-					}
-					ask := grading.Ask{Provider: f.Provider}
-					for _, e := range f.Catalog.Categories {
-						if slices.Contains(grading.Categories(), e.Name) {
-							ask.Categories = append(ask.Categories, e.Name)
-						}
-					}
-					if len(ask.Categories) > 0 {
-						asks = append(asks, ask)
-					}
 				}
 			}
 			g := &grading.Gatherer{Local: n.Store, Querier: n.Client}

@@ -23,97 +23,6 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-// jointJobs is what a run between nodes needs of remote.Client; an interface so that a test
-// can drive runNetworkJob against hosts in its own process.
-type jointJobs interface {
-	Propose(ctx context.Context, host string, p remote.Proposal) (*schemas.JointAnswer, error)
-	Finish(ctx context.Context, host, job string) (*schemas.JointAnswer, error)
-	Cancel(ctx context.Context, host, job string) (*schemas.JointAnswer, error)
-	Conn(host, job string) joint.Conn
-}
-
-// remoteJobs is a remote.Client as jointJobs.
-type remoteJobs struct{ *remote.Client }
-
-func (r remoteJobs) Conn(host, job string) joint.Conn { return r.Client.Conn(host, job) }
-
-// networkJob is a job's terms, as proposed to every host.
-type networkJob struct {
-	ID         string
-	Hosts      []string
-	Categories map[string][]string // by host
-	Label      string              // the label's definition
-	Cohort     int                 // the largest training cohort (the guest's rows)
-}
-
-// cancelTimeout bounds the cancellations sent after a run failed or was interrupted.
-const cancelTimeout = 15 * time.Second
-
-// runNetworkJob proposes job to every host, trains g with them and tells them that the job is
-// finished, so that they keep their part of the model. If a step fails or ctx ends (Ctrl-C)
-// it cancels the job at every host that may hold it, which erases the job's state there;
-// note reports each cancellation.
-func runNetworkJob(ctx context.Context, jobs jointJobs, g *joint.Guest, job networkJob, note func(string, ...any)) (*joint.Result, error) {
-	var held []string // hosts that hold, or may hold, the job
-	abort := func(err error) error {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("interrupted: %w", err)
-		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelTimeout)
-		defer cancel()
-		errs := []error{err}
-		for _, h := range held {
-			_, cerr := jobs.Cancel(cctx, h, job.ID)
-			switch {
-			case cerr == nil:
-				note("cancelled job %s at %s", job.ID, h)
-			case errorCode(cerr) == schemas.CodeJobUnknown: // the proposal never arrived
-			default:
-				errs = append(errs, fmt.Errorf("could not cancel the job at %s: %w", h, cerr))
-			}
-		}
-		return errors.Join(errs...)
-	}
-	for _, h := range job.Hosts {
-		ans, err := jobs.Propose(ctx, h, remote.Proposal{Job: job.ID, Categories: job.Categories[h], Label: job.Label,
-			Cohort: job.Cohort, Hosts: job.Hosts})
-		if err != nil {
-			if !answeredByHost(err) {
-				held = append(held, h)
-			}
-			return nil, abort(fmt.Errorf("%s refused the job: %w", h, err))
-		}
-		held = append(held, h)
-		note("%s accepted job %s for %s (decision %s)", h, job.ID, strings.Join(job.Categories[h], ","), ans.DecisionID)
-	}
-	links := make([]joint.HostLink, len(job.Hosts))
-	for i, h := range job.Hosts {
-		links[i] = joint.HostLink{Name: h, Conn: jobs.Conn(h, job.ID)}
-	}
-	res, err := g.Train(ctx, job.ID, links)
-	if err != nil {
-		return nil, abort(err)
-	}
-	for i, h := range job.Hosts {
-		if _, err := jobs.Finish(ctx, h, job.ID); err != nil {
-			held = job.Hosts[i:] // a finished job cannot be cancelled
-			return nil, abort(fmt.Errorf("finish at %s: %w", h, err))
-		}
-	}
-	return res, nil
-}
-
-// answeredByHost reports whether err is a host's own refusal, after which it holds no job.
-// Without an answer (peer_unavailable, an interrupted request, an answer that does not open)
-// or after log_unavailable (the host may have stored the job) the host may hold it.
-func answeredByHost(err error) bool {
-	switch errorCode(err) {
-	case "", schemas.CodePeerUnavailable, schemas.CodePeerBadResponse, schemas.CodeLogUnavailable:
-		return false
-	}
-	return true
-}
-
 func errorCode(err error) schemas.Code {
 	var e *schemas.Error
 	if errors.As(err, &e) {
@@ -212,10 +121,10 @@ func (a *app) jointRunNetwork(cmd *cobra.Command, rf *jointRunFlags) error {
 	if err != nil {
 		return err
 	}
-	job := networkJob{ID: cmp.Or(rf.job, newJobID()), Hosts: hosts, Categories: cats, Label: rf.labelDef, Cohort: len(gd.IDs)}
+	job := remote.Terms{ID: cmp.Or(rf.job, newJobID()), Hosts: hosts, Categories: cats, Label: rf.labelDef, Cohort: len(gd.IDs)}
 	prog.Note("job %s: guest %s, hosts %s", job.ID, n.Config.ID, strings.Join(hosts, ", "))
 	start := time.Now()
-	res, err := runNetworkJob(ctx, remoteJobs{n.JointClient()}, g, job, prog.Note)
+	res, err := remote.RunJob(ctx, n.JointClient(), g, job, prog.Note)
 	prog.End(err == nil)
 	if err != nil {
 		return fmt.Errorf("job %s: %w", job.ID, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/lists"
 )
 
@@ -27,7 +28,7 @@ from its last update.`,
 			if err != nil {
 				return err
 			}
-			st, err := openOperatorStore(cmd.Context(), cfg)
+			st, err := node.OpenStore(cmd.Context(), cfg, a.logger())
 			if err != nil {
 				return err
 			}

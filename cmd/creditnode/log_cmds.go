@@ -36,7 +36,7 @@ func (a *app) logCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := openAuditStore(ctx, cfg) // SQLite or PostgreSQL (log_store.go)
+			st, err := node.OpenStore(ctx, cfg, a.logger()) // SQLite or PostgreSQL
 			if err != nil {
 				return err
 			}

@@ -21,9 +21,12 @@ import (
 func (a *app) policyBundleCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bundle", Short: "Build, sign and verify signed OPA policy bundles"}
 
-	var dir, out, rev string
+	var (
+		dir, out, rev string
+		serial        int64
+	)
 	build := &cobra.Command{
-		Use:   "build --out bundle.tar.gz [--dir DIR] [--revision R]",
+		Use:   "build --serial N --out bundle.tar.gz [--dir DIR] [--revision R]",
 		Short: "Build an unsigned bundle from the embedded policy or a directory of .rego files and data.json",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -35,20 +38,22 @@ func (a *app) policyBundleCmd() *cobra.Command {
 				return err
 			}
 			var buf bytes.Buffer
-			got, err := policy.BuildBundle(&buf, src, rev)
+			got, err := policy.BuildBundle(&buf, src, rev, serial)
 			if err != nil {
 				return err
 			}
 			if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "built %s revision %s\n", out, got)
+			fmt.Fprintf(a.out, "built %s revision %s serial %d\n", out, got, serial)
 			return nil
 		},
 	}
 	build.Flags().StringVar(&dir, "dir", "", "directory of .rego files and data.json (default: the embedded policy)")
 	build.Flags().StringVar(&out, "out", "bundle.tar.gz", "bundle to write")
 	build.Flags().StringVar(&rev, "revision", "", "manifest revision (default: the content hash)")
+	build.Flags().Int64Var(&serial, "serial", 0, "bundle serial: greater than that of every bundle signed before (nodes refuse older serials)")
+	_ = build.MarkFlagRequired("serial")
 
 	var key, in, signOut string
 	sign := &cobra.Command{
@@ -102,7 +107,7 @@ func (a *app) policyBundleCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "bundle ok: revision %s\n", eng.Revision())
+			fmt.Fprintf(a.out, "bundle ok: revision %s serial %d\n", eng.Revision(), eng.Serial())
 			return nil
 		},
 	}

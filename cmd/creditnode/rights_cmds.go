@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/rights"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
@@ -116,7 +117,7 @@ func addRecordFlags(cmd *cobra.Command, category, record, reason *string) {
 }
 
 // openRights opens the node's store for an operator command.
-func (a *app) openRights(ctx context.Context, dir string) (operatorStore, *rights.Manager, error) {
+func (a *app) openRights(ctx context.Context, dir string) (node.Store, *rights.Manager, error) {
 	cfg, err := loadConfig(dir)
 	if err != nil {
 		return nil, nil, err
@@ -125,7 +126,7 @@ func (a *app) openRights(ctx context.Context, dir string) (operatorStore, *right
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := openOperatorStore(ctx, cfg) // SQLite or PostgreSQL (log_store.go)
+	st, err := node.OpenStore(ctx, cfg, a.logger()) // SQLite or PostgreSQL
 	if err != nil {
 		return nil, nil, err
 	}
@@ -142,7 +143,7 @@ func (a *app) objectionsCmd() *cobra.Command {
 		Short: "List objections; open ones past 20 days are marked overdue",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return listRights(cmd.Context(), a, lf, printObjections, func(ctx context.Context, st operatorStore) ([]schemas.ObjectionOut, error) {
+			return listRights(cmd.Context(), a, lf, printObjections, func(ctx context.Context, st node.Store) ([]schemas.ObjectionOut, error) {
 				objs, err := st.Objections(ctx, store.RightsFilter{Subject: subject, Status: lf.status})
 				if err != nil {
 					return nil, err
@@ -190,7 +191,7 @@ func (a *app) repairsCmd() *cobra.Command {
 		Short: "List credit-repair applications",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return listRights(cmd.Context(), a, lf, printRepairs, func(ctx context.Context, st operatorStore) ([]schemas.RepairOut, error) {
+			return listRights(cmd.Context(), a, lf, printRepairs, func(ctx context.Context, st node.Store) ([]schemas.RepairOut, error) {
 				rs, err := st.Repairs(ctx, store.RightsFilter{Status: lf.status})
 				if err != nil {
 					return nil, err
@@ -242,7 +243,7 @@ func (f *rightsListFlags) add(cmd *cobra.Command, statuses string) {
 // slice, so that an empty list prints as [] in JSON) and prints them with
 // print, or as JSON with --json.
 func listRights[T any](ctx context.Context, a *app, f rightsListFlags, print func(io.Writer, []T),
-	read func(context.Context, operatorStore) ([]T, error)) error {
+	read func(context.Context, node.Store) ([]T, error)) error {
 	st, _, err := a.openRights(ctx, f.dir)
 	if err != nil {
 		return err

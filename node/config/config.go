@@ -98,7 +98,9 @@ type Config struct {
 
 // PolicySource names a signed policy bundle: a file, a directory holding
 // bundle.tar.gz (relative to the node directory), or an https URL, polled
-// every Poll (default 30s).
+// every Poll (default 30s). The serial of the newest bundle accepted is kept
+// in the node directory (policyload.StateFile), so an older bundle is
+// refused, also after a restart.
 type PolicySource struct {
 	Bundle string   `yaml:"bundle,omitempty"`
 	Poll   Duration `yaml:"poll,omitempty"`

@@ -7,12 +7,23 @@
 // A bundle that is unsigned, badly signed, does not compile, or uses a
 // forbidden built-in or "with" is refused and logged; the policy in force
 // stays. Unchanged bundles (same bytes) are not recompiled.
+//
+// Bundles cannot roll back. Each carries a serial (see policy.BuildBundle);
+// the Loader keeps the highest serial it accepted, with the SHA-256 of that
+// bundle, in a state file written atomically before the bundle is put in
+// force, and refuses a validly signed bundle whose serial is lower, or equal
+// with other bytes (ErrRollback), as the registry watcher refuses older
+// serials. After a restart the bundle named in the state file is accepted
+// again; an older one is not, although the node then runs the embedded
+// policy until an acceptable bundle appears.
 package policyload
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +32,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/creditexchange/node/policy"
@@ -28,6 +40,10 @@ import (
 
 // BundleFile is the file name looked for when the source is a directory.
 const BundleFile = "bundle.tar.gz"
+
+// StateFile is the usual name, in the node directory, of the file holding
+// the serial and digest of the newest bundle accepted.
+const StateFile = "policy-bundle-state.json"
 
 // Errors.
 var (
@@ -37,6 +53,14 @@ var (
 	// ErrUnchanged is returned by Loader.Check when the bundle bytes are the
 	// ones already in force.
 	ErrUnchanged = errors.New("policyload: bundle unchanged")
+	// ErrRollback is returned by Loader.Check for a validly signed bundle
+	// whose serial is lower than the highest accepted, or equal to it with
+	// other bytes.
+	ErrRollback = errors.New("policyload: bundle serial older than the one accepted")
+	// ErrState is returned when the state file cannot be read, parsed or
+	// written. A node does not start on an unreadable state file, and no
+	// bundle is put in force whose serial could not be recorded.
+	ErrState = errors.New("policyload: bundle state unavailable")
 )
 
 // Options configure a Loader.
@@ -46,21 +70,35 @@ type Options struct {
 	Source    string
 	Authority policy.Authority
 	Holder    *policy.Holder
-	Poll      time.Duration // default 30s
-	Client    *http.Client  // for URLs; default: http.DefaultClient with a timeout
-	Logger    *slog.Logger  // default slog.Default()
+	// State is the file keeping the highest serial accepted (see
+	// StateFile); it survives restarts, so it belongs in the node
+	// directory. Required.
+	State  string
+	Poll   time.Duration // default 30s
+	Client *http.Client  // for URLs; default: http.DefaultClient with a timeout
+	Logger *slog.Logger  // default slog.Default()
 }
 
 // Loader polls one bundle source.
 type Loader struct {
 	opts Options
-	last [sha256.Size]byte // digest of the bundle in force, zero if none
+
+	mu       sync.Mutex        // serialises Check and guards the fields below
+	last     [sha256.Size]byte // digest of the bundle in force, zero if none
+	accepted state             // the newest bundle ever accepted (persisted)
 }
 
-// New checks the options.
+// state is the content of the state file.
+type state struct {
+	Serial int64  `json:"serial"`
+	SHA256 string `json:"sha256"` // hex, of the bundle bytes
+}
+
+// New checks the options and reads the state file (a missing file means no
+// bundle was accepted yet).
 func New(opts Options) (*Loader, error) {
-	if opts.Source == "" || opts.Holder == nil {
-		return nil, fmt.Errorf("%w: Source and Holder are required", ErrSource)
+	if opts.Source == "" || opts.Holder == nil || opts.State == "" {
+		return nil, fmt.Errorf("%w: Source, Holder and State are required", ErrSource)
 	}
 	if u, err := url.Parse(opts.Source); err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
 		if u.Scheme != "https" {
@@ -76,13 +114,20 @@ func New(opts Options) (*Loader, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Loader{opts: opts}, nil
+	st, err := readState(opts.State)
+	if err != nil {
+		return nil, err
+	}
+	return &Loader{opts: opts, accepted: st}, nil
 }
 
-// Check fetches the bundle once and, if it changed and verifies, puts it in
-// force. It returns ErrUnchanged for the same bytes, or the reason the
-// bundle was refused (the previous policy then stays).
+// Check fetches the bundle once and, if it changed, verifies and is not
+// older than the newest accepted, records its serial and puts it in force.
+// It returns ErrUnchanged for the same bytes, or the reason the bundle was
+// refused (the previous policy then stays).
 func (l *Loader) Check(ctx context.Context) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	raw, err := l.fetch(ctx)
 	if err != nil {
 		return "", err
@@ -95,6 +140,19 @@ func (l *Loader) Check(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	digest := hex.EncodeToString(sum[:])
+	switch serial := e.Serial(); {
+	case serial < l.accepted.Serial:
+		return "", fmt.Errorf("%w: serial %d, accepted %d", ErrRollback, serial, l.accepted.Serial)
+	case serial == l.accepted.Serial && digest != l.accepted.SHA256:
+		return "", fmt.Errorf("%w: serial %d already accepted with other content", ErrRollback, serial)
+	case serial > l.accepted.Serial:
+		next := state{Serial: serial, SHA256: digest}
+		if err := writeState(l.opts.State, next); err != nil {
+			return "", err
+		}
+		l.accepted = next
+	}
 	l.last = sum
 	prev := l.opts.Holder.Swap(e)
 	prevRev := ""
@@ -102,7 +160,7 @@ func (l *Loader) Check(ctx context.Context) (string, error) {
 		prevRev = prev.Revision()
 	}
 	l.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "policy bundle loaded",
-		slog.String("revision", e.Revision()), slog.String("previous", prevRev))
+		slog.String("revision", e.Revision()), slog.Int64("serial", e.Serial()), slog.String("previous", prevRev))
 	return e.Revision(), nil
 }
 
@@ -161,4 +219,67 @@ func readLimited(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("%w: bundle larger than %d bytes", ErrSource, policy.MaxBundleSize)
 	}
 	return raw, nil
+}
+
+// readState reads the state file; a missing file is the zero state.
+func readState(path string) (state, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return state{}, nil
+	}
+	if err != nil {
+		return state{}, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	var st state
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return state{}, fmt.Errorf("%w: %s: %w", ErrState, path, err)
+	}
+	if sum, err := hex.DecodeString(st.SHA256); st.Serial <= 0 || err != nil || len(sum) != sha256.Size {
+		return state{}, fmt.Errorf("%w: %s: serial and sha256 malformed", ErrState, path)
+	}
+	return st, nil
+}
+
+// writeState replaces the state file atomically: a temporary file in the
+// same directory, synced, renamed over it, and the directory synced.
+func writeState(path string, st state) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after a successful rename there is nothing to remove
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -34,6 +34,7 @@ func openPolicy(ctx context.Context, cfg *config.Config, authority ed25519.Publi
 		Source:    src,
 		Authority: policy.Authority{KeyID: keys.SigningKID(authority), Key: authority},
 		Holder:    holder,
+		State:     cfg.Path(policyload.StateFile),
 		Poll:      cfg.Policy.Poll.D(),
 		Logger:    logger,
 	})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
@@ -13,7 +12,6 @@ import (
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/ops"
-	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/registry"
 	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
@@ -29,32 +27,16 @@ type Witnessing struct {
 	Committer *subjectlog.Committer
 	Witness   *witness.Witness
 
-	cfg    config.WitnessConfig
-	client *clientRef
-	log    *slog.Logger
+	cfg config.WitnessConfig
+	log *slog.Logger
 }
 
-// clientRef lets the witness fetch through the node's peer client, which is
-// built after the provider (whose member API serves the witness routes).
-type clientRef struct{ c *peer.Client }
-
-func (r *clientRef) Get(ctx context.Context, member, path string) ([]byte, error) {
-	if r.c == nil {
-		return nil, errors.New("node: peer client not ready")
-	}
-	return r.c.Get(ctx, member, path)
-}
-
-// openWitnessing builds the committer and witness. Without tamper-evident
-// logs, a store that keeps the subject map (SQLite, PostgreSQL) or a
-// deterministic signing key, it returns nil with a warning: subjects then
-// get their log without a completeness proof.
-func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, backend Store, lg *Logs, w *registry.Watcher, metrics *ops.Metrics, logger *slog.Logger) (*Witnessing, error) {
-	st, ok := backend.(subjectlog.Store)
-	if lg == nil || !ok {
-		logger.LogAttrs(ctx, slog.LevelWarn, "no subject commitments: the store cannot keep the subject map")
-		return nil, nil
-	}
+// openWitnessing builds the committer and the witness, which fetches peers'
+// checkpoints through fetch (the node's peer client). Without a
+// deterministic signing key (the VRF key is derived from it) it returns nil
+// with a warning: subjects then get their log without a completeness proof.
+func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, st Store, lg *Logs, w *registry.Watcher,
+	fetch witness.Fetcher, metrics *ops.Metrics, logger *slog.Logger) (*Witnessing, error) {
 	vrf, err := subjectlog.DeriveVRFKey(nk.Signer)
 	if errors.Is(err, subjectlog.ErrNondeterministicSigner) {
 		logger.LogAttrs(ctx, slog.LevelWarn, "no subject commitments: the signing key is not deterministic")
@@ -90,23 +72,15 @@ func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, 
 	if err != nil {
 		return nil, err
 	}
-	// The node's database (migration 0008) when it has the witness tables,
-	// else files in the node directory.
-	var state witness.State
-	if ws, ok := backend.(witness.WitnessStore); ok {
-		state = witness.StoreState{S: ws}
-	} else if state, err = witness.NewFileState(filepath.Join(cfg.Dir, "witness")); err != nil {
-		return nil, err
-	}
-	ref := &clientRef{}
 	wit, err := witness.New(witness.Options{
-		ID: cfg.ID, Key: nk.Signer, Members: members,
-		Fetch: ref, State: state, Own: com, Alarms: newAlarmCounter(metrics, cfg.ID), Logger: logger,
+		ID: cfg.ID, Key: nk.Signer, Members: members, Fetch: fetch,
+		State: witness.StoreState{S: st}, // the witness tables of the node's database (migration 0008)
+		Own:   com, Alarms: newAlarmCounter(metrics, cfg.ID), Logger: logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Witnessing{Committer: com, Witness: wit, cfg: cfg.Witness, client: ref, log: logger}, nil
+	return &Witnessing{Committer: com, Witness: wit, cfg: cfg.Witness, log: logger}, nil
 }
 
 // prover is the provider's SubjectProofs (nil without commitments).
@@ -117,22 +91,10 @@ func (x *Witnessing) prover() server.SubjectProver {
 	return x.Committer
 }
 
-// withRoutes adds the witness API to the member routes.
-func (x *Witnessing) withRoutes(lg *Logs, routes map[string]http.Handler) map[string]http.Handler {
-	if x == nil {
-		return routes
-	}
-	if routes == nil {
-		routes = map[string]http.Handler{}
-	}
-	routes["GET /v1/witness/"] = witness.Handler(x.Witness, x.Committer, lg.InquiryTree)
-	return routes
-}
-
-// setClient gives the witness the node's peer client.
-func (x *Witnessing) setClient(c *peer.Client) {
+// addRoutes adds the witness API to the member routes.
+func (x *Witnessing) addRoutes(lg *Logs, routes map[string]http.Handler) {
 	if x != nil {
-		x.client.c = c
+		routes["GET /v1/witness/"] = witness.Handler(x.Witness, x.Committer, lg.InquiryTree)
 	}
 }
 

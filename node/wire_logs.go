@@ -3,13 +3,10 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/config"
-	"github.com/creditexchange/node/node/peer"
-	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/node/tlog"
 )
@@ -25,27 +22,16 @@ type Logs struct {
 	OutboundTree *tlog.Tree
 }
 
-// LogStore is what the tamper-evident logs need of the store (both
-// *store.SQLite and *store.Postgres have it).
+// LogStore is what the tamper-evident logs need of the store (part of
+// Store).
 type LogStore interface {
 	tlog.SequencerStore
 	tlog.TreeReader
 }
 
-var (
-	_ LogStore = (*store.SQLite)(nil)
-	_ LogStore = (*store.Postgres)(nil)
-)
-
 // openLogs starts both sequencers on st, signing checkpoints with the node's
 // signing key under the origins tlog.Origin(id, log).
-// Every backend has tree support; a Store without it is refused rather than
-// run with logs that are not tamper-evident.
-func openLogs(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, backend Store, logger *slog.Logger) (*Logs, error) {
-	st, ok := backend.(LogStore)
-	if !ok {
-		return nil, fmt.Errorf("node: store %T has no Merkle tree support: logs would not be tamper-evident", backend)
-	}
+func openLogs(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, st LogStore, logger *slog.Logger) (*Logs, error) {
 	open := func(log store.LogID) (*tlog.Sequencer, error) {
 		signer, err := tlog.NewSigner(tlog.Origin(cfg.ID, log), nk.Signer)
 		if err != nil {
@@ -72,42 +58,5 @@ func openLogs(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, backen
 		InquiryTree: tlog.NewTree(st, store.LogInquiry), OutboundTree: tlog.NewTree(st, store.LogOutbound)}, nil
 }
 
-// sequencer is what takes the provider's inquiry-log appends.
-func (l *Logs) sequencer() server.Sequencer {
-	if l == nil {
-		return nil // the provider appends to its Store
-	}
-	return l.Inquiry
-}
-
-// proofs serves the inquiry log's checkpoint and proofs.
-func (l *Logs) proofs() server.LogProofs {
-	if l == nil {
-		return nil
-	}
-	return l.InquiryTree
-}
-
-// outboundProofs serves the outbound log's checkpoint and proofs.
-func (l *Logs) outboundProofs() server.LogProofs {
-	if l == nil {
-		return nil
-	}
-	return l.OutboundTree
-}
-
-// outbound is what takes the client's outbound-log appends.
-func (l *Logs) outbound(fallback peer.OutboundLog) peer.OutboundLog {
-	if l == nil {
-		return fallback
-	}
-	return l.Outbound
-}
-
 // Close stops both sequencers after their last batch and final checkpoint.
-func (l *Logs) Close() error {
-	if l == nil {
-		return nil
-	}
-	return errors.Join(l.Inquiry.Close(), l.Outbound.Close())
-}
+func (l *Logs) Close() error { return errors.Join(l.Inquiry.Close(), l.Outbound.Close()) }
