@@ -13,7 +13,7 @@ import (
 )
 
 // Token types, carried in the JWS "typ" header. Distinct types stop a token
-// minted for one use being replayed as another (attacks.md item 10).
+// minted for one use being replayed as another (threats.md item 10).
 const (
 	TypQuery         = "cx-query+jws"        // requester → provider: a credit query
 	TypResponse      = "cx-response+jws"     // provider → requester: records and receipt
