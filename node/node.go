@@ -28,6 +28,7 @@ import (
 	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/transport"
 	"github.com/creditexchange/node/policy"
+	"github.com/creditexchange/node/schemas"
 )
 
 // Node is a running node's parts.
@@ -53,6 +54,12 @@ type Node struct {
 	// CatalogToken is this node's signed catalogue, served at
 	// catalog.RouteCatalog (catalog_wiring.go).
 	CatalogToken []byte
+
+	// Wrap, if set before Serve, wraps the handler of each listener, named
+	// as the OpenAPI document names them (schemas.ListenerMember, …). The
+	// end-to-end tests validate every exchange against the document with
+	// it; a production node leaves it nil.
+	Wrap func(listener string, h http.Handler) http.Handler
 }
 
 // Open loads the node in dir. The caller must Close it.
@@ -202,8 +209,8 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	}
 	maxBody := n.Config.MaxBodyBytes
 	servers := []*http.Server{
-		newServer(n.memberHandler(maxBody), memberTLS), // + /metrics, request ids, latency (opsrv.go)
-		newServer(n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public")), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
+		newServer(n.wrap(schemas.ListenerMember, n.memberHandler(maxBody)), memberTLS), // + /metrics, request ids, latency (opsrv.go)
+		newServer(n.wrap(schemas.ListenerSubject, n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public"))), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
 	}
 	listeners := []net.Listener{ml, pl}
 	errc := make(chan error, len(servers))

@@ -125,7 +125,10 @@ func (x *Witnessing) withRoutes(lg *Logs, routes map[string]http.Handler) map[st
 	if routes == nil {
 		routes = map[string]http.Handler{}
 	}
-	routes["GET /v1/witness/"] = witness.Handler(x.Witness, x.Committer, lg.InquiryTree)
+	h := witness.Handler(x.Witness, x.Committer, lg.InquiryTree)
+	for _, pattern := range h.Patterns() {
+		routes[pattern] = h
+	}
 	return routes
 }
 
