@@ -1,7 +1,8 @@
 // Package schemas defines what crosses the wire between nodes and subjects:
 // the claims inside every signed token, the response payloads, the inquiry-log
 // entry, the federation registry document, and the stable error codes. JSON
-// Schemas for record categories live in schemas/categories.
+// Schemas for record categories live in schemas/categories. openapi.yaml is
+// the OpenAPI 3.1 contract of every HTTP route of a node (openapi.go).
 //
 // Every token is a compact JWS (alg EdDSA) whose protected header carries a
 // "typ" naming its kind; a token of one kind is never accepted as another.

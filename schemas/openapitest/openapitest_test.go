@@ -53,6 +53,10 @@ func TestValidatorCatchesDrift(t *testing.T) {
 		{"bad request accepted", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, "not a token", answer(200, schemas.ContentTypeJOSE, token), true},
 		{"bad query parameter accepted", "GET", "/v1/log/proof/inclusion?index=x&size=2", "", "", answer(200, schemas.ContentTypeJSON, `{"index":0,"size":2,"hashes":[]}`), true},
 		{"proof", "GET", "/v1/log/proof/inclusion?index=0&size=2", "", "", answer(200, schemas.ContentTypeJSON, `{"index":0,"size":2,"hashes":["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]}`), false},
+		{"revoked", "POST", "/v1/consent/revoke", schemas.ContentTypeJOSE, token, answer(200, schemas.ContentTypeJSON, `{"status":"revoked","consent_id":"c","log_index":3}`), false},
+		// const is a JSON Schema 2020-12 keyword (OpenAPI 3.1): it holds
+		// only if the 3.1 validator is in use.
+		{"revocation answer of another status", "POST", "/v1/consent/revoke", schemas.ContentTypeJOSE, token, answer(200, schemas.ContentTypeJSON, `{"status":"kept","consent_id":"c","log_index":3}`), true},
 		{"proof with a short hash", "GET", "/v1/log/proof/inclusion?index=0&size=2", "", "", answer(200, schemas.ContentTypeJSON, `{"index":0,"size":2,"hashes":["AAAA"]}`), true},
 	}
 	for _, c := range cases {
