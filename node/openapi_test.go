@@ -21,6 +21,7 @@ import (
 	"github.com/creditexchange/node/node/joint/remote"
 	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/schemas"
+	"github.com/creditexchange/node/schemas/openapitest"
 )
 
 // TestOpenAPIRoutes: every route a listener of a fully configured node
@@ -149,5 +150,49 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 	if status, _ := get[schemas.ListenerSubject]("/metrics"); status != http.StatusNotFound {
 		t.Errorf("the subject listener serves /metrics (%d)", status)
+	}
+}
+
+// TestOpenAPIJOSETypes: every token type the document names (x-jose) is one
+// the code defines, and every token type sent over HTTP is named.
+func TestOpenAPIJOSETypes(t *testing.T) {
+	doc, err := schemas.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	onWire := []string{schemas.TypQuery, schemas.TypResponse, schemas.TypDiscover, schemas.TypDiscovery, schemas.TypCatalog,
+		schemas.TypJointRequest, schemas.TypJointAnswer, feeds.TypRequest, schemas.TypSubjectRead, schemas.TypSubjectLog,
+		schemas.TypRevocation, schemas.TypObjection, schemas.TypRepair, schemas.TypRightsStatus, schemas.TypRightsList}
+	named := map[string]bool{}
+	note := func(where string, c openapi3.Content) {
+		for media, mt := range c {
+			ext, ok := mt.Extensions[openapitest.ExtJOSE].(map[string]any)
+			if !ok {
+				if media == schemas.ContentTypeJOSE {
+					t.Errorf("%s: a JOSE body without %s", where, openapitest.ExtJOSE)
+				}
+				continue
+			}
+			typ, _ := ext["typ"].(string)
+			if !slices.Contains(onWire, typ) {
+				t.Errorf("%s: token type %q is not defined", where, typ)
+			}
+			named[typ] = true
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody != nil {
+				note(method+" "+path+" request", op.RequestBody.Value.Content)
+			}
+			if ok := op.Responses.Value("200"); ok != nil {
+				note(method+" "+path+" answer", ok.Value.Content)
+			}
+		}
+	}
+	for _, typ := range onWire {
+		if !named[typ] {
+			t.Errorf("token type %q is not in the document", typ)
+		}
 	}
 }

@@ -8,6 +8,7 @@ package openapitest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,13 +112,65 @@ func (v *Validator) Check(ctx context.Context, r *http.Request, reqBody []byte, 
 	rq.Body = io.NopCloser(bytes.NewReader(reqBody))
 	in := &openapi3filter.RequestValidationInput{Request: rq, PathParams: params, Route: rt, Options: opts}
 	reqErr := openapi3filter.ValidateRequest(ctx, in)
+	if reqErr == nil && rt.Operation.RequestBody != nil {
+		reqErr = checkJOSE(rt.Operation.RequestBody.Value.Content, r.Header, reqBody)
+	}
 	rv := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: header, Options: opts}
 	rv.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(ctx, rv); err != nil {
 		return fmt.Errorf("%s listener: answer %d to %s %s: %w", v.listener, status, r.Method, r.URL.Path, err)
 	}
+	if status == http.StatusOK {
+		if err := checkJOSE(rt.Operation.Responses.Value("200").Value.Content, header, body); err != nil {
+			return fmt.Errorf("%s listener: answer to %s %s: %w", v.listener, r.Method, r.URL.Path, err)
+		}
+	}
 	if reqErr != nil && (status < 400 || status > 499) {
 		return fmt.Errorf("%s listener: %s %s does not match the document (%v) but was answered %d", v.listener, r.Method, r.URL.Path, reqErr, status)
+	}
+	return nil
+}
+
+// ExtJOSE is the media-type extension naming the token a JOSE body holds:
+// {typ: the JWS typ, encrypted: true for a JWE whose cty is that typ}.
+const ExtJOSE = "x-jose"
+
+// checkJOSE checks a compact token body against the x-jose extension of its
+// media type, if any: the number of parts and the typ (or, encrypted, cty)
+// of its protected header.
+func checkJOSE(content openapi3.Content, header http.Header, body []byte) error {
+	ct := header.Get("Content-Type")
+	if !strings.HasPrefix(ct, schemas.ContentTypeJOSE) {
+		return nil
+	}
+	mt := content.Get(ct)
+	if mt == nil {
+		return nil
+	}
+	ext, ok := mt.Extensions[ExtJOSE].(map[string]any)
+	if !ok {
+		return nil
+	}
+	typ, _ := ext["typ"].(string)
+	encrypted, _ := ext["encrypted"].(bool)
+	parts := strings.Split(string(body), ".")
+	want, key := 3, "typ"
+	if encrypted {
+		want, key = 5, "cty"
+	}
+	if len(parts) != want {
+		return fmt.Errorf("token of %d parts, want %d", len(parts), want)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return fmt.Errorf("token header: %w", err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return fmt.Errorf("token header: %w", err)
+	}
+	if h[key] != typ {
+		return fmt.Errorf("token header %s %v, want %q", key, h[key], typ)
 	}
 	return nil
 }

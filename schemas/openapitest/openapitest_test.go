@@ -1,6 +1,7 @@
 package openapitest
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,21 @@ func answer(status int, contentType, body string) http.Handler {
 	})
 }
 
-const token = "eyJhbGciOiJFZERTQSJ9.eyJhIjoxfQ.c2ln"
+// jws is a compact JWS of type typ (its signature is not checked here).
+func jws(typ string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"EdDSA","kid":"k","typ":"`+typ+`"}`)) + ".eyJhIjoxfQ.c2ln"
+}
+
+// jwe is a compact JWE whose content is of type cty.
+func jwe(cty string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ECDH-ES+A256KW","enc":"A256GCM","cty":"`+cty+`"}`)) + ".a2V5.aXY.Y3Q.dGFn"
+}
+
+var (
+	read       = jws(schemas.TypSubjectRead)
+	subjectLog = jws(schemas.TypSubjectLog)
+	query      = jws(schemas.TypQuery)
+)
 
 // TestValidatorCatchesDrift: well-formed exchanges pass; each answer or
 // request that departs from the document fails, through the client-side
@@ -46,17 +61,21 @@ func TestValidatorCatchesDrift(t *testing.T) {
 		{"error body with a stray field", "GET", "/readyz", "", "", answer(503, schemas.ContentTypeError, `{"error":{"code":"internal","message":"m","cause":"x"}}`), true},
 		{"unknown route answered not_found", "GET", "/v1/nowhere", "", "", answer(404, schemas.ContentTypeError, errorBody(schemas.CodeNotFound)), false},
 		{"unknown route answered 200", "GET", "/v1/nowhere", "", "", answer(200, schemas.ContentTypeJSON, `{}`), true},
-		{"member route on the subject listener", "POST", "/v1/query", schemas.ContentTypeJOSE, token, answer(200, schemas.ContentTypeJOSE, token), true},
-		{"signed request, signed answer", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, token, answer(200, schemas.ContentTypeJOSE, token), false},
-		{"answer that is no token", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, token, answer(200, schemas.ContentTypeJOSE, "not a token"), true},
+		{"member route on the subject listener", "POST", "/v1/query", schemas.ContentTypeJOSE, query, answer(200, schemas.ContentTypeJOSE, jwe(schemas.TypResponse)), true},
+		{"signed request, signed answer", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, read, answer(200, schemas.ContentTypeJOSE, subjectLog), false},
+		{"answer that is no token", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, read, answer(200, schemas.ContentTypeJOSE, "not a token"), true},
+		{"answer of another type", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, read, answer(200, schemas.ContentTypeJOSE, read), true},
+		{"answer encrypted where a signed one is documented", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, read, answer(200, schemas.ContentTypeJOSE, jwe(schemas.TypSubjectLog)), true},
+		{"request of another type accepted", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, subjectLog, answer(200, schemas.ContentTypeJOSE, subjectLog), true},
+		{"request of another type refused", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, subjectLog, answer(401, schemas.ContentTypeError, errorBody(schemas.CodeBadSignature)), false},
 		{"bad request refused", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, "not a token", answer(400, schemas.ContentTypeError, errorBody(schemas.CodeMalformedRequest)), false},
-		{"bad request accepted", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, "not a token", answer(200, schemas.ContentTypeJOSE, token), true},
+		{"bad request accepted", "POST", "/v1/subject/inquiries", schemas.ContentTypeJOSE, "not a token", answer(200, schemas.ContentTypeJOSE, subjectLog), true},
 		{"bad query parameter accepted", "GET", "/v1/log/proof/inclusion?index=x&size=2", "", "", answer(200, schemas.ContentTypeJSON, `{"index":0,"size":2,"hashes":[]}`), true},
 		{"proof", "GET", "/v1/log/proof/inclusion?index=0&size=2", "", "", answer(200, schemas.ContentTypeJSON, `{"index":0,"size":2,"hashes":["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]}`), false},
-		{"revoked", "POST", "/v1/consent/revoke", schemas.ContentTypeJOSE, token, answer(200, schemas.ContentTypeJSON, `{"status":"revoked","consent_id":"c","log_index":3}`), false},
+		{"revoked", "POST", "/v1/consent/revoke", schemas.ContentTypeJOSE, jws(schemas.TypRevocation), answer(200, schemas.ContentTypeJSON, `{"status":"revoked","consent_id":"c","log_index":3}`), false},
 		// const is a JSON Schema 2020-12 keyword (OpenAPI 3.1): it holds
 		// only if the 3.1 validator is in use.
-		{"revocation answer of another status", "POST", "/v1/consent/revoke", schemas.ContentTypeJOSE, token, answer(200, schemas.ContentTypeJSON, `{"status":"kept","consent_id":"c","log_index":3}`), true},
+		{"revocation answer of another status", "POST", "/v1/consent/revoke", schemas.ContentTypeJOSE, jws(schemas.TypRevocation), answer(200, schemas.ContentTypeJSON, `{"status":"kept","consent_id":"c","log_index":3}`), true},
 		{"proof with a short hash", "GET", "/v1/log/proof/inclusion?index=0&size=2", "", "", answer(200, schemas.ContentTypeJSON, `{"index":0,"size":2,"hashes":["AAAA"]}`), true},
 	}
 	for _, c := range cases {
@@ -107,10 +126,10 @@ func TestMemberRequiresClientCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fails []string
-	h := Handler(v, func(args ...any) { fails = append(fails, fmt.Sprint(args...)) }, answer(200, schemas.ContentTypeJOSE, token))
+	h := Handler(v, func(args ...any) { fails = append(fails, fmt.Sprint(args...)) }, answer(200, schemas.ContentTypeJOSE, jwe(schemas.TypResponse)))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	resp, err := srv.Client().Post(srv.URL+"/v1/query", schemas.ContentTypeJOSE, strings.NewReader(token))
+	resp, err := srv.Client().Post(srv.URL+"/v1/query", schemas.ContentTypeJOSE, strings.NewReader(query))
 	if err != nil {
 		t.Fatal(err)
 	}
