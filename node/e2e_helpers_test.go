@@ -172,25 +172,7 @@ func (f *fed) subjectClient(t *testing.T, s *devnet.Subject) *peer.SubjectClient
 // validateExchanges makes every listener of nd check each request it
 // serves and its answer against the OpenAPI document (schemas/openapi.yaml):
 // a route or answer departing from it fails t.
-func validateExchanges(t *testing.T, nd *node.Node) {
-	t.Helper()
-	vs := map[string]*openapitest.Validator{}
-	for _, l := range []string{schemas.ListenerMember, schemas.ListenerSubject, schemas.ListenerOps} {
-		v, err := openapitest.New(l, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vs[l] = v
-	}
-	nd.Wrap = func(listener string, h http.Handler) http.Handler {
-		v, ok := vs[listener]
-		if !ok {
-			t.Errorf("listener %q is not in the OpenAPI document", listener)
-			return h
-		}
-		return openapitest.Handler(v, t.Error, h)
-	}
-}
+func validateExchanges(t *testing.T, nd *node.Node) { nd.Wrap = openapitest.Wrap(t.Error) }
 
 // validatingTransport checks every exchange of a client with a listener
 // against the OpenAPI document, as the client sees it.

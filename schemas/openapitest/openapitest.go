@@ -295,3 +295,18 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Wrap is a function for node.Node's Wrap: each listener's handler checks
+// every exchange it serves against that listener's part of the document
+// (an operation of a listener the document does not name is answered
+// not_found or fails). fail receives every failure.
+func Wrap(fail func(args ...any)) func(listener string, h http.Handler) http.Handler {
+	return func(listener string, h http.Handler) http.Handler {
+		v, err := New(listener, true)
+		if err != nil {
+			fail(fmt.Errorf("%s listener: %w", listener, err))
+			return h
+		}
+		return Handler(v, fail, h)
+	}
+}
