@@ -21,7 +21,7 @@ func approvalSpecs() []devnet.Spec {
 		Roles: []string{"regulator"}})
 }
 
-// TestApprovalRestricted (attacks.md item 17 for restricted data): a
+// TestApprovalRestricted (threats.md item 17 for restricted data): a
 // regulator's approval opens customs for exactly the requester, subject,
 // purpose and categories it names, within its validity; anything else is
 // denied with a code naming the shortfall, and every attempt is logged.

@@ -10,7 +10,7 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-// TestFairUseLimits (attacks.md item 17, fair use): guarantee_review allows
+// TestFairUseLimits (threats.md item 17, fair use): guarantee_review allows
 // a consent of at most 180 days and 6 uses, and 5 allowed queries by one
 // requester about one subject per 30 days, counted from the inquiry log.
 func TestFairUseLimits(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/schemas"
+	"github.com/creditexchange/node/schemas/openapitest"
 )
 
 // fed is a running three-node federation on loopback, each node serving real
@@ -79,6 +81,7 @@ func startFedSpecs(t *testing.T, nodes []devnet.Spec, prepare ...func(*devnet.Ne
 		if err != nil {
 			t.Fatal(err)
 		}
+		validateExchanges(t, nd)
 		f.nodes[s.ID] = nd
 		ready := make(chan struct{})
 		nctx, ncancel := context.WithCancel(ctx)
@@ -161,8 +164,25 @@ func (f *fed) raw(t *testing.T, body []byte) (int, schemas.ErrorBody) {
 // subjectClient is the enrolled subject's client to tax-dept's public API.
 func (f *fed) subjectClient(t *testing.T, s *devnet.Subject) *peer.SubjectClient {
 	t.Helper()
-	return &peer.SubjectClient{Key: s.Key, Cert: s.Cert, Registry: f.nodes["bank-a"].Registry.Current(),
-		HTTP: peer.NewSubjectHTTPClient(f.net.CA.Pool())}
+	hc := peer.NewSubjectHTTPClient(f.net.CA.Pool())
+	hc.Transport = validatingTransport(t, schemas.ListenerSubject, hc.Transport)
+	return &peer.SubjectClient{Key: s.Key, Cert: s.Cert, Registry: f.nodes["bank-a"].Registry.Current(), HTTP: hc}
+}
+
+// validateExchanges makes every listener of nd check each request it
+// serves and its answer against the OpenAPI document (schemas/openapi.yaml):
+// a route or answer departing from it fails t.
+func validateExchanges(t *testing.T, nd *node.Node) { nd.Wrap = openapitest.Wrap(t.Error) }
+
+// validatingTransport checks every exchange of a client with a listener
+// against the OpenAPI document, as the client sees it.
+func validatingTransport(t *testing.T, listener string, base http.RoundTripper) http.RoundTripper {
+	t.Helper()
+	v, err := openapitest.New(listener, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &openapitest.Transport{Base: base, Validator: v, Fail: t.Error}
 }
 
 func (f *fed) publicURL(id string) string {

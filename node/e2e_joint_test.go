@@ -118,6 +118,7 @@ func (jf *jointFed) restart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	validateExchanges(t, nd)
 	jf.nodes["tax-dept"] = nd // closed by startFed's cleanup
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, served := make(chan struct{}), make(chan struct{})

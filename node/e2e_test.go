@@ -104,7 +104,7 @@ func TestDemoFlow(t *testing.T) {
 }
 
 // Another subject sees only its own entries; a subject certificate signed by
-// a member that is not a registrar is refused (attacks.md item 29).
+// a member that is not a registrar is refused (threats.md item 29).
 func TestSubjectLogIsolation(t *testing.T) {
 	f := startFed(t)
 	ctx := context.Background()
@@ -149,7 +149,7 @@ func forgeSubject(t *testing.T, f *fed, issuer, subject string) *devnet.Subject 
 }
 
 // The same signed request sent concurrently over separate connections is
-// answered exactly once (attacks.md item 11).
+// answered exactly once (threats.md item 11).
 func TestConcurrentDuplicateRequests(t *testing.T) {
 	f := startFed(t)
 	tok, _ := f.consent(t, "loan_approval", []string{"tax_payment", "social_insurance"}, 100)
@@ -198,7 +198,7 @@ func TestConcurrentDuplicateRequests(t *testing.T) {
 	}
 }
 
-// Consent failures (attacks.md item 17).
+// Consent failures (threats.md item 17).
 func TestConsentAttacks(t *testing.T) {
 	f := startFed(t)
 	ctx := context.Background()
@@ -307,7 +307,7 @@ func headerKID(t *testing.T, tok string) string {
 	return h.KeyID
 }
 
-// Token and message attacks at the wire (attacks.md items 1–10, 12): each is
+// Token and message attacks at the wire (threats.md items 1–10, 12): each is
 // refused with its code, logged, and lets nothing out.
 func TestWireAttacks(t *testing.T) {
 	f := startFed(t)
@@ -392,7 +392,7 @@ func TestWireAttacks(t *testing.T) {
 	})
 }
 
-// A body over the limit is refused before parsing (attacks.md item 28).
+// A body over the limit is refused before parsing (threats.md item 28).
 func TestBodyTooLarge(t *testing.T) {
 	f := startFed(t)
 	status, eb := f.raw(t, []byte(strings.Repeat("a", 2<<20)))
@@ -418,7 +418,7 @@ func TestFailClosedWhenLogUnavailable(t *testing.T) {
 	}
 }
 
-// Transport (attacks.md item 27): a client certificate from the CA that is not
+// Transport (threats.md item 27): a client certificate from the CA that is not
 // registered is refused in the handshake, and a member removed from the
 // registry is refused on its next connection, resumed or not.
 func TestTransportBinding(t *testing.T) {

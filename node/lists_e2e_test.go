@@ -33,6 +33,7 @@ func serveAll(t *testing.T, n *devnet.Network) map[string]*node.Node {
 		if err != nil {
 			t.Fatal(err)
 		}
+		validateExchanges(t, nd)
 		nodes[s.ID] = nd
 		ready := make(chan struct{})
 		go func() {

@@ -22,6 +22,7 @@ import (
 	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/transport"
 	"github.com/creditexchange/node/policy"
+	"github.com/creditexchange/node/schemas"
 )
 
 // Node is a running node's parts.
@@ -48,6 +49,12 @@ type Node struct {
 	// CatalogToken is this node's signed catalogue, served at
 	// catalog.RouteCatalog (wire_catalog.go).
 	CatalogToken []byte
+
+	// Wrap, if set before Serve, wraps the handler of each listener, named
+	// as the OpenAPI document names them (schemas.ListenerMember, …). The
+	// end-to-end tests validate every exchange against the document with
+	// it; a production node leaves it nil.
+	Wrap func(listener string, h http.Handler) http.Handler
 }
 
 // Open loads the node in dir, building its parts in the order they depend on
@@ -213,8 +220,8 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	}
 	maxBody := n.Config.MaxBodyBytes
 	servers := []*http.Server{
-		newServer(n.memberHandler(maxBody), memberTLS), // + /metrics, request ids, latency (serve_ops.go)
-		newServer(n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public")), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
+		newServer(n.wrap(schemas.ListenerMember, n.memberHandler(maxBody)), memberTLS), // + /metrics, request ids, latency (serve_ops.go)
+		newServer(n.wrap(schemas.ListenerSubject, n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public"))), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
 	}
 	listeners := []net.Listener{ml, pl}
 	errc := make(chan error, len(servers))

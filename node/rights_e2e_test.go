@@ -143,7 +143,7 @@ func objectionEndToEnd(t *testing.T, prepare ...func(*devnet.Network)) {
 	}
 }
 
-// attacks.md item 30 over loopback: with the statutory limit of 2, the third
+// threats.md item 30 over loopback: with the statutory limit of 2, the third
 // self read of the year is refused free_reports_exhausted, and the refusal is
 // itself in the log.
 func TestThirdFreeReportRefused(t *testing.T) { thirdFreeReportRefused(t) }

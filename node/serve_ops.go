@@ -6,26 +6,47 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/creditexchange/node/node/gate"
+	"github.com/creditexchange/node/node/server"
+	"github.com/creditexchange/node/schemas"
 )
 
 // routeMetrics serves the node's metrics on the member listener, so a
 // federation's monitoring authenticates with a member certificate like
-// any peer.
+// any peer, and on the ops listener.
 const routeMetrics = "GET /metrics"
 
-// memberHandler is the mutual-TLS member API with /metrics, instrumented
-// (request ids, latency).
-func (n *Node) memberHandler(maxBody int64) http.Handler {
+// memberMux is the mutual-TLS member API with /metrics.
+func (n *Node) memberMux(maxBody int64) *gate.Mux {
 	member := n.Provider.MemberHandler(maxBody)
-	mux := routed(member, member.Patterns()...)
-	mux.Handle(routeMetrics, n.Metrics.Handler())
-	return n.Metrics.Instrument("member", mux)
+	member.Handle(routeMetrics, n.Metrics.Handler())
+	return member
+}
+
+// memberHandler is the member API, instrumented (request ids, latency).
+func (n *Node) memberHandler(maxBody int64) http.Handler {
+	member := n.memberMux(maxBody)
+	return n.Metrics.Instrument("member", routed(member, member.Patterns()...))
 }
 
 // publicHandler is the subject API, instrumented.
 func (n *Node) publicHandler(maxBody int64) http.Handler {
 	public := n.Provider.PublicHandler(maxBody)
 	return n.Metrics.Instrument("public", routed(public, public.Patterns()...))
+}
+
+// opsMux is the plain-HTTP ops listener: /metrics, the provider's own
+// /healthz and /readyz (reached through its public handler: they take no
+// body and no authentication), and the listener's OpenAPI document.
+func (n *Node) opsMux(maxBody int64) *gate.Mux {
+	health := n.Provider.PublicHandler(maxBody)
+	mux := gate.NewMux(n.log, maxBody)
+	mux.Handle(routeMetrics, n.Metrics.Handler())
+	mux.Handle(server.RouteHealthz, health)
+	mux.Handle(server.RouteReadyz, health)
+	mux.Handle(schemas.RouteOpenAPI, server.OpenAPIHandler(schemas.ListenerOps, n.log))
+	return mux
 }
 
 // routed mounts h at each of its routes and at "/", so that the latency
@@ -40,6 +61,14 @@ func routed(h http.Handler, routes ...string) *http.ServeMux {
 	return mux
 }
 
+// wrap applies n.Wrap, if set, to a listener's handler.
+func (n *Node) wrap(listener string, h http.Handler) http.Handler {
+	if n.Wrap == nil {
+		return h
+	}
+	return n.Wrap(listener, h)
+}
+
 // startOps starts the plain-HTTP ops listener if ops_listen is configured
 // (config validation holds it to loopback). The returned stop drains it.
 func (n *Node) startOps(ctx context.Context) (stop func(), err error) {
@@ -50,11 +79,9 @@ func (n *Node) startOps(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	// /healthz and /readyz are the provider's own, reached through its
-	// public handler (they take no body and no authentication).
-	health := n.Provider.PublicHandler(n.Config.MaxBodyBytes)
+	ops := n.opsMux(n.Config.MaxBodyBytes)
 	srv := &http.Server{
-		Handler:           n.Metrics.OpsHandler(health, health),
+		Handler:           n.wrap(schemas.ListenerOps, n.Metrics.Instrument("ops", routed(ops, ops.Patterns()...))),
 		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 8 << 10,

@@ -91,10 +91,14 @@ func (x *Witnessing) prover() server.SubjectProver {
 	return x.Committer
 }
 
-// addRoutes adds the witness API to the member routes.
+// addRoutes adds the witness API to the member routes, each of its routes
+// registered on its own (so the member listener knows every pattern).
 func (x *Witnessing) addRoutes(lg *Logs, routes map[string]http.Handler) {
 	if x != nil {
-		routes["GET /v1/witness/"] = witness.Handler(x.Witness, x.Committer, lg.InquiryTree)
+		h := witness.Handler(x.Witness, x.Committer, lg.InquiryTree)
+		for _, pattern := range h.Patterns() {
+			routes[pattern] = h
+		}
 	}
 }
 

@@ -99,7 +99,7 @@ func TestSubjectVerifiesWitnessedLog(t *testing.T) {
 		t.Fatalf("omission not caught: %v", err)
 	}
 
-	// attacks.md 29: another subject's answer holds none of this subject's
+	// threats.md 29: another subject's answer holds none of this subject's
 	// entries, and its proof does not pass for this subject.
 	other, err := f.net.EnrolSubject("market-reg", f.smes[1].USCC)
 	if err != nil {

@@ -73,7 +73,7 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 }
 
-// attacks.md item 16: every bad bundle is refused with a sentinel error.
+// threats.md item 16: every bad bundle is refused with a sentinel error.
 func TestBundleRefused(t *testing.T) {
 	key, auth := testAuthority(t)
 	otherKey, _ := testAuthority(t)

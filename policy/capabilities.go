@@ -80,7 +80,7 @@ func capabilities() *ast.Capabilities {
 
 // checkNoWith refuses decision modules that use "with": a decision policy has
 // no reason to replace its input, data or a built-in, and a bundle that mocks
-// a built-in could switch checks off (attacks.md item 16).
+// a built-in could switch checks off (threats.md item 16).
 func checkNoWith(mod *ast.Module) error {
 	var found []string
 	ast.WalkExprs(mod, func(e *ast.Expr) bool {

@@ -10,7 +10,7 @@ import (
 )
 
 // A policy that reaches the network, the runtime, the clock or randomness
-// does not compile (attacks.md item 16).
+// does not compile (threats.md item 16).
 func TestForbiddenBuiltinsDoNotCompile(t *testing.T) {
 	tests := map[string]string{
 		"http.send":          `x := http.send({"method": "GET", "url": "http://169.254.169.254/"})`,

@@ -130,7 +130,7 @@ func deepCopy(v any) any {
 }
 
 // Every missing, null or wrongly typed field gives a defined deny with code
-// malformed_input (attacks.md item 15), never an error or an allow.
+// malformed_input (threats.md item 15), never an error or an allow.
 func TestMalformedInputIsDenied(t *testing.T) {
 	e := newEngine(t)
 	ctx := context.Background()

@@ -1,7 +1,8 @@
 // Package schemas defines what crosses the wire between nodes and subjects:
 // the claims inside every signed token, the response payloads, the inquiry-log
 // entry, the federation registry document, and the stable error codes. JSON
-// Schemas for record categories live in schemas/categories.
+// Schemas for record categories live in schemas/categories. openapi.yaml is
+// the OpenAPI 3.1 contract of every HTTP route of a node (openapi.go).
 //
 // Every token is a compact JWS (alg EdDSA) whose protected header carries a
 // "typ" naming its kind; a token of one kind is never accepted as another.
@@ -13,7 +14,7 @@ import (
 )
 
 // Token types, carried in the JWS "typ" header. Distinct types stop a token
-// minted for one use being replayed as another (attacks.md item 10).
+// minted for one use being replayed as another (threats.md item 10).
 const (
 	TypQuery         = "cx-query+jws"        // requester → provider: a credit query
 	TypResponse      = "cx-response+jws"     // provider → requester: records and receipt

@@ -67,7 +67,7 @@ func (o *inquiryOpts) run(ctx context.Context, out io.Writer, sc *peer.SubjectCl
 	if !ok {
 		return errors.New("no federation registry to verify with")
 	}
-	// attacks.md 29: the log must be the one of the subject this key is certified for.
+	// threats.md 29: the log must be the one of the subject this key is certified for.
 	cert, err := os.ReadFile(certPath)
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ import (
 	"testing"
 )
 
-// Attack tests follow attacks.md items 1-10 as they apply to the JOSE layer.
+// Attack tests follow threats.md items 1-10 as they apply to the JOSE layer.
 // Every forged token below is correctly signed (or encrypted) with the key
 // the verifier uses, unless the case is about the signature itself, so a
 // rejection proves that the profile rule fired.

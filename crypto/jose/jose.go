@@ -45,7 +45,7 @@ import (
 const (
 	// MaxTokenSize bounds any token this package parses.
 	MaxTokenSize = 8 << 20
-	// MaxKIDLength bounds the "kid" header (attacks.md item 4).
+	// MaxKIDLength bounds the "kid" header (threats.md item 4).
 	MaxKIDLength = 128
 	maxHeaderLen = 4096
 )
@@ -84,7 +84,7 @@ type Header struct {
 var b64 = base64.RawURLEncoding.Strict()
 
 // decodeCanonical decodes one base64url segment and insists that it is the
-// unique canonical encoding of its bytes (attacks.md item 7).
+// unique canonical encoding of its bytes (threats.md item 7).
 func decodeCanonical(seg []byte) ([]byte, error) {
 	out := make([]byte, b64.DecodedLen(len(seg)))
 	n, err := b64.Decode(out, seg)
@@ -230,7 +230,7 @@ func ParseJWSHeader(tok []byte) (Header, error) {
 	if h.Type, err = headerString(hdr, "typ"); err != nil {
 		return Header{}, err
 	}
-	if h.Type == "" { // every profile token names its type (attacks.md item 10)
+	if h.Type == "" { // every profile token names its type (threats.md item 10)
 		return Header{}, fmt.Errorf("%w: missing typ", ErrHeader)
 	}
 	if len(parts[1]) == 0 { // detached or empty payloads are outside the profile
@@ -374,7 +374,7 @@ func ParseJWEHeader(tok []byte) (Header, error) {
 		return Header{}, err
 	}
 	// A256KW wraps the 32-byte content key into 40 bytes; GCM uses a 96-bit
-	// IV and a 128-bit tag (attacks.md item 8: empty or short encrypted key).
+	// IV and a 128-bit tag (threats.md item 8: empty or short encrypted key).
 	wantLen := []int{-1, 40, 12, -1, 16}
 	for i := 1; i < 5; i++ {
 		b, err := decodeCanonical(parts[i])

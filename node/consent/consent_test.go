@@ -133,14 +133,14 @@ func TestVerifyConsentToken(t *testing.T) {
 	}{
 		{"valid", valid, at(90 * time.Minute), ""},
 		{"crafted valid", craft(nil, func(*schemas.ConsentClaims) {}), at(90 * time.Minute), ""},
-		// attacks.md item 12: the skew limits, exactly and ±1 s.
+		// threats.md item 12: the skew limits, exactly and ±1 s.
 		{"nbf-skew-1s", valid, at(nbf - skew - time.Second), schemas.CodeConsentNotYetValid},
 		{"exactly nbf-skew", valid, at(nbf - skew), ""},
 		{"nbf-skew+1s", valid, at(nbf - skew + time.Second), ""},
 		{"exp+skew-1s", valid, at(exp + skew - time.Second), ""},
 		{"exactly exp+skew", valid, at(exp + skew), schemas.CodeConsentExpired},
 		{"exp+skew+1s", valid, at(exp + skew + time.Second), schemas.CodeConsentExpired},
-		// attacks.md item 29.
+		// threats.md item 29.
 		{"signed by another subject's key under the certified kid", signRaw(t, f.keyB, kidOf(f.keyA), schemas.TypConsent,
 			mustJSON(t, f.fullConsentClaims())), at(90 * time.Minute), schemas.CodeConsentInvalid},
 		{"signed by another subject's key", craft(f.keyB, func(*schemas.ConsentClaims) {}), at(90 * time.Minute), schemas.CodeConsentInvalid},
@@ -159,7 +159,7 @@ func TestVerifyConsentToken(t *testing.T) {
 			c.MaxUses = 1000
 			return c
 		}())), at(90 * time.Minute), schemas.CodeConsentInvalid},
-		// attacks.md item 10 and typ confusion.
+		// threats.md item 10 and typ confusion.
 		{"subject certificate presented as consent", f.certA, at(90 * time.Minute), schemas.CodeConsentInvalid},
 		{"revocation presented as consent", revocation, at(90 * time.Minute), schemas.CodeConsentInvalid},
 		{"consent claims under the revocation typ", signJSON(t, f.keyA, schemas.TypRevocation, f.fullConsentClaims()), at(90 * time.Minute), schemas.CodeConsentInvalid},
@@ -210,7 +210,7 @@ func TestConsentCheck(t *testing.T) {
 	}{
 		{"exact", func(*consent.Expectation) {}, "", true},
 		{"subset of categories", func(e *consent.Expectation) { e.Categories = e.Categories[:1] }, "", true},
-		// attacks.md item 17.
+		// threats.md item 17.
 		{"another subject", func(e *consent.Expectation) { e.Subject = enterpriseB }, schemas.CodeConsentWrongSubject, false},
 		{"another requester", func(e *consent.Expectation) { e.Requester = otherBankID }, schemas.CodeConsentWrongRequester, false},
 		{"another provider", func(e *consent.Expectation) { e.Provider = otherProvider }, schemas.CodeConsentWrongProvider, false},

@@ -27,15 +27,15 @@ func commonRequestCases(t *testing.T, f *fixture, typ string, valid []byte) []re
 		func() schemas.SubjectCertClaims { c := f.certClaims(t); c.Issuer = bankID; return c }())
 	return []requestCase{
 		{"valid", valid, providerID, at(0), ""},
-		// attacks.md item 10: a token for one node replayed at another.
+		// threats.md item 10: a token for one node replayed at another.
 		{"replayed at another node", valid, otherProvider, at(0), schemas.CodeWrongAudience},
 		{"no audience", edit(f.keyA, func(m map[string]any) { delete(m, "aud") }), providerID, at(0), schemas.CodeWrongAudience},
-		// attacks.md item 12.
+		// threats.md item 12.
 		{"iat exactly skew ago", valid, providerID, at(skew), ""},
 		{"iat skew+1s ago", valid, providerID, at(skew + time.Second), schemas.CodeClockSkew},
 		{"iat exactly skew ahead", valid, providerID, at(-skew), ""},
 		{"iat skew+1s ahead", valid, providerID, at(-skew - time.Second), schemas.CodeClockSkew},
-		// attacks.md item 29: another subject's request, forged certificates, wrong keys.
+		// threats.md item 29: another subject's request, forged certificates, wrong keys.
 		{"issuer is another subject", edit(f.keyA, func(m map[string]any) { m["iss"] = enterpriseB }), providerID, at(0), schemas.CodeSubjectMismatch},
 		{"another subject's key under A's certificate", edit(f.keyB, func(map[string]any) {}), providerID, at(0), schemas.CodeBadSignature},
 		{"certificate forged by a non-registrar", edit(f.keyA, func(m map[string]any) { m["sub_cert"] = string(forgedCert) }), providerID, at(0), schemas.CodeSubjectCertInvalid},

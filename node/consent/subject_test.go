@@ -132,7 +132,7 @@ func TestVerifySubjectCert(t *testing.T) {
 		{"exp+skew-1s", valid, at(exp + skew - time.Second), true},
 		{"exactly exp+skew", valid, at(exp + skew), false},
 		{"exp+skew+1s", valid, at(exp + skew + time.Second), false},
-		// attacks.md item 29: forged certificates.
+		// threats.md item 29: forged certificates.
 		{"signed by a non-registrar member", signJSON(t, f.bankKey, schemas.TypSubjectCert,
 			func() schemas.SubjectCertClaims { c := f.certClaims(t); c.Issuer = bankID; return c }()), at(0), false},
 		{"non-registrar key claiming the registrar as issuer", signJSON(t, f.bankKey, schemas.TypSubjectCert, f.certClaims(t)), at(0), false},

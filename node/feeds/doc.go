@@ -10,7 +10,7 @@
 // it, each record projected to the fields the policy allows, signed (JWS,
 // EdDSA) and then encrypted with age to the subscriber's registered X25519
 // key. Signing comes first, inside: age does not authenticate the sender,
-// so an age file alone proves nothing about who wrote it (attacks.md 14).
+// so an age file alone proves nothing about who wrote it (threats.md 14).
 // Before the batch leaves, the provider decides the policy and appends one
 // inquiry-log entry per subject in it (an empty batch gets one entry with no
 // subject), so every subject can read who received its records, when and why.

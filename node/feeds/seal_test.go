@@ -75,7 +75,7 @@ func TestSealOpen(t *testing.T) {
 	}
 }
 
-// attacks.md 13 and 14: each tampered or forged file is refused, at the
+// threats.md 13 and 14: each tampered or forged file is refused, at the
 // layer that should catch it.
 func TestOpenRefuses(t *testing.T) {
 	prov, sub, mallory := newParty(t), newParty(t), newParty(t)

@@ -104,13 +104,3 @@ func (h *ContextHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h *ContextHandler) WithGroup(name string) slog.Handler {
 	return &ContextHandler{Handler: h.Handler.WithGroup(name)}
 }
-
-// Handler is the plain-HTTP ops listener's handler: /metrics, and the
-// node's /healthz and /readyz.
-func (m *Metrics) OpsHandler(healthz, readyz http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
-	mux.Handle("GET /healthz", healthz)
-	mux.Handle("GET /readyz", readyz)
-	return m.Instrument("ops", mux)
-}

@@ -108,7 +108,7 @@ func entries(t *testing.T, st testStore, subject string) []schemas.InquiryEntry 
 	return out
 }
 
-// attacks.md item 30: a negative record 5 years past its conduct_end is no
+// threats.md item 30: a negative record 5 years past its conduct_end is no
 // longer provided; ongoing conduct and non-negative records always are.
 func TestRetainedAtFiveYears(t *testing.T) {
 	data := json.RawMessage(`{"case_no":"x","conduct_end":"2021-07-15"}`)
@@ -144,7 +144,7 @@ func TestRetainedAtFiveYears(t *testing.T) {
 	}
 }
 
-// attacks.md item 31: an objection open past 20 days is overdue, at 20 days
+// threats.md item 31: an objection open past 20 days is overdue, at 20 days
 // ± 1 s, in the wire form and in the count.
 func TestObjectionOverdueAtTwentyDays(t *testing.T) {
 	eachBackend(t, func(t *testing.T, openStore func(t *testing.T) testStore) {
@@ -385,7 +385,7 @@ func TestPurgeLogged(t *testing.T) {
 	})
 }
 
-// attacks.md item 30: the third free report of a calendar year is refused;
+// threats.md item 30: the third free report of a calendar year is refused;
 // the count starts again in the next year and is per subject.
 func TestFreeReports(t *testing.T) {
 	eachBackend(t, func(t *testing.T, openStore func(t *testing.T) testStore) {

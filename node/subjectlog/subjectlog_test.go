@@ -47,7 +47,7 @@ func TestVerifyAbsentSubject(t *testing.T) {
 	}
 }
 
-// attacks.md 18–20 for the subject proof; the withheld-entry case is the
+// threats.md 18–20 for the subject proof; the withheld-entry case is the
 // one the commitment exists for.
 func TestVerifyTampering(t *testing.T) {
 	f := newFixture(t)

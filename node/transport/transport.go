@@ -5,7 +5,7 @@
 // federation CA and its leaf's SHA-256 fingerprint must be the one the
 // registry lists for a member. Go skips VerifyPeerCertificate when a session
 // is resumed, so the binding is checked in VerifyConnection, which runs on
-// every handshake, full or resumed (attacks.md item 27). A member removed from
+// every handshake, full or resumed (threats.md item 27). A member removed from
 // the registry is therefore refused on its next connection even if it holds a
 // session ticket.
 //

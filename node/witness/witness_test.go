@@ -111,7 +111,7 @@ func subjectAnswer(t *testing.T, n *logNode, minCosigs int) *schemas.SubjectLog 
 	return sl
 }
 
-// attacks.md 20: two different checkpoints of the same size.
+// threats.md 20: two different checkpoints of the same size.
 func TestWitnessDetectsSplitView(t *testing.T) {
 	ctx := context.Background()
 	a, b, _, wb, hs, cnt := pair(t)
@@ -205,7 +205,7 @@ func TestWitnessRefusesUnknownKey(t *testing.T) {
 	}
 }
 
-// attacks.md 20 on the subject side: a cosignature by an unknown key does
+// threats.md 20 on the subject side: a cosignature by an unknown key does
 // not count; one over a different checkpoint is refused.
 func TestSubjectCosignatureChecks(t *testing.T) {
 	ctx := context.Background()
@@ -315,7 +315,7 @@ func FuzzOpenCosigned(f *testing.F) {
 	})
 }
 
-// attacks.md 19 at the witness API: no consistency proof from the empty
+// threats.md 19 at the witness API: no consistency proof from the empty
 // tree or backwards; a proof checked with swapped roots fails.
 func TestConsistencyEndpoint(t *testing.T) {
 	ctx := context.Background()

@@ -201,7 +201,7 @@ test_matrix_oracle_is_not_trivial if {
 }
 
 # ---------------------------------------------------------------------------
-# Consent coverage (attacks.md item 17).
+# Consent coverage (threats.md item 17).
 
 test_loan_allowed if {
 	d := authz.decision with input as loan
@@ -428,7 +428,7 @@ test_denied_has_no_obligations if {
 }
 
 # ---------------------------------------------------------------------------
-# Malformed input: always a defined deny (attacks.md item 15). The Go tests
+# Malformed input: always a defined deny (threats.md item 15). The Go tests
 # run many more mutations.
 
 malformed_cases := {

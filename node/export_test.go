@@ -1,0 +1,13 @@
+package node
+
+import "github.com/creditexchange/node/schemas"
+
+// ListenerRoutes lists the route patterns each listener of n registers, by
+// the listener names of the OpenAPI document.
+func ListenerRoutes(n *Node) map[string][]string {
+	return map[string][]string{
+		schemas.ListenerMember:  n.memberMux(0).Patterns(),
+		schemas.ListenerSubject: n.Provider.PublicHandler(0).Patterns(),
+		schemas.ListenerOps:     n.opsMux(0).Patterns(),
+	}
+}
