@@ -79,7 +79,7 @@ Exit status: 0 graded; 2 graded but incomplete (a peer did not answer or a recor
 					}
 				}
 			}
-			g := &grading.Gatherer{Local: n.Store, Querier: n.Client}
+			g := &grading.Gatherer{Local: n.Store, Self: n.Config.ID, Querier: n.Client}
 			srcs, gp, err := g.Gather(cmd.Context(), subject, asks)
 			if err != nil {
 				return err
