@@ -24,7 +24,7 @@ func (a *app) listsCmd() *cobra.Command {
 		Long: `check sends a joint_punishment_check query for the untrustworthy_list category to every provider (by
 default, every member whose signed catalogue lists that category), each through the provider's policy and
 inquiry log, and merges the answers: the entries in force, and the measures they impose today. An entry
-removed after credit repair no longer counts. The exit status is 1 if the subject is listed, 2 if a
+removed after credit repair no longer counts. The exit status is 1 if the subject is listed, 3 if a
 provider could not answer (the check is then incomplete).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,7 +61,7 @@ provider could not answer (the check is then incomplete).`,
 			printOutcome(a.out, out)
 			switch {
 			case !out.Complete():
-				return silentExit(2)
+				return silentExit(exitIncomplete)
 			case out.Listed():
 				return silentExit(1)
 			}

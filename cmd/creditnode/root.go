@@ -2,11 +2,72 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
+
+// The exit codes, the same for every command.
+const (
+	exitOK         = 0
+	exitFailure    = 1 // the operation failed, or a check found what it looks for
+	exitUsage      = 2 // the command line is wrong: unknown command or flag, missing or extra argument, bad value
+	exitIncomplete = 3 // the operation ran, but not every source answered (grade, lists check)
+)
+
+// usageError is a wrong command line: exit status 2.
+type usageError struct{ err error }
+
+func usageErr(err error) error     { return usageError{err} }
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+func (e usageError) ExitCode() int { return exitUsage }
+
+// exitCode maps a command's error to the process exit status.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ec exitCoder
+	if asExitCoder(err, &ec) {
+		return ec.ExitCode()
+	}
+	// cobra checks required flags itself and returns an untyped error.
+	if strings.HasPrefix(err.Error(), "required flag(s)") {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// markUsageErrors makes every argument error of cmd and its subcommands a
+// usageError, and a command that only groups others refuse an unknown
+// subcommand (cobra would otherwise print the help and succeed).
+func markUsageErrors(cmd *cobra.Command) {
+	switch {
+	case cmd.Args != nil:
+		check := cmd.Args
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usageErr(err)
+			}
+			return nil
+		}
+	case cmd.HasSubCommands() && !cmd.Runnable():
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr(fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath()))
+			}
+			return c.Help()
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markUsageErrors(sub)
+	}
+}
 
 // exitCoder is an error that chooses the process exit code.
 type exitCoder interface {
@@ -53,6 +114,9 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	root.SetErr(errOut)
+	root.Version = buildVersion().String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(
 		a.initCmd(),
@@ -80,6 +144,8 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 		a.benchCmd(),
 		a.keysCmd(),
 		a.jointCmd(),
+		a.versionCmd(),
 	)
+	markUsageErrors(root)
 	return root
 }
