@@ -78,7 +78,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Node, error) {
 	}
 	watcher := registry.NewWatcher(cfg.Path(cfg.Registry), authority, time.Now, logger)
 	if err := watcher.Load(); err != nil {
-		return nil, fmt.Errorf("node: registry: %w", err)
+		return nil, fmt.Errorf("node: %w", err) // registry errors name the registry themselves
 	}
 
 	tlsCert, err := tls.LoadX509KeyPair(cfg.Path(cfg.TLS.Cert), cfg.Path(cfg.TLS.Key))
