@@ -79,7 +79,13 @@ provider could not answer (the check is then incomplete).`,
 }
 
 func printOutcome(w io.Writer, o *lists.Outcome) {
-	fmt.Fprintf(w, "joint punishment check of %s: asked %s\n", o.Subject, strings.Join(o.Checked, ", "))
+	asked := slices.Clone(o.Checked)
+	for _, f := range o.Failed {
+		asked = append(asked, f.Provider)
+	}
+	slices.Sort(asked)
+	fmt.Fprintf(w, "joint punishment check of %s: asked %s (%d answered, %d did not)\n", o.Subject,
+		strings.Join(asked, ", "), len(o.Checked), len(o.Failed))
 	for _, f := range o.Failed {
 		fmt.Fprintf(w, "  %s: NO ANSWER: %v\n", f.Provider, f.Err)
 	}
