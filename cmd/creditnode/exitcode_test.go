@@ -34,6 +34,8 @@ func TestExitCodes(t *testing.T) {
 			"--purpose", "loan_approval", "--categories", "tax_payment", "--providers", "tax-dept"}, exitFailure, "missing.key"},
 		{"check finds an invalid code", []string{"uscc", "check", "91350100M000100Y4X"}, exitFailure, ""},
 		{"check passes", []string{"uscc", "check", "91350100M000100Y43"}, exitOK, "91350100M000100Y43"},
+		{"bad log level", []string{"--log-level", "loud", "version"}, exitUsage, "--log-level"},
+		{"bad log format", []string{"--log-format", "xml", "version"}, exitUsage, "--log-format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -49,6 +51,42 @@ func TestExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(text, tc.out) {
 				t.Fatalf("output %q lacks %q", text, tc.out)
+			}
+		})
+	}
+}
+
+// Commands run by hand log only warnings and errors unless asked; serve logs
+// information; --log-format text writes key=value lines.
+func TestLogDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		a             app
+		service       bool
+		info, warn    bool
+		wantTextStyle bool
+	}{
+		{"command", app{logFormat: "json"}, false, false, true, false},
+		{"serve", app{logFormat: "json"}, true, true, true, false},
+		{"command asked for info", app{logLevel: "info", logFormat: "json"}, false, true, true, false},
+		{"serve asked for errors only", app{logLevel: "error", logFormat: "json"}, true, false, false, false},
+		{"text", app{logFormat: "text"}, false, false, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			tc.a.errOut = &buf
+			l := tc.a.logger()
+			if tc.service {
+				l = tc.a.serviceLogger()
+			}
+			l.Info("an info line")
+			l.Warn("a warning")
+			got := buf.String()
+			if strings.Contains(got, "an info line") != tc.info || strings.Contains(got, "a warning") != tc.warn {
+				t.Fatalf("log %q: want info %v, warn %v", got, tc.info, tc.warn)
+			}
+			if tc.warn && strings.HasPrefix(got, "{") == tc.wantTextStyle {
+				t.Fatalf("log %q: want text %v", got, tc.wantTextStyle)
 			}
 		})
 	}

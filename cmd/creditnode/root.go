@@ -87,20 +87,49 @@ func (e silentExit) ExitCode() int { return int(e) }
 // app carries what every command needs: where to print, and a logger.
 type app struct {
 	out, errOut io.Writer
-	logLevel    string
+	logLevel    string // "" means the command's default
+	logFormat   string // "json" or "text"
 }
 
-func (a *app) logger() *slog.Logger {
-	lvl := slog.LevelInfo
+// logger is the log of a command run by hand: quiet (warnings and errors)
+// unless --log-level asks for more.
+func (a *app) logger() *slog.Logger { return a.newLogger(slog.LevelWarn) }
+
+// serviceLogger is the log of `serve`: informational by default.
+func (a *app) serviceLogger() *slog.Logger { return a.newLogger(slog.LevelInfo) }
+
+func (a *app) newLogger(def slog.Level) *slog.Logger {
+	lvl := def
 	switch a.logLevel {
 	case "debug":
 		lvl = slog.LevelDebug
+	case "info":
+		lvl = slog.LevelInfo
 	case "warn":
 		lvl = slog.LevelWarn
 	case "error":
 		lvl = slog.LevelError
 	}
-	return slog.New(slog.NewJSONHandler(a.errOut, &slog.HandlerOptions{Level: lvl}))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if a.logFormat == "text" {
+		return slog.New(slog.NewTextHandler(a.errOut, opts))
+	}
+	return slog.New(slog.NewJSONHandler(a.errOut, opts))
+}
+
+// checkLogFlags refuses log flags with values outside their lists.
+func (a *app) checkLogFlags() error {
+	switch a.logLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return usageErr(fmt.Errorf("--log-level %q: want debug, info, warn or error", a.logLevel))
+	}
+	switch a.logFormat {
+	case "json", "text":
+	default:
+		return usageErr(fmt.Errorf("--log-format %q: want json or text", a.logFormat))
+	}
+	return nil
 }
 
 func newRoot(out, errOut io.Writer) *cobra.Command {
@@ -117,7 +146,9 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 	root.Version = buildVersion().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
-	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default info for serve, warn for every other command)")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "json", "log format on stderr: json or text")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return a.checkLogFlags() }
 	root.AddCommand(
 		a.initCmd(),
 		a.serveCmd(),
