@@ -166,7 +166,7 @@ done
 # shellcheck disable=SC2086
 "$CREDITNODE" registry build --federation "$CN_FEDERATION" $node_dirs --out "$S/registry.json" >&2
 "$CREDITNODE" registry sign --key "$S/authority.key" --in "$S/registry.json" --out "$S/registry.jws" >&2
-"$CREDITNODE" registry verify --authority "$S/authority.jwk" --in "$S/registry.jws" >&2
+"$CREDITNODE" registry verify "$S/registry.jws" --authority "$S/authority.jwk" >&2
 
 # Seed records are a convenience for trying queries, not part of the
 # federation: a failed import is reported, and the federation still comes up.

@@ -33,7 +33,7 @@ func TestConsentDataRange(t *testing.T) {
 	} {
 		t.Run(tc.from+".."+tc.to, func(t *testing.T) {
 			now := time.Now()
-			tok, err := consent.Grant(f.subj.Key, f.subj.Cert, schemas.ConsentClaims{Requester: "bank-a", Purpose: "loan_approval",
+			tok, err := consent.Grant(f.subj.Key, f.subj.Cert, schemas.ConsentClaims{Requester: "bank-a", Purpose: "loan_approval", Providers: []string{"tax-dept"},
 				Categories: cats, NotBefore: now.Add(-time.Minute).Unix(), Expiry: now.Add(time.Hour).Unix(), MaxUses: 1,
 				DataFrom: tc.from, DataTo: tc.to}, now)
 			if err != nil {

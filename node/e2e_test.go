@@ -217,6 +217,9 @@ func TestConsentAttacks(t *testing.T) {
 		if c.Categories == nil {
 			c.Categories = []string{"tax_payment"}
 		}
+		if c.Providers == nil {
+			c.Providers = []string{"tax-dept"}
+		}
 		if c.NotBefore == 0 {
 			c.NotBefore = now.Add(-time.Hour).Unix()
 		}
@@ -275,7 +278,7 @@ func TestConsentAttacks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, _, err := devnet.GrantConsent(other, "bank-a", "loan_approval", []string{"tax_payment"}, nil, time.Hour, 3)
+		tok, _, err := devnet.GrantConsent(other, "bank-a", "loan_approval", []string{"tax_payment"}, []string{"tax-dept"}, time.Hour, 3)
 		if err != nil {
 			t.Fatal(err)
 		}

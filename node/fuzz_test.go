@@ -42,7 +42,7 @@ func FuzzQueryBody(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	tok, _, err := devnet.GrantConsent(subj, "bank-a", "loan_approval", []string{"tax_payment"}, nil, time.Hour, 1000)
+	tok, _, err := devnet.GrantConsent(subj, "bank-a", "loan_approval", []string{"tax_payment"}, []string{"tax-dept"}, time.Hour, 1000)
 	if err != nil {
 		f.Fatal(err)
 	}

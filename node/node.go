@@ -77,6 +77,9 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (_ *Node, err er
 		return nil, err
 	}
 	logger = slog.New(ops.NewContextHandler(logger.Handler())).With(slog.String("node", cfg.ID)) // adds request_id
+	if len(cfg.FromEnv) > 0 {
+		logger.LogAttrs(ctx, slog.LevelInfo, "configuration overridden by the environment", slog.Any("variables", cfg.FromEnv))
+	}
 	metrics := ops.NewMetrics(cfg.ID)
 
 	// 2. Keys: files or Vault (wire_keys.go).

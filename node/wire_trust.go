@@ -25,7 +25,7 @@ func openRegistry(cfg *config.Config, logger *slog.Logger) (ed25519.PublicKey, *
 	}
 	watcher := registry.NewWatcher(cfg.Path(cfg.Registry), authority, time.Now, logger)
 	if err := watcher.Load(); err != nil {
-		return nil, nil, fmt.Errorf("node: registry: %w", err)
+		return nil, nil, fmt.Errorf("node: %w", err) // registry errors name the registry themselves
 	}
 	return authority, watcher, nil
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -31,6 +34,9 @@ func (a *app) consentCmd() *cobra.Command {
 		Short: "Sign an authorisation for a requester to query you for a purpose",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkConsentTerms(cmd.Context(), purpose, splitList(categories), splitList(providers)); err != nil {
+				return usageErr(err)
+			}
 			priv, err := keys.LoadSigningKey(key)
 			if err != nil {
 				return err
@@ -73,7 +79,7 @@ func (a *app) consentCmd() *cobra.Command {
 	f.StringVar(&requester, "requester", "", "member id allowed to query")
 	f.StringVar(&purpose, "purpose", "", "purpose code, e.g. loan_approval")
 	f.StringVar(&categories, "categories", "", "comma-separated categories")
-	f.StringVar(&providers, "providers", "", "comma-separated provider ids (default: any)")
+	f.StringVar(&providers, "providers", "", "comma-separated provider ids the consent may be used at (required: each provider counts only its own uses)")
 	f.StringVar(&notBefore, "not-before", "", "start of validity, RFC 3339 (default: now)")
 	f.DurationVar(&validFor, "valid-for", 30*24*time.Hour, "validity from not-before")
 	f.IntVar(&maxUses, "max-uses", 3, "how many queries it allows")
@@ -153,4 +159,32 @@ func unverifiedClaims(tok []byte, typ string, v any) error {
 		return err
 	}
 	return json.Unmarshal(payload, v)
+}
+
+// checkConsentTerms refuses, before anything is signed, a consent whose
+// purpose or categories the federation does not know (the purposes of the
+// embedded policy, the categories of the embedded schemas), suggesting the
+// nearest, or which names no provider.
+func checkConsentTerms(ctx context.Context, purpose string, categories, providers []string) error {
+	eng, err := policy.New(ctx, policy.Options{})
+	if err != nil {
+		return err
+	}
+	if err := checkNames("purpose", []string{purpose}, eng.Purposes()); err != nil {
+		return fmt.Errorf("--purpose: %w", err)
+	}
+	cv, err := schemas.NewCategoryValidator()
+	if err != nil {
+		return err
+	}
+	if len(categories) == 0 {
+		return errors.New("--categories: name at least one category")
+	}
+	if err := checkNames("category", categories, cv.Categories()); err != nil {
+		return fmt.Errorf("--categories: %w", err)
+	}
+	if len(providers) == 0 {
+		return errors.New("--providers: name the providers the consent may be used at (each counts only the uses spent at it)")
+	}
+	return nil
 }

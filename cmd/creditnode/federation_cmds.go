@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -167,15 +168,22 @@ func (a *app) registryCmd() *cobra.Command {
 
 	var verifyKey, verifyIn string
 	verify := &cobra.Command{
-		Use:   "verify --authority authority.jwk --in registry.jws",
+		Use:   "verify FILE --authority authority.jwk",
 		Short: "Verify a signed registry and list its members",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file := verifyIn
+			if len(args) == 1 {
+				if cmd.Flags().Changed("in") {
+					return usageErr(errors.New("name the registry once: as FILE or with --in"))
+				}
+				file = args[0]
+			}
 			pub, err := registry.LoadAuthorityPublic(verifyKey)
 			if err != nil {
 				return err
 			}
-			tok, err := os.ReadFile(verifyIn)
+			tok, err := os.ReadFile(file)
 			if err != nil {
 				return err
 			}
@@ -192,7 +200,7 @@ func (a *app) registryCmd() *cobra.Command {
 		},
 	}
 	verify.Flags().StringVar(&verifyKey, "authority", "authority.jwk", "authority public JWK")
-	verify.Flags().StringVar(&verifyIn, "in", "registry.jws", "signed registry")
+	verify.Flags().StringVar(&verifyIn, "in", "registry.jws", "signed registry (the same as FILE; kept for scripts)")
 
 	cmd.AddCommand(keygen, build, sign, verify)
 	return cmd

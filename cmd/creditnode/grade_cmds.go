@@ -27,7 +27,7 @@ func (a *app) gradeCmd() *cobra.Command {
 administrative_supervision through the peer's policy and inquiry log — and evaluates the grading rules
 of the policy in force (package creditnode.grading; thresholds and the inspection table are policy data,
 changed by signed bundle). It prints the grade, the rules that fired and the inspection regime.
-Exit status: 0 graded; 2 graded but incomplete (a peer did not answer or a record could not be read).`,
+Exit status: 0 graded; 3 graded but incomplete (a peer did not answer or a record could not be read).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, err := uscc.Normalize(args[0])
@@ -54,7 +54,7 @@ Exit status: 0 graded; 2 graded but incomplete (a peer did not answer or a recor
 					return err
 				}
 			}
-			g := &grading.Gatherer{Local: n.Store, Querier: n.Client}
+			g := &grading.Gatherer{Local: n.Store, Self: n.Config.ID, Querier: n.Client}
 			srcs, gp, err := g.Gather(cmd.Context(), subject, asks)
 			if err != nil {
 				return err
@@ -78,7 +78,7 @@ Exit status: 0 graded; 2 graded but incomplete (a peer did not answer or a recor
 				printGrade(a.out, rep)
 			}
 			if !rep.Complete() {
-				return silentExit(2)
+				return silentExit(exitIncomplete)
 			}
 			return nil
 		},

@@ -24,7 +24,7 @@ func (a *app) listsCmd() *cobra.Command {
 		Long: `check sends a joint_punishment_check query for the untrustworthy_list category to every provider (by
 default, every member whose signed catalogue lists that category), each through the provider's policy and
 inquiry log, and merges the answers: the entries in force, and the measures they impose today. An entry
-removed after credit repair no longer counts. The exit status is 1 if the subject is listed, 2 if a
+removed after credit repair no longer counts. The exit status is 1 if the subject is listed, 3 if a
 provider could not answer (the check is then incomplete).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,7 +61,7 @@ provider could not answer (the check is then incomplete).`,
 			printOutcome(a.out, out)
 			switch {
 			case !out.Complete():
-				return silentExit(2)
+				return silentExit(exitIncomplete)
 			case out.Listed():
 				return silentExit(1)
 			}
@@ -79,7 +79,13 @@ provider could not answer (the check is then incomplete).`,
 }
 
 func printOutcome(w io.Writer, o *lists.Outcome) {
-	fmt.Fprintf(w, "joint punishment check of %s: asked %s\n", o.Subject, strings.Join(o.Checked, ", "))
+	asked := slices.Clone(o.Checked)
+	for _, f := range o.Failed {
+		asked = append(asked, f.Provider)
+	}
+	slices.Sort(asked)
+	fmt.Fprintf(w, "joint punishment check of %s: asked %s (%d answered, %d did not)\n", o.Subject,
+		strings.Join(asked, ", "), len(o.Checked), len(o.Failed))
 	for _, f := range o.Failed {
 		fmt.Fprintf(w, "  %s: NO ANSWER: %v\n", f.Provider, f.Err)
 	}

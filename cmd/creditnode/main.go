@@ -23,13 +23,11 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRoot(os.Stdout, os.Stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "creditnode:", err)
-		var ec exitCoder
-		if asExitCoder(err, &ec) {
-			return ec.ExitCode()
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if _, silent := err.(silentExit); !silent {
+			fmt.Fprintln(os.Stderr, "creditnode:", err)
 		}
-		return 1
 	}
-	return 0
+	return exitCode(err)
 }

@@ -67,7 +67,7 @@ func (a *app) serveCmd() *cobra.Command {
 		Short: "Run the node: member API (mutual TLS) and subject API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger := a.logger()
+			logger := a.serviceLogger()
 			n, err := node.Open(cmd.Context(), dir, logger)
 			if err != nil {
 				return err

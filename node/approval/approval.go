@@ -13,7 +13,10 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/node/records"
@@ -24,8 +27,11 @@ import (
 const (
 	// MaxTokenSize bounds the token Verify accepts.
 	MaxTokenSize = 16 << 10
-	// MaxNameLength bounds ids, case ids, node ids, purposes and categories.
+	// MaxNameLength bounds ids, node ids, purposes and categories.
 	MaxNameLength = 256
+	// MaxCaseLength bounds a case id, in characters (a case number as the
+	// regulator writes it, e.g. 京市监罚〔2025〕第12号).
+	MaxCaseLength = 128
 	// MaxCategories bounds the categories one approval may name.
 	MaxCategories = 32
 	// MaxValidity is the longest an approval may be valid (exp - iat).
@@ -183,7 +189,7 @@ func validate(c *schemas.ApprovalClaims) error {
 	switch {
 	case !validName(c.ID):
 		return errors.New("bad jti")
-	case !validName(c.Case):
+	case !validCaseID(c.Case):
 		return errors.New("bad case id")
 	case !validName(c.Issuer):
 		return errors.New("bad iss")
@@ -203,6 +209,28 @@ func validate(c *schemas.ApprovalClaims) error {
 		return errors.New("valid for longer than allowed")
 	}
 	return nil
+}
+
+// validCaseID accepts a case number as regulators write them: 1 to
+// MaxCaseLength characters of letters (any script), digits, marks,
+// punctuation and symbols (〔〕, parentheses, "No.", "/"), words separated by
+// single spaces. Control and format characters (line breaks, tabs, bidi
+// overrides that would make a log line read differently than it is stored),
+// invalid UTF-8 and leading, trailing or doubled spaces are refused.
+func validCaseID(s string) bool {
+	if s == "" || !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxCaseLength ||
+		strings.TrimSpace(s) != s || strings.Contains(s, "  ") {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r == ' ':
+		case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsMark(r), unicode.IsPunct(r), unicode.IsSymbol(r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // validName accepts 1..MaxNameLength bytes of printable ASCII without spaces.

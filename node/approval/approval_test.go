@@ -196,14 +196,46 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
+// Case ids are case numbers as regulators write them: Chinese characters,
+// spaces, parentheses, up to MaxCaseLength characters.
+func TestRealCaseNumbers(t *testing.T) {
+	fx := newFixture(t)
+	for _, id := range []string{
+		"京市监罚〔2025〕第12号",
+		"Case (2025) No. 7",
+		"银保监复〔2026〕17号（补充）",
+		"PBOC/2026/17-a",
+		strings.Repeat("案", approval.MaxCaseLength),
+	} {
+		t.Run(id, func(t *testing.T) {
+			c := claims(regulator)
+			c.Case = id
+			a, err := approval.Verify(fx.issue(t, fx.pboc, c), fx.reg, t0.Add(time.Hour), skew)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Claims.Case != id {
+				t.Fatalf("case %q, want %q", a.Claims.Case, id)
+			}
+		})
+	}
+}
+
 func TestIssueRejects(t *testing.T) {
 	fx := newFixture(t)
 	for name, mut := range map[string]func(*schemas.ApprovalClaims){
-		"bad subject":   func(c *schemas.ApprovalClaims) { c.Subject = "91350100M000100Y44" },
-		"no purpose":    func(c *schemas.ApprovalClaims) { c.Purpose = "" },
-		"expired":       func(c *schemas.ApprovalClaims) { c.Expiry = t0.Unix() },
-		"too long":      func(c *schemas.ApprovalClaims) { c.Expiry = t0.Add(approval.MaxValidity + time.Hour).Unix() },
-		"space in case": func(c *schemas.ApprovalClaims) { c.Case = "case 1" },
+		"bad subject":               func(c *schemas.ApprovalClaims) { c.Subject = "91350100M000100Y44" },
+		"no purpose":                func(c *schemas.ApprovalClaims) { c.Purpose = "" },
+		"expired":                   func(c *schemas.ApprovalClaims) { c.Expiry = t0.Unix() },
+		"too long":                  func(c *schemas.ApprovalClaims) { c.Expiry = t0.Add(approval.MaxValidity + time.Hour).Unix() },
+		"case with a line break":    func(c *schemas.ApprovalClaims) { c.Case = "case\n1" },
+		"case with a tab":           func(c *schemas.ApprovalClaims) { c.Case = "case\t1" },
+		"case with a bidi override": func(c *schemas.ApprovalClaims) { c.Case = "case \u202e1" },
+		"case with doubled spaces":  func(c *schemas.ApprovalClaims) { c.Case = "case  1" },
+		"case with a leading space": func(c *schemas.ApprovalClaims) { c.Case = " case 1" },
+		"empty case":                func(c *schemas.ApprovalClaims) { c.Case = "" },
+		"case too long":             func(c *schemas.ApprovalClaims) { c.Case = strings.Repeat("案", approval.MaxCaseLength+1) },
+		"case not UTF-8":            func(c *schemas.ApprovalClaims) { c.Case = "case \xff" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := claims(regulator)

@@ -31,19 +31,28 @@ var knownRoles = map[string]bool{"bank": true, "bureau": true, "department": tru
 
 // Config is a node's configuration.
 type Config struct {
-	ID           string   `yaml:"id"`
-	Organisation string   `yaml:"organisation"`
-	USCC         string   `yaml:"uscc"`
-	Roles        []string `yaml:"roles"`
-	Jurisdiction string   `yaml:"jurisdiction"`
+	// ID is this node's member id in the federation registry (lower-case
+	// letters, digits and '-').
+	ID string `yaml:"id"`
+	// Organisation is the operating organisation's name, as subjects see it.
+	Organisation string `yaml:"organisation"`
+	// USCC is the organisation's Uniform Social Credit Code.
+	USCC string `yaml:"uscc"`
+	// Roles are the member's roles: bank, bureau, department, registrar,
+	// regulator.
+	Roles []string `yaml:"roles"`
+	// Jurisdiction is the member's jurisdiction for the policy (default CN).
+	Jurisdiction string `yaml:"jurisdiction"`
 
-	// Listen is the mutual-TLS member API address; PublicListen serves
-	// subjects (server TLS only).
-	Listen       string `yaml:"listen"`
+	// Listen is the mutual-TLS member API address.
+	Listen string `yaml:"listen"`
+	// PublicListen is the subject API address (server TLS only).
 	PublicListen string `yaml:"public_listen"`
 	// Endpoint and PublicEndpoint are the https URLs peers and subjects use,
 	// as published in the registry; by default https://LISTEN.
-	Endpoint       string `yaml:"endpoint,omitempty"`
+	Endpoint string `yaml:"endpoint,omitempty"`
+	// PublicEndpoint is the https URL subjects use for the public listener,
+	// as published in the registry; by default https://PUBLIC_LISTEN.
 	PublicEndpoint string `yaml:"public_endpoint,omitempty"`
 
 	Registry     string `yaml:"registry"`      // signed registry file (JWS)
@@ -63,10 +72,17 @@ type Config struct {
 	// Catalog maps each category this node provides to its sharing level.
 	Catalog map[string]string `yaml:"catalog"`
 
-	ClockSkew      Duration `yaml:"clock_skew"`
+	// ClockSkew is how far a signed request's issued-at may be from this
+	// node's clock, either way (clock_skew is refused beyond it).
+	ClockSkew Duration `yaml:"clock_skew"`
+	// RequestTimeout bounds a request this node sends to a peer.
 	RequestTimeout Duration `yaml:"request_timeout"`
-	RegistryPoll   Duration `yaml:"registry_poll"`
-	MaxBodyBytes   int64    `yaml:"max_body_bytes"`
+	// RegistryPoll is how often the registry file is checked for a newer
+	// signed registry.
+	RegistryPoll Duration `yaml:"registry_poll"`
+	// MaxBodyBytes bounds every request body on every listener
+	// (body_too_large beyond it).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 
 	// FreeReportsPerYear is how many self reads of its inquiry log a subject
 	// gets free per calendar year (art. 17: 2, the default); the next read
@@ -94,6 +110,9 @@ type Config struct {
 
 	// Dir is the node directory the config was loaded from (not in YAML).
 	Dir string `yaml:"-"`
+	// FromEnv names the environment variables that overrode the file's
+	// values (not in YAML).
+	FromEnv []string `yaml:"-"`
 }
 
 // PolicySource names a signed policy bundle: a file, a directory holding
@@ -102,27 +121,38 @@ type Config struct {
 // in the node directory (policyload.StateFile), so an older bundle is
 // refused, also after a restart.
 type PolicySource struct {
-	Bundle string   `yaml:"bundle,omitempty"`
-	Poll   Duration `yaml:"poll,omitempty"`
+	// Bundle is the signed bundle: a file, a directory holding
+	// bundle.tar.gz, or an https URL; empty: the embedded policy.
+	Bundle string `yaml:"bundle,omitempty"`
+	// Poll is how often the bundle is fetched again (default 30s).
+	Poll Duration `yaml:"poll,omitempty"`
 }
 
 // RateLimit is a token bucket: PerSecond requests a second, Burst at once.
 type RateLimit struct {
+	// PerSecond is the refill rate of each client's bucket.
 	PerSecond float64 `yaml:"per_second,omitempty"`
-	Burst     int     `yaml:"burst,omitempty"`
+	// Burst is how many requests a client may send at once.
+	Burst int `yaml:"burst,omitempty"`
 }
 
 // TLS names the node's certificate files.
 type TLS struct {
-	CA   string `yaml:"ca"`
+	// CA is the federation CA's certificate (PEM) that member certificates
+	// chain to.
+	CA string `yaml:"ca"`
+	// Cert is this node's TLS certificate (PEM), pinned in the registry.
 	Cert string `yaml:"cert"`
-	Key  string `yaml:"key"`
+	// Key is the TLS certificate's private key (PEM, mode 0600).
+	Key string `yaml:"key"`
 }
 
 // Keys says where the node's keys live.
 type Keys struct {
-	Backend    string `yaml:"backend"` // "file" or "vault"
-	Signing    string `yaml:"signing"`
+	Backend string `yaml:"backend"` // "file" or "vault"
+	// Signing is the Ed25519 signing key file (backend file).
+	Signing string `yaml:"signing"`
+	// Encryption is the X25519 age identity file (backend file).
 	Encryption string `yaml:"encryption"`
 	Vault      *Vault `yaml:"vault,omitempty"` // backend vault (see vault.go)
 }
@@ -150,8 +180,12 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // D returns the time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// Load reads dir/node.yaml.
-func Load(dir string) (*Config, error) {
+// Load reads dir/node.yaml, then lets the environment override it
+// (EnvPrefix: CREDITNODE_PUBLIC_LISTEN=…), for container deployments.
+func Load(dir string) (*Config, error) { return LoadEnv(dir, os.LookupEnv) }
+
+// LoadEnv is Load with the environment read through lookup.
+func LoadEnv(dir string, lookup func(string) (string, bool)) (*Config, error) {
 	data, err := os.ReadFile(filepath.Join(dir, FileName))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -161,6 +195,9 @@ func Load(dir string) (*Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("config: %s: %w", filepath.Join(dir, FileName), err)
+	}
+	if err := c.applyEnv(lookup); err != nil {
+		return nil, err
 	}
 	c.Dir = dir
 	c.SetDefaults()

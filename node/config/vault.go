@@ -20,9 +20,9 @@ const (
 type Vault struct {
 	Address string `yaml:"address"`           // e.g. https://vault.internal:8200
 	CACert  string `yaml:"ca_cert,omitempty"` // PEM CAs for Vault's TLS; system roots if empty
-	// Mount is the Transit mount (default "transit"); SigningKey the key
-	// name there (default the node id).
-	Mount      string `yaml:"mount"`
+	// Mount is the Transit mount (default "transit").
+	Mount string `yaml:"mount"`
+	// SigningKey is the Transit key's name (default the node id).
 	SigningKey string `yaml:"signing_key"`
 	// EncryptionSecret is the KV v2 secret "MOUNT/PATH" holding the X25519
 	// key (default "secret/creditnode/ID").

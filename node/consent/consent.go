@@ -39,7 +39,7 @@ type Expectation struct {
 // Grant is run by the subject: it signs a consent with subjectKey, which must
 // be the key subjectCert certifies. From c it keeps Subject (filled from the
 // certificate if empty; it must be the certificate's subject), Requester,
-// Providers (empty: any provider), Purpose, Categories, NotBefore (now if
+// Providers (at least one: each provider counts only the uses spent at it), Purpose, Categories, NotBefore (now if
 // zero), Expiry, MaxUses and the optional data range (DataFrom, DataTo); it fills ID if empty, and sets IssuedAt to now,
 // Issuer to the subject and SubjectCert to subjectCert.
 //
@@ -86,6 +86,11 @@ func validateConsent(c *schemas.ConsentClaims) error {
 		return errors.New("iss must be the subject")
 	case !validName(c.Requester):
 		return errors.New("bad requester")
+	case len(c.Providers) == 0:
+		// Each provider counts the uses spent at it; none can count them
+		// across the federation, so a consent without named providers could
+		// be spent max_uses times at every provider.
+		return errors.New("providers empty: a consent names the providers it may be used at")
 	case !validNames(c.Providers):
 		return errors.New("bad providers")
 	case !validName(c.Purpose):

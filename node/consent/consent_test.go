@@ -243,19 +243,29 @@ func TestConsentCheck(t *testing.T) {
 	}
 }
 
-func TestConsentWithoutProvidersCoversAnyProvider(t *testing.T) {
+// A consent must name its providers: each provider counts only the uses spent
+// at it, so a consent naming none could be spent max_uses times at each. Grant
+// refuses one, and a provider refuses one signed by other software.
+func TestConsentMustNameProviders(t *testing.T) {
 	f := newFixture(t)
 	claims := consentClaims()
 	claims.Providers = nil
-	tok, err := consent.Grant(f.keyA, f.certA, claims, at(0))
-	if err != nil {
-		t.Fatal(err)
+	if _, err := consent.Grant(f.keyA, f.certA, claims, at(0)); !errors.Is(err, consent.ErrInvalidClaims) {
+		t.Fatalf("Grant of a consent naming no providers: %v, want ErrInvalidClaims", err)
 	}
-	for _, p := range []string{providerID, otherProvider} {
-		want := consent.Expectation{Requester: bankID, Provider: p, Subject: enterpriseA, Purpose: purpose, Categories: []string{"tax_payment"}}
-		if _, err := consent.VerifyConsent(tok, f.reg, want, at(90*time.Minute), skew); err != nil {
-			t.Fatalf("provider %s: %v", p, err)
-		}
+	for name, providers := range map[string]any{"absent": nil, "empty": []string{}} {
+		t.Run(name, func(t *testing.T) {
+			tok := mutateJSON(t, f.grantA(t), f.keyA, schemas.TypConsent, func(m map[string]any) {
+				if providers == nil {
+					delete(m, "providers")
+				} else {
+					m["providers"] = providers
+				}
+			})
+			want := consent.Expectation{Requester: bankID, Provider: providerID, Subject: enterpriseA, Purpose: purpose, Categories: []string{"tax_payment"}}
+			_, err := consent.VerifyConsent(tok, f.reg, want, at(90*time.Minute), skew)
+			wantCode(t, err, schemas.CodeConsentInvalid)
+		})
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,6 +68,31 @@ type Negativity interface {
 type Source struct {
 	Name    string
 	Records []records.Record
+	// Self, for the "local" source, is this node's member id: the provider
+	// of the local records that did not come through a feed. A record that
+	// came through a feed keeps its provider in its id ("PROVIDER/ID").
+	Self string
+}
+
+// LocalSource is the name of the source holding this node's own store.
+const LocalSource = "local"
+
+// recordKey names a record across sources: its category, the member that
+// provides it and that provider's record id. A record this node holds through
+// a feed and the same record in the provider's live answer have one key, so
+// a fact is counted once however many ways it arrived.
+func recordKey(s Source, r records.Record) string {
+	provider, id := s.Name, r.ID
+	if s.Name == LocalSource {
+		provider = s.Self
+		if p, rest, ok := strings.Cut(r.ID, "/"); ok {
+			provider, id = p, rest // received through provider p's feed
+		}
+		if provider == "" {
+			provider = LocalSource
+		}
+	}
+	return r.Category + "\x00" + provider + "\x00" + id
 }
 
 // Problem is a source or a record that could not be used. A grade with
@@ -96,16 +122,35 @@ func (r *Report) Complete() bool { return len(r.Problems) == 0 }
 // problems and left out.
 func Facts(subject string, srcs []Source, now time.Time, neg Negativity) (policy.GradingInput, []Problem) {
 	in := policy.GradingInput{Subject: subject, AsOf: now.UTC().Format(time.DateOnly)}
-	var problems []Problem
+	// One record per key; a provider's live answer replaces this node's
+	// copy of the same record (it is at least as recent as the feed).
+	type found struct {
+		src Source
+		rec records.Record
+	}
+	var order []string
+	byKey := map[string]found{}
 	for _, s := range srcs {
 		for _, r := range s.Records {
 			if r.Subject != subject {
 				continue
 			}
-			ref := s.Name + "/" + r.ID
-			if err := addFact(&in, r, ref, now, neg); err != nil {
-				problems = append(problems, Problem{Source: s.Name, RecordID: r.ID, Err: err})
+			k := recordKey(s, r)
+			prev, seen := byKey[k]
+			if !seen {
+				order = append(order, k)
 			}
+			if !seen || (prev.src.Name == LocalSource && s.Name != LocalSource) {
+				byKey[k] = found{s, r}
+			}
+		}
+	}
+	var problems []Problem
+	for _, k := range order {
+		f := byKey[k]
+		ref := f.src.Name + "/" + f.rec.ID
+		if err := addFact(&in, f.rec, ref, now, neg); err != nil {
+			problems = append(problems, Problem{Source: f.src.Name, RecordID: f.rec.ID, Err: err})
 		}
 	}
 	return in, problems
@@ -236,6 +281,7 @@ type Ask struct {
 // Gatherer collects a subject's records for grading.
 type Gatherer struct {
 	Local   RecordReader // this node's store; nil to skip
+	Self    string       // this node's member id, the provider of its own records
 	Querier Querier      // needed only when peers are asked
 }
 
@@ -249,7 +295,7 @@ func (g *Gatherer) Gather(ctx context.Context, subject string, asks []Ask) ([]So
 		if err != nil {
 			return nil, nil, err
 		}
-		srcs = append(srcs, Source{Name: "local", Records: recs})
+		srcs = append(srcs, Source{Name: LocalSource, Self: g.Self, Records: recs})
 	}
 	if len(asks) > 0 && g.Querier == nil {
 		return nil, nil, errors.New("grading: asking peers needs a Querier")

@@ -149,3 +149,44 @@ func TestGatherLocalAndPeers(t *testing.T) {
 		t.Fatalf("abnormal facts = %+v", got)
 	}
 }
+
+// A severe penalty this node holds through tax-dept's feed ("tax-dept/p1") and
+// the same penalty in tax-dept's live answer ("p1") are one fact: one severe
+// penalty grades C, two would grade D (severe_penalties_repeated).
+func TestRecordFromFeedAndLiveAnswerCountsOnce(t *testing.T) {
+	e, v := engine(t), validator(t)
+	const severe = `{"decision_no":"1","authority":"x","decision_date":"2025-01-02","violation":"v","penalty":"fine","amount":2000000}`
+	feedCopy := rec("administrative_penalty", "tax-dept/p1", severe)
+	live := rec("administrative_penalty", "p1", severe)
+	other := rec("administrative_penalty", "p2", severe)
+	for _, tc := range []struct {
+		name      string
+		srcs      []Source
+		penalties int
+		grade     string
+	}{
+		{"feed copy and live answer", []Source{{Name: LocalSource, Self: "bank-a", Records: []records.Record{feedCopy}}, {Name: "tax-dept", Records: []records.Record{live}}}, 1, "C"},
+		{"live answer and feed copy", []Source{{Name: "tax-dept", Records: []records.Record{live}}, {Name: LocalSource, Self: "bank-a", Records: []records.Record{feedCopy}}}, 1, "C"},
+		{"two records of one provider", []Source{{Name: "tax-dept", Records: []records.Record{live, other}}}, 2, "D"},
+		{"same id at two providers", []Source{{Name: "tax-dept", Records: []records.Record{live}}, {Name: "market-reg", Records: []records.Record{live}}}, 2, "D"},
+		{"own record and a peer's with the same id", []Source{{Name: LocalSource, Self: "bank-a", Records: []records.Record{live}}, {Name: "tax-dept", Records: []records.Record{live}}}, 2, "D"},
+		{"feed copy of this node's own provider id", []Source{{Name: LocalSource, Self: "tax-dept", Records: []records.Record{live, feedCopy}}}, 1, "C"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, problems := Facts(subject, tc.srcs, now, v)
+			if len(problems) != 0 {
+				t.Fatalf("problems: %+v", problems)
+			}
+			if len(in.Penalties) != tc.penalties {
+				t.Fatalf("%d penalty facts, want %d: %+v", len(in.Penalties), tc.penalties, in.Penalties)
+			}
+			rep, err := Grade(context.Background(), e, subject, tc.srcs, now, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Grading.Grade != tc.grade {
+				t.Fatalf("grade %s, want %s (%+v)", rep.Grading.Grade, tc.grade, rep.Grading.Reasons)
+			}
+		})
+	}
+}

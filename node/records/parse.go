@@ -166,24 +166,29 @@ func (p *parser) fail(line int, format string, args ...any) {
 	}
 }
 
-// add checks one record and keeps it if it is good.
-func (p *parser) add(line int, subject, category, id string, data []byte) {
+// add checks one record and keeps it if it is good; otherwise the line
+// fails with every problem found (and those the caller found before).
+func (p *parser) add(line int, subject, category, id string, data []byte, earlier ...string) {
+	reasons := append([]string(nil), earlier...)
 	subj, _, err := NormalizeSubject(subject)
 	if err != nil {
-		p.fail(line, "%s", strings.TrimPrefix(err.Error(), "records: "))
-		return
+		reasons = append(reasons, strings.TrimPrefix(err.Error(), "records: "))
 	}
 	category = strings.TrimSpace(category)
-	if !p.v.Known(category) {
-		p.fail(line, "unknown category %.32q", category)
-		return
+	known := p.v.Known(category)
+	if !known {
+		reasons = append(reasons, fmt.Sprintf("unknown category %.32q", category))
 	}
 	if err := CheckRecordID(id); err != nil {
-		p.fail(line, "%s", strings.TrimPrefix(err.Error(), "records: "))
-		return
+		reasons = append(reasons, strings.TrimPrefix(err.Error(), "records: "))
 	}
-	if err := p.v.Validate(category, data); err != nil {
-		p.fail(line, "data: %s", dataReason(err))
+	if known {
+		if err := p.v.Validate(category, data); err != nil {
+			reasons = append(reasons, "data: "+dataReason(err))
+		}
+	}
+	if len(reasons) > 0 {
+		p.fail(line, "%s", strings.Join(reasons, "; "))
 		return
 	}
 	key := recordKey{subj, category, id}
@@ -276,6 +281,7 @@ func (p *parser) jsonlLine(line int, b []byte) {
 	}
 	var subject, category, id *string
 	var data json.RawMessage
+	var reasons []string // every problem of the line, reported together
 	seen := make(map[string]bool, 4)
 	for dec.More() {
 		tok, err := dec.Token()
@@ -307,17 +313,22 @@ func (p *parser) jsonlLine(line int, b []byte) {
 			}
 			continue
 		default:
-			p.fail(line, "unknown key %.32q (want subject, category, id, data)", key)
+			reasons = append(reasons, fmt.Sprintf("unknown key %.32q (want subject, category, id, data)", key))
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				p.fail(line, "not valid JSON")
+				return
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			p.fail(line, "not valid JSON")
 			return
 		}
-		if err := dec.Decode(target); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) {
-				p.fail(line, "%s: want a string", key)
-			} else {
-				p.fail(line, "not valid JSON")
-			}
-			return
+		if err := json.Unmarshal(raw, target); err != nil {
+			reasons = append(reasons, key+": want a string")
+			*target = ""
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing '}'
@@ -338,10 +349,11 @@ func (p *parser) jsonlLine(line int, b []byte) {
 		}
 	}
 	if len(missing) > 0 {
-		p.fail(line, "missing %s", strings.Join(missing, ", "))
+		reasons = append(reasons, "missing "+strings.Join(missing, ", "))
+		p.fail(line, "%s", strings.Join(reasons, "; "))
 		return
 	}
-	p.add(line, *subject, *category, *id, data)
+	p.add(line, *subject, *category, *id, data, reasons...)
 }
 
 // csvColumn is a data column of a CSV file.

@@ -531,7 +531,41 @@ func ExampleParse() {
 	}
 	// Output:
 	// 0 <nil>
-	// line 2: invalid subject: not person:<id> and not a USCC: uscc: check character at position 18 does not match positions 1-17
+	// line 2: invalid subject: not person:<id> and not a USCC: uscc: check character at position 18 does not match positions 1-17; data: /: missing required property "credit_level"; /year: got string, want integer
+}
+
+// A bad line names every problem it has, not only the first.
+func TestLineReportsEveryProblem(t *testing.T) {
+	v, err := schemas.NewCategoryValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, line string
+		want       []string
+	}{
+		{"subject, id and data", `{"subject":"bad","category":"customs","id":"","data":{"year":"x"}}`,
+			[]string{"invalid subject", "id", `missing required property "credit_level"`, "/year"}},
+		{"unknown key and unknown category", `{"subject":"91350100M000100Y43","category":"nosuch","id":"a","data":{},"extra":1}`,
+			[]string{`unknown key "extra"`, `unknown category "nosuch"`}},
+		{"wrong type and missing data", `{"subject":"91350100M000100Y43","category":7,"id":"a"}`,
+			[]string{"category: want a string", "missing data"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, bad, err := records.Parse(strings.NewReader(tc.line+"\n"), records.FormatJSONL, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bad) != 1 {
+				t.Fatalf("bad lines %v, want one", bad)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(bad[0].Reason, w) {
+					t.Errorf("reason %q lacks %q", bad[0].Reason, w)
+				}
+			}
+		})
+	}
 }
 
 func ExampleNormalizeSubject() {
