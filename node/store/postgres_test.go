@@ -26,8 +26,5 @@ func postgresDB(t *testing.T) func(context.Context) (*store.Postgres, error) {
 	return func(ctx context.Context) (*store.Postgres, error) { return store.OpenPostgres(ctx, url) }
 }
 
-func TestPostgresRights(t *testing.T)  { storetest.RunRights(t, postgresDB) }
-func TestPostgresFeeds(t *testing.T)   { storetest.RunFeeds(t, postgresDB) }
-func TestPostgresJoint(t *testing.T)   { storetest.RunJoint(t, postgresDB) }
-func TestPostgresWitness(t *testing.T) { storetest.RunWitness(t, postgresDB) }
-func TestPostgresUsage(t *testing.T)   { storetest.RunUsage(t, postgresDB) }
+// TestPostgresFeatures runs every feature suite on PostgreSQL.
+func TestPostgresFeatures(t *testing.T) { storetest.RunFeatures(t, postgresDB) }

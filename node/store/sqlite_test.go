@@ -30,11 +30,8 @@ func sqliteDB(t *testing.T) func(context.Context) (*store.SQLite, error) {
 	return func(ctx context.Context) (*store.SQLite, error) { return store.OpenSQLite(ctx, path) }
 }
 
-func TestSQLiteRights(t *testing.T)  { storetest.RunRights(t, sqliteDB) }
-func TestSQLiteFeeds(t *testing.T)   { storetest.RunFeeds(t, sqliteDB) }
-func TestSQLiteJoint(t *testing.T)   { storetest.RunJoint(t, sqliteDB) }
-func TestSQLiteWitness(t *testing.T) { storetest.RunWitness(t, sqliteDB) }
-func TestSQLiteUsage(t *testing.T)   { storetest.RunUsage(t, sqliteDB) }
+// TestSQLiteFeatures runs every feature suite on SQLite.
+func TestSQLiteFeatures(t *testing.T) { storetest.RunFeatures(t, sqliteDB) }
 
 func benchLeaf(n int) store.Leaf {
 	entry := fmt.Appendf(nil, `{"n":%d,"purpose":"credit_assessment","categories":["loans"]}`, n)

@@ -13,11 +13,6 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-// The feature suites (rights, feeds, joint jobs, witness state, usage) take
-// an opener of the backend's own type, so one opener serves them all:
-//
-//	storetest.RunRights(t, func(t *testing.T) func(context.Context) (*store.SQLite, error) { … })
-
 // RightsBackend is the store as the subject-rights workflow (node/rights)
 // uses it.
 type RightsBackend interface {
