@@ -95,6 +95,11 @@ func TestOpenAPIServed(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	for id, nd := range f.nodes {
+		if nd.Wrap == nil {
+			t.Fatalf("%s: the end-to-end federation does not validate its exchanges", id)
+		}
+	}
 	opsGet := func(path string) (int, []byte) {
 		resp, err := http.Get("http://" + opsAddr + path)
 		if err != nil {

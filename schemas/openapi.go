@@ -17,6 +17,14 @@ import (
 // Schema 2020-12, which the tests use (schemas/openapitest). Each operation
 // names the listeners serving it in the extension "x-listeners"; a listener
 // serves its part at RouteOpenAPI.
+//
+// A listener joins the contract in four steps: its operations in
+// openapi.yaml name it in x-listeners (ListenerInternal is reserved for the
+// staff API), its mux registers RouteOpenAPI (server.OpenAPIHandler), the
+// node wraps its handler with Node.Wrap under its name, and the node
+// tests' ListenerRoutes lists its mux's patterns, so that TestOpenAPIRoutes
+// holds its routes to the document and the end-to-end suites validate its
+// exchanges.
 
 //go:embed openapi.yaml
 var openapiYAML []byte
