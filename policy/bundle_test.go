@@ -295,3 +295,27 @@ func TestUsagePeriodFromData(t *testing.T) {
 		t.Errorf("unlimited purpose period %v", got)
 	}
 }
+
+// FuzzLoadBundle: whatever the bytes, LoadBundle returns an engine with a
+// positive serial, or an error wrapping ErrBundle or ErrInvalidPolicy.
+func FuzzLoadBundle(f *testing.F) {
+	key, auth := testAuthority(f)
+	src := embeddedSource(f)
+	good := signedBundle(f, src, "r", key, auth.KeyID)
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{0x1f, 0x8b})
+	f.Add([]byte("{}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := LoadBundle(context.Background(), bytes.NewReader(b), auth)
+		if err != nil {
+			if e != nil || !(errors.Is(err, ErrBundle) || errors.Is(err, ErrInvalidPolicy)) {
+				t.Fatalf("engine %t, err %v", e != nil, err)
+			}
+			return
+		}
+		if e.Serial() <= 0 {
+			t.Fatalf("loaded with serial %d", e.Serial())
+		}
+	})
+}

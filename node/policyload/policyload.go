@@ -13,9 +13,9 @@
 // bundle, in a state file written atomically before the bundle is put in
 // force, and refuses a validly signed bundle whose serial is lower, or equal
 // with other bytes (ErrRollback), as the registry watcher refuses older
-// serials. After a restart the bundle named in the state file is accepted
-// again; an older one is not, although the node then runs the embedded
-// policy until an acceptable bundle appears.
+// serials. After a restart the bundle recorded in the state file is accepted
+// again and an older one is not: a node restarted on an older bundle runs
+// the embedded policy until an acceptable bundle appears.
 package policyload
 
 import (
@@ -235,6 +235,9 @@ func readState(path string) (state, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
 		return state{}, fmt.Errorf("%w: %s: %w", ErrState, path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return state{}, fmt.Errorf("%w: %s: data after the state", ErrState, path)
 	}
 	if sum, err := hex.DecodeString(st.SHA256); st.Serial <= 0 || err != nil || len(sum) != sha256.Size {
 		return state{}, fmt.Errorf("%w: %s: serial and sha256 malformed", ErrState, path)

@@ -213,6 +213,7 @@ func TestStateFile(t *testing.T) {
 		"zero serial":    `{"serial":0,"sha256":"` + strings.Repeat("ab", 32) + `"}`,
 		"short digest":   `{"serial":3,"sha256":"abcd"}`,
 		"unknown member": `{"serial":3,"sha256":"` + strings.Repeat("ab", 32) + `","x":1}`,
+		"two states":     `{"serial":3,"sha256":"` + strings.Repeat("ab", 32) + `"}{}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), StateFile)
@@ -237,4 +238,30 @@ func TestStateFile(t *testing.T) {
 	if _, err := New(Options{Source: dir, Authority: auth, Holder: h, Logger: quiet}); err == nil {
 		t.Fatal("New without State accepted")
 	}
+}
+
+// FuzzReadState: a state file is read as a positive serial and a SHA-256
+// digest, or refused with ErrState.
+func FuzzReadState(f *testing.F) {
+	f.Add([]byte(`{"serial":3,"sha256":"` + strings.Repeat("ab", 32) + `"}`))
+	f.Add([]byte(`{"serial":-1,"sha256":""}`))
+	f.Add([]byte(`{"serial":3,"sha256":"` + strings.Repeat("ab", 32) + `"}{}`))
+	f.Add([]byte(``))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, StateFile)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := readState(p)
+		if err != nil {
+			if !errors.Is(err, ErrState) {
+				t.Fatalf("error %v, want ErrState", err)
+			}
+			return
+		}
+		if st.Serial <= 0 || len(st.SHA256) != 64 {
+			t.Fatalf("accepted %+v", st)
+		}
+	})
 }
