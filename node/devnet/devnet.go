@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -280,8 +281,14 @@ func waitListening(ctx context.Context, addrs ...string) error {
 	return nil
 }
 
-// freePorts reserves k loopback addresses by binding port 0.
+// freePorts picks k free loopback addresses for nodes that bind them later.
+// The ports come from below Linux's ephemeral range (32768–60999 by
+// default): a port the kernel handed out for binding port 0 could be handed
+// to another process's outgoing connection before the node binds it, which
+// made parallel tests fail with "address already in use". A port is kept
+// only if binding it succeeds now.
 func freePorts(k int) ([]string, error) {
+	const lo, hi = 20000, 32000
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -289,10 +296,13 @@ func freePorts(k int) ([]string, error) {
 		}
 	}()
 	var out []string
-	for i := 0; i < k; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(out) < k; tries++ {
+		if tries > 1000 {
+			return nil, errors.New("devnet: no free loopback port")
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+mrand.IntN(hi-lo)))
 		if err != nil {
-			return nil, err
+			continue // taken
 		}
 		ls = append(ls, l)
 		out = append(out, l.Addr().String())
