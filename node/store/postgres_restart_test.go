@@ -20,7 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// TestPostgresRestartUnderLoad is attack 25 (issue 5 item 8) with the real
+// TestPostgresRestartUnderLoad is threats.md 25 with the real
 // thing: while writers commit in a loop, the PostgreSQL server itself is
 // restarted (pg_ctlcluster ... restart, fast shutdown: every session is
 // terminated and the server refuses connections until it is back).

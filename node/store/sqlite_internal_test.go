@@ -240,7 +240,7 @@ func TestLoadMigrations(t *testing.T) {
 const crashChildEnv = "STORE_CRASH_CHILD_DB"
 
 // TestCrashKeepsAcknowledged kills a process committing inquiries with
-// SIGKILL (attacks.md 22) and checks that after reopening every commit it
+// SIGKILL (threats.md 22) and checks that after reopening every commit it
 // acknowledged is stored, indexes are dense, and the next index is not a
 // reused one.
 func TestCrashKeepsAcknowledged(t *testing.T) {
