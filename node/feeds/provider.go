@@ -326,7 +326,7 @@ func (p *Provider) Pull(ctx context.Context, peer string, body []byte) Result {
 				return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
 			}
 		}
-		withholdRepaired, _ := res.Obligations[server.ObligationWithholdRepaired].(bool)
+		withholdRepaired, _ := res.Obligations[rights.ObligationWithholdRepaired].(bool)
 		out := []schemas.RecordOut{}
 		for _, i := range bySubject[s] {
 			c := changes[i]
@@ -340,7 +340,7 @@ func (p *Provider) Pull(ctx context.Context, peer string, body []byte) Result {
 			if c.Deleted || f.Removed || (f.Repaired && withholdRepaired) || !kept {
 				it.Withdrawn = true
 			} else {
-				if it.Data, err = server.Project(c.Record.Data, res.Fields[req.Feed]); err != nil {
+				if it.Data, err = records.Project(c.Record.Data, res.Fields[req.Feed]); err != nil {
 					return p.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "projecting a record"))
 				}
 				it.Disputed = f.Disputed
