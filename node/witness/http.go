@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/subjectlog"
 	"github.com/creditexchange/node/node/tlog"
 	"github.com/creditexchange/node/schemas"
@@ -28,8 +29,11 @@ type Prover interface {
 // (mutual TLS: only registry members reach it): this node's checkpoint and
 // consistency proofs for its witnesses, its cosignatures for the logs it
 // witnesses, and its alarms. Nothing here holds log entries.
+// Every error leaves through gate.WriteError, with the stable error body of
+// the rest of the member API; an unknown path under the mount point is
+// not_found.
 func Handler(w *Witness, own OwnLog, tree Prover) http.Handler {
-	mux := http.NewServeMux()
+	mux := gate.NewMux(w.log, 0)
 	mux.HandleFunc("GET "+PathCheckpoint, func(rw http.ResponseWriter, r *http.Request) {
 		text, err := own.Latest()
 		if err != nil {
@@ -84,11 +88,6 @@ func Handler(w *Witness, own OwnLog, tree Prover) http.Handler {
 		rw.Header().Set("Content-Type", schemas.ContentTypeJSON)
 		json.NewEncoder(rw).Encode(map[string]any{"count": len(alarms), "alarms": alarms})
 	})
-	// Anything else under the mount point gets the stable error body, as
-	// on the rest of the member API, not the mux's plain-text 404.
-	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
-		writeErr(rw, w.log, r, schemas.Errorf(schemas.CodeNotFound, "no such endpoint"))
-	})
 	return mux
 }
 
@@ -115,10 +114,5 @@ func sizeParams(r *http.Request, a, b string) (uint64, uint64, *schemas.Error) {
 var _ OwnLog = (*subjectlog.Committer)(nil)
 
 func writeErr(rw http.ResponseWriter, log *slog.Logger, r *http.Request, e *schemas.Error) {
-	if e.Code.Status() >= 500 {
-		log.LogAttrs(r.Context(), slog.LevelError, "witness request failed", slog.String("path", r.URL.Path), slog.Any("cause", e.Err))
-	}
-	rw.Header().Set("Content-Type", schemas.ContentTypeError)
-	rw.WriteHeader(e.Code.Status())
-	json.NewEncoder(rw).Encode(schemas.ErrorBody{Error: schemas.ErrorDetail{Code: e.Code, Message: e.Message}})
+	gate.WriteError(rw, r, log, gate.Failure{Err: e})
 }
