@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/rights"
-	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
@@ -23,7 +23,6 @@ import (
 type ChangeReader interface {
 	Changes(ctx context.Context, category string, after uint64, limit int) ([]store.Change, error)
 }
-
 
 // RecordFlagger reads the subject-rights flags of a subject's records
 // (node/store): removed after an objection, repaired, disputed.
@@ -346,7 +345,9 @@ func (p *Provider) fail(q *pull, e *schemas.Error) Result {
 	return failed(p.inq.FailClosed(context.Background(), q.entry(p.o.Clock()), e))
 }
 
-func failed(f gate.Failure) Result { return Result{RequestID: f.RequestID, LogIndex: f.LogIndex, Err: f.Err} }
+func failed(f gate.Failure) Result {
+	return Result{RequestID: f.RequestID, LogIndex: f.LogIndex, Err: f.Err}
+}
 
 // authenticate checks the request token: profile, the TLS peer's registered
 // key, strict claims, issuer, audience, issued-at, request id, cursor. Once

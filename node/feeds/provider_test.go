@@ -35,8 +35,8 @@ const (
 type fakeReg struct{ sub party }
 
 func (r fakeReg) Snapshot(time.Time) (gate.RegistryView, error) { return r, nil }
-func (r fakeReg) Member(id string) (*schemas.Member, bool)        { return nil, false }
-func (r fakeReg) MemberByFingerprint(string) (string, bool)       { return tSubscriber, true }
+func (r fakeReg) Member(id string) (*schemas.Member, bool)      { return nil, false }
+func (r fakeReg) MemberByFingerprint(string) (string, bool)     { return tSubscriber, true }
 func (r fakeReg) SigningKey(id, kid string) (ed25519.PublicKey, bool) {
 	if id != tSubscriber || kid != r.sub.kid {
 		return nil, false

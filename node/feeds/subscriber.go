@@ -14,8 +14,8 @@ import (
 
 	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
-	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/gate"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
 )
