@@ -66,11 +66,11 @@ func (p *Provider) memberBody(kind string, maxBody int64, h func(ctx context.Con
 // signature, checked against its registrar-issued certificate.
 func (p *Provider) PublicHandler(maxBody int64) *gate.Mux {
 	mux := gate.NewMux(p.log, maxBody)
-	mux.HandleFunc(RouteSubjectInquiries, p.bodyHandler(maxBody, p.SubjectInquiries))
-	mux.HandleFunc(RouteRevoke, p.bodyHandler(maxBody, p.Revoke))
-	mux.HandleFunc(RouteObjection, p.bodyHandler(maxBody, p.Object))
-	mux.HandleFunc(RouteRepair, p.bodyHandler(maxBody, p.ApplyRepair))
-	mux.HandleFunc(RouteRightsStatus, p.bodyHandler(maxBody, p.RightsStatus))
+	mux.HandleFunc(RouteSubjectInquiries, p.bodyHandler(schemas.KindSubjectRead, maxBody, p.SubjectInquiries))
+	mux.HandleFunc(RouteRevoke, p.bodyHandler(schemas.KindRevocation, maxBody, p.Revoke))
+	mux.HandleFunc(RouteObjection, p.bodyHandler(schemas.KindObjection, maxBody, p.Object))
+	mux.HandleFunc(RouteRepair, p.bodyHandler(schemas.KindRepair, maxBody, p.ApplyRepair))
+	mux.HandleFunc(RouteRightsStatus, p.bodyHandler(schemas.KindRightsStatus, maxBody, p.RightsStatus))
 	mux.HandleFunc(RoutePublicJWKS, p.serveJWKS)
 	p.logRoutes(mux)
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
@@ -94,14 +94,18 @@ func (p *Provider) membersOnly(h http.Handler) http.Handler {
 	})
 }
 
-func (p *Provider) bodyHandler(maxBody int64, h func(context.Context, []byte) Answer) http.HandlerFunc {
+// bodyHandler adapts a subject request handler to the public API. A body
+// that cannot be read is refused (body_too_large, malformed_request) and
+// accounted for like any other unauthenticated refusal of that kind.
+func (p *Provider) bodyHandler(kind string, maxBody int64, h func(context.Context, []byte) Answer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := withSource(r.Context(), r.RemoteAddr)
 		body, e := gate.ReadBody(w, r, maxBody)
 		if e != nil {
-			p.write(w, r, Answer{Err: e})
+			p.write(w, r, p.denyUnattributed(ctx, kind, nil, e))
 			return
 		}
-		p.write(w, r, h(r.Context(), body))
+		p.write(w, r, h(ctx, body))
 	}
 }
 
@@ -130,11 +134,18 @@ type KeyChecker interface {
 	Check(ctx context.Context) error
 }
 
-// Ready reports whether the node can answer: a valid registry, a
-// reachable store and, for a remote signing key, a key that can sign.
+// Ready reports whether the node can answer: a valid registry, an inquiry
+// log whose last append (or commit) succeeded, a reachable store and, for a
+// remote signing key, a key that can sign. A failed append (a full disk)
+// makes the node not ready until an append succeeds again.
 func (p *Provider) Ready(ctx context.Context) error {
 	if _, err := p.opts.Registries.Snapshot(p.opts.Clock()); err != nil {
 		return schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid registry")
+	}
+	if p.inq != nil {
+		if err := p.inq.Health(); err != nil {
+			return schemas.Wrap(schemas.CodeLogUnavailable, err, "the inquiry log could not be written")
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

@@ -79,6 +79,9 @@ type Provider struct {
 	opts Options
 	log  *slog.Logger
 	inq  *gate.Inquiries // every inquiry-log append goes through it (readiness reads its health)
+	// preAuth bounds the log cost of subject requests refused before any
+	// signature verified (nil: each is logged on its own).
+	preAuth *gate.PreAuth
 }
 
 // New makes a Provider.
@@ -115,7 +118,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	inq := gate.NewInquiries(opts.Sequencer, opts.Logger, opts.Clock)
 	opts.Sequencer = inq.Sequencer()
-	return &Provider{opts: opts, log: opts.Logger, inq: inq}, nil
+	return &Provider{opts: opts, log: opts.Logger, inq: inq, preAuth: gate.NewPreAuth(inq, 0, 0)}, nil
 }
 
 // Answer is what goes back to the caller: either a body with a status, or an
