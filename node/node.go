@@ -211,7 +211,8 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 		go func() { errc <- s.ServeTLS(listeners[i], "", "") }()
 	}
 	go n.Registry.Run(ctx, n.Config.RegistryPoll.D())
-	go n.Provider.RunRefusalSummaries(ctx) // summaries of junk refused before authentication (gate.PreAuth)
+	// Summaries of subject requests refused before authentication (gate.PreAuth).
+	go n.Provider.RunRefusalSummaries(ctx)
 	n.Witnessing.run(ctx) // subject map and witness loops (witness_wiring.go)
 	if n.policyLoader != nil {
 		go n.policyLoader.Run(ctx)
