@@ -301,8 +301,8 @@ func (p *Provider) Pull(ctx context.Context, peer string, body []byte) Result {
 		var app store.Appended
 		if k == 0 {
 			app, err = p.o.Log.CommitInquiry(ctx, store.Commit{Requester: peer, RequestID: req.ID, Leaf: leaf})
-			if errors.Is(err, store.ErrReplay) {
-				return p.deny(ctx, q, gate.ErrReplay())
+			if e := gate.CommitRefusal(err); e != nil {
+				return p.deny(ctx, q, e)
 			}
 		} else {
 			app, err = p.o.Log.AppendInquiry(ctx, leaf)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -80,10 +79,10 @@ func (p *Provider) Discover(ctx context.Context, peerID string, body []byte) Ans
 		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made"))
 	}
 	app, err := p.opts.Sequencer.CommitInquiry(ctx, store.Commit{Requester: peerID, RequestID: dc.ID, Leaf: leaf})
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		return p.deny(ctx, q, gate.ErrReplay())
-	case err != nil:
+	if e := gate.CommitRefusal(err); e != nil {
+		return p.deny(ctx, q, e)
+	}
+	if err != nil {
 		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
 	}
 	ans := schemas.DiscoveryAnswer{

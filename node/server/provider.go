@@ -3,14 +3,12 @@ package server
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/consent"
 	"github.com/creditexchange/node/node/gate"
@@ -312,14 +310,10 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 		commit.ConsentID, commit.MaxUses = cons.Claims.ID, cons.Claims.MaxUses
 	}
 	app, err := p.opts.Sequencer.CommitInquiry(ctx, commit)
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		return p.deny(ctx, q, gate.ErrReplay())
-	case errors.Is(err, store.ErrConsentExhausted):
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left"))
-	case errors.Is(err, store.ErrConsentRevoked): // revoked while this query was being checked
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent"))
-	case err != nil:
+	if e := gate.CommitRefusal(err); e != nil {
+		return p.deny(ctx, q, e)
+	}
+	if err != nil {
 		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
 	}
 	resp := schemas.QueryResponse{
@@ -340,17 +334,9 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 		Records: out,
 		Receipt: schemas.Receipt{Provider: p.opts.ID, LogIndex: app.Index, LeafHash: hex.EncodeToString(app.LeafHash), RecordsDigest: digest},
 	}
-	payload, err := json.Marshal(resp)
-	if err != nil {
-		return p.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encode response"))
-	}
-	signed, err := jose.Sign(p.opts.Keys.Signer, p.opts.Keys.SigningKID, schemas.TypResponse, payload)
-	if err != nil {
-		return p.fail(q, schemas.Wrap(schemas.CodeKeysUnavailable, err, "signing key unavailable"))
-	}
-	sealed, err := jose.Encrypt(signed, recipient, recipientKID, schemas.TypResponse)
-	if err != nil {
-		return p.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encrypt response"))
+	sealed, e := gate.SealAnswer(p.opts.Keys, schemas.TypResponse, resp, recipient, recipientKID)
+	if e != nil {
+		return p.fail(q, e)
 	}
 	idx := app.Index
 	p.log.LogAttrs(ctx, slog.LevelInfo, "query answered",

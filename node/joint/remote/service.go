@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/consent"
 	"github.com/creditexchange/node/node/gate"
@@ -544,14 +543,10 @@ func (s *Service) allow(ctx context.Context, reg gate.RegistryView, q *request, 
 	}
 	commit.Requester, commit.RequestID, commit.Leaf = q.peer, c.ID, leaf
 	app, err := s.opts.Sequencer.CommitInquiry(ctx, commit)
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		return s.deny(ctx, q, gate.ErrReplay())
-	case errors.Is(err, store.ErrConsentExhausted):
-		return s.deny(ctx, q, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left"))
-	case errors.Is(err, store.ErrConsentRevoked):
-		return s.deny(ctx, q, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent"))
-	case err != nil:
+	if e := gate.CommitRefusal(err); e != nil {
+		return s.deny(ctx, q, e)
+	}
+	if err != nil {
 		return s.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
 	}
 	if err := s.logUsed(ctx, q, used, now); err != nil {
@@ -562,17 +557,9 @@ func (s *Service) allow(ctx context.Context, reg gate.RegistryView, q *request, 
 	if c.Op == schemas.JointOpPropose {
 		ans.DecisionID, ans.PolicyRevision = q.job.DecisionID, q.job.PolicyRevision
 	}
-	payload, err := json.Marshal(ans)
-	if err != nil {
-		return s.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encode answer"))
-	}
-	signed, err := jose.Sign(s.opts.Keys.Signer, s.opts.Keys.SigningKID, schemas.TypJointAnswer, payload)
-	if err != nil {
-		return s.fail(q, schemas.Wrap(schemas.CodeKeysUnavailable, err, "signing key unavailable"))
-	}
-	sealed, err := jose.Encrypt(signed, recipient, kid, schemas.TypJointAnswer)
-	if err != nil {
-		return s.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encrypt answer"))
+	sealed, e := gate.SealAnswer(s.opts.Keys, schemas.TypJointAnswer, ans, recipient, kid)
+	if e != nil {
+		return s.fail(q, e)
 	}
 	idx := app.Index
 	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "joint request answered", slog.String("request_id", c.ID),
