@@ -33,6 +33,7 @@ const (
 // in the log only as a digest.
 type PreAuth struct {
 	inq      *Inquiries
+	count    RefusalCounter // nil: not counted
 	interval time.Duration
 	max      int
 
@@ -50,8 +51,14 @@ type preAuthBucket struct {
 	suppressed  int
 }
 
+// RefusalCounter counts every request refused before authentication, logged
+// alone or summed up (the node's metrics: ops.Metrics).
+type RefusalCounter interface {
+	UnauthenticatedRefused(kind, code string)
+}
+
 // NewPreAuth makes a PreAuth logging through inq; interval and max <= 0
-// take the defaults.
+// take the defaults. Use Counting to count refusals in metrics too.
 func NewPreAuth(inq *Inquiries, interval time.Duration, max int) *PreAuth {
 	if interval <= 0 {
 		interval = DefaultPreAuthInterval
@@ -62,12 +69,21 @@ func NewPreAuth(inq *Inquiries, interval time.Duration, max int) *PreAuth {
 	return &PreAuth{inq: inq, interval: interval, max: max, buckets: map[preAuthKey]*preAuthBucket{}}
 }
 
+// Counting makes a count every refusal in c, and returns a.
+func (a *PreAuth) Counting(c RefusalCounter) *PreAuth {
+	a.count = c
+	return a
+}
+
 // Deny refuses an unauthenticated request from source with e. entry is the
 // denial's entry as the service builds it (kind, request digest). The first
 // refusal of an interval is logged (or fails closed, log_unavailable); a
 // further one is counted for the interval's summary and answered without a
 // log index. An empty source (a caller that knows none) is always logged.
 func (a *PreAuth) Deny(ctx context.Context, source string, entry schemas.InquiryEntry, e *schemas.Error) Failure {
+	if a.count != nil {
+		a.count.UnauthenticatedRefused(entry.Kind, string(e.Code))
+	}
 	if source == "" {
 		return a.inq.Deny(ctx, entry, e)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/gate"
+	"github.com/creditexchange/node/node/ops"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
 )
@@ -26,6 +27,15 @@ func junkProvider(st *fakeStore, now *time.Time) *Provider {
 	p.preAuth = gate.NewPreAuth(p.inq, time.Minute, 0)
 	return p
 }
+
+// The node's metrics count unauthenticated refusals (New finds them in
+// Options.Observer).
+var _ gate.RefusalCounter = (*ops.Metrics)(nil)
+
+// refusalCount counts unauthenticated refusals, as the node's metrics do.
+type refusalCount struct{ n int }
+
+func (c *refusalCount) UnauthenticatedRefused(kind, code string) { c.n++ }
 
 func postFrom(h http.Handler, remote, path, body string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
@@ -43,6 +53,8 @@ func TestJunkLogCostBounded(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	st := &fakeStore{}
 	p := junkProvider(st, &now)
+	counted := &refusalCount{}
+	p.preAuth.Counting(counted)
 	h := p.PublicHandler(1 << 10)
 	const addrs, each = 200, 10
 	for i := range each {
@@ -82,8 +94,8 @@ func TestJunkLogCostBounded(t *testing.T) {
 		}
 		summarised += n
 	}
-	if total := addrs*each + 2; individual+summarised != total {
-		t.Fatalf("%d logged + %d summarised, want %d requests accounted for", individual, summarised, total)
+	if total := addrs*each + 2; individual+summarised != total || counted.n != total {
+		t.Fatalf("%d logged + %d summarised, %d counted, want %d requests accounted for", individual, summarised, counted.n, total)
 	}
 	if len(st.appended) > 2*addrs+3 {
 		t.Fatalf("%d entries: not bounded", len(st.appended))

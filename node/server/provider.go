@@ -116,7 +116,11 @@ func New(opts Options) (*Provider, error) {
 	}
 	inq := gate.NewInquiries(opts.Sequencer, opts.Logger, opts.Clock)
 	opts.Sequencer = inq.Sequencer()
-	return &Provider{opts: opts, log: opts.Logger, inq: inq, preAuth: gate.NewPreAuth(inq, 0, 0)}, nil
+	preAuth := gate.NewPreAuth(inq, 0, 0)
+	if c, ok := opts.Observer.(gate.RefusalCounter); ok { // the node's metrics
+		preAuth.Counting(c)
+	}
+	return &Provider{opts: opts, log: opts.Logger, inq: inq, preAuth: preAuth}, nil
 }
 
 // Answer is what goes back to the caller: either a body with a status, or an
