@@ -232,6 +232,8 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 		go func() { errc <- s.ServeTLS(listeners[i], "", "") }()
 	}
 	go n.Registry.Run(ctx, n.Config.RegistryPoll.D())
+	// Summaries of subject requests refused before authentication (gate.PreAuth).
+	go n.Provider.RunRefusalSummaries(ctx)
 	n.Witnessing.run(ctx) // subject map and witness loops (wire_witness.go)
 	if n.policyLoader != nil {
 		go n.policyLoader.Run(ctx)

@@ -2,105 +2,229 @@ package schemas
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
-// ErrTrailingData is returned by DecodeStrict when more follows the JSON value.
-var ErrTrailingData = errors.New("trailing data")
+// Errors returned by DecodeStrict besides those of encoding/json.
+var (
+	// ErrTrailingData: something follows the JSON value.
+	ErrTrailingData = errors.New("data after the JSON value")
+	// ErrNotObject: v is a pointer to a struct but the JSON value is not
+	// an object (null included).
+	ErrNotObject = errors.New("not a JSON object")
+	// ErrMemberName: a member name is not exactly (case-sensitively) one of
+	// the struct's JSON names, or appears twice in one object, or (in a map
+	// or a free-form value) differs from another name of its object only by
+	// case.
+	ErrMemberName = errors.New("unexpected or duplicate member name")
+)
 
-// DecodeStrict decodes exactly one JSON value from b into v, refusing
-// unknown fields and trailing data. Every parser of signed claims and wire
-// messages uses it, so that two readers never see one token differently.
+// DecodeStrict decodes exactly one JSON value from b into v, a pointer. It
+// is the one decoder of signed objects and wire messages, so that two
+// readers never see one token differently: encoding/json alone matches
+// member names case-insensitively and keeps the last of duplicate members.
+//
+// At every level of nesting, guided by v's type:
+//   - an object decoded into a struct has member names that are exactly
+//     its fields' JSON names (compared case-sensitively, promoted fields of
+//     embedded structs included), each at most once; unknown names are
+//     refused;
+//   - an object decoded into a map, a json.RawMessage, an interface or a
+//     type with its own UnmarshalJSON has no name twice and no two names
+//     that differ only by case (Unicode simple case folding);
+//   - nothing but white space follows the value;
+//   - when v points to a struct, the value is an object (not null).
+//
+// Refusals of names wrap ErrMemberName; the value v may then be partly
+// filled and must not be used.
 func DecodeStrict(b []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("%w: decode target is not a pointer", ErrNotObject)
+	}
+	t := shape(rv.Type().Elem())
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return ErrTrailingData
 	}
-	return nil
+	w := json.NewDecoder(bytes.NewReader(b))
+	w.UseNumber()
+	if t != nil && t.Kind() == reflect.Struct {
+		if tok, _ := w.Token(); tok != json.Delim('{') {
+			return ErrNotObject
+		}
+		return checkObject(w, t)
+	}
+	return checkValue(w, t)
 }
 
-// Errors returned by DecodeStrictClaims besides those of encoding/json.
-var (
-	// ErrClaimsNotObject: the payload is not one JSON object, or v is not a
-	// pointer to a struct.
-	ErrClaimsNotObject = errors.New("claims are not an object")
-	// ErrClaimName: a member name is not one of v's JSON names (compared
-	// case-sensitively) or appears twice.
-	ErrClaimName = errors.New("unexpected or duplicate claim name")
-	// ErrClaimsTrailingData: something follows the claims object.
-	ErrClaimsTrailingData = errors.New("data after the claims object")
-)
-
-// DecodeStrictClaims decodes a signed token's payload into v, a pointer to a
-// claims struct. The payload must be one JSON object each of whose member
-// names is exactly (case-sensitively) one of v's JSON names and appears at
-// most once, with nothing after it but white space. encoding/json alone
-// matches names case-insensitively and keeps the last of duplicate members,
-// so two readers of one signed payload could see different claims. Only the
-// top-level members are checked by name (nested values are decoded with
-// unknown fields refused), and the names are those of v's own fields: the
-// promoted fields of an embedded struct would be refused.
-func DecodeStrictClaims(payload []byte, v any) error {
-	t := reflect.TypeOf(v)
-	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-		return ErrClaimsNotObject
-	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+// checkValue reads one value from dec and checks its member names against t
+// (nil: a free-form value).
+func checkValue(dec *json.Decoder, t reflect.Type) error {
+	tok, err := dec.Token()
+	if err != nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return ErrClaimsTrailingData
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
 	}
-	allowed := jsonNames(t.Elem())
-	dec = json.NewDecoder(bytes.NewReader(payload))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return ErrClaimsNotObject
+	t = shape(t)
+	switch d {
+	case '{':
+		return checkObject(dec, t)
+	case '[':
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if err := checkValue(dec, elem); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token() // ']'
+		return err
 	}
-	seen := make(map[string]bool, len(allowed))
+	return fmt.Errorf("unexpected %v", d)
+}
+
+// checkObject checks the members of an object whose '{' was read.
+func checkObject(dec *json.Decoder, t reflect.Type) error {
+	t = shape(t)
+	var fields map[string]reflect.Type
+	var elem reflect.Type
+	switch {
+	case t == nil:
+	case t.Kind() == reflect.Struct:
+		fields = structFields(t)
+	case t.Kind() == reflect.Map:
+		elem = t.Elem()
+	}
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return err
 		}
 		name, _ := tok.(string)
-		if !allowed[name] || seen[name] {
-			return ErrClaimName
+		key := name
+		if fields == nil {
+			key = foldName(name)
 		}
-		seen[name] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		if seen[key] {
+			return fmt.Errorf("%w: %q", ErrMemberName, name)
+		}
+		seen[key] = true
+		next := elem
+		if fields != nil {
+			ft, ok := fields[name]
+			if !ok {
+				return fmt.Errorf("%w: %q", ErrMemberName, name)
+			}
+			next = ft
+		}
+		if err := checkValue(dec, next); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err := dec.Token() // '}'
+	return err
 }
 
-// jsonNames lists the JSON member names of a struct type's exported fields.
-func jsonNames(t reflect.Type) map[string]bool {
-	names := make(map[string]bool, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
+var (
+	rawMessageType  = reflect.TypeFor[json.RawMessage]()
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textType        = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// shape is the type that says what names t's JSON may hold: t without
+// pointers, or nil when t decodes free-form JSON (an interface, a
+// json.RawMessage, its own UnmarshalJSON).
+func shape(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() == reflect.Interface || t == rawMessageType ||
+		reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textType) {
+		return nil
+	}
+	return t
+}
+
+// structFields maps the JSON names of struct type t to their field types,
+// with the fields of untagged embedded structs promoted as encoding/json
+// does (a shallower name hides a deeper one).
+func structFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	depth := map[string]int{}
+	var walk func(t reflect.Type, d int, visited []reflect.Type)
+	walk = func(t reflect.Type, d int, visited []reflect.Type) {
+		if slices.Contains(visited, t) {
+			return
+		}
+		visited = append(visited, t)
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := f.Tag.Get("json")
+			name, _, _ := strings.Cut(tag, ",")
+			if tag == "-" {
+				continue
+			}
+			if f.Anonymous && name == "" {
+				ft := f.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if ft.Kind() == reflect.Struct {
+					walk(ft, d+1, visited)
+					continue
+				}
+			}
+			if !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if old, ok := depth[name]; !ok || d < old {
+				fields[name], depth[name] = f.Type, d
+			}
+		}
+	}
+	walk(t, 0, nil)
+	return fields
+}
+
+// foldName maps name to one representative of its case-folding orbit, so
+// that names encoding/json would match to each other map to one key.
+func foldName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r == utf8.RuneError {
+			b.WriteRune(r)
 			continue
 		}
-		if name == "" {
-			name = f.Name
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
 		}
-		names[name] = true
+		b.WriteRune(least)
 	}
-	return names
+	return b.String()
 }
 
 // UniqueNames reports whether xs holds no empty and no repeated names.

@@ -145,7 +145,7 @@ func Verify(tok []byte, reg Registry, now time.Time, skew time.Duration) (*Appro
 		return nil, schemas.Wrap(schemas.CodeApprovalInvalid, err, "approval signature does not verify")
 	}
 	var c schemas.ApprovalClaims
-	if err := schemas.DecodeStrictClaims(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeApprovalInvalid, err, "malformed approval claims")
 	}
 	if err := validate(&c); err != nil {

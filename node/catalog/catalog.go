@@ -292,7 +292,7 @@ func Verify(tok []byte, keys Keys, provider string, v *schemas.CatalogValidator)
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var c schemas.Catalog
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if c.Provider != provider {

@@ -143,7 +143,7 @@ func VerifyConsentToken(tok []byte, reg Registrars, now time.Time, skew time.Dur
 		return nil, err
 	}
 	var c schemas.ConsentClaims
-	if err := schemas.DecodeStrictClaims(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeConsentInvalid, err, "malformed consent claims")
 	}
 	if err := validateConsent(&c); err != nil {

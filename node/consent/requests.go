@@ -111,7 +111,7 @@ func VerifyRevocation(tok []byte, reg Registrars, provider string, now time.Time
 		return nil, err
 	}
 	var c schemas.RevocationClaims
-	if err := schemas.DecodeStrictClaims(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "malformed revocation claims")
 	}
 	if !validName(c.ConsentID) {
@@ -133,7 +133,7 @@ func VerifySubjectRead(tok []byte, reg Registrars, provider string, now time.Tim
 		return nil, err
 	}
 	var c schemas.SubjectReadClaims
-	if err := schemas.DecodeStrictClaims(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "malformed read request claims")
 	}
 	if err := checkRequest(cert, c.ID, c.Issuer, c.Audience, c.IssuedAt, provider, now, skew); err != nil {

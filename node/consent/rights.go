@@ -105,7 +105,7 @@ func VerifyRecordRequest(tok []byte, typ string, reg Registrars, provider string
 		return nil, err
 	}
 	var c schemas.RecordRequestClaims
-	if err := schemas.DecodeStrictClaims(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "malformed request claims")
 	}
 	if !validName(c.Category) || !validRecordID(c.RecordID) || !validReason(c.Reason) {
@@ -126,7 +126,7 @@ func VerifyRightsStatus(tok []byte, reg Registrars, provider string, now time.Ti
 		return nil, err
 	}
 	var c schemas.SubjectReadClaims
-	if err := schemas.DecodeStrictClaims(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "malformed status request claims")
 	}
 	if err := checkRequest(cert, c.ID, c.Issuer, c.Audience, c.IssuedAt, provider, now, skew); err != nil {

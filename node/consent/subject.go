@@ -180,7 +180,7 @@ func decodeSubjectCert(tok []byte) (*SubjectCert, string, error) {
 		return nil, "", err
 	}
 	var c schemas.SubjectCertClaims
-	if err := schemas.DecodeStrictClaims(payload, &c); err != nil {
+	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, "", err
 	}
 	switch {

@@ -4,20 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"time"
 
-	"github.com/creditexchange/node/certs"
-	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/rights"
-	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
@@ -26,24 +22,6 @@ import (
 // ChangeReader reads the provider's change sequence (node/store).
 type ChangeReader interface {
 	Changes(ctx context.Context, category string, after uint64, limit int) ([]store.Change, error)
-}
-
-// InquiryLog writes the provider's inquiry log (the node's sequencer):
-// CommitInquiry marks the request id used atomically with the answer's
-// first leaf; AppendInquiry takes the other leaves and the denials.
-type InquiryLog interface {
-	CommitInquiry(ctx context.Context, c store.Commit) (store.Appended, error)
-	AppendInquiry(ctx context.Context, l store.Leaf) (store.Appended, error)
-}
-
-// ReplayGuard says whether a request id was already committed (node/store).
-type ReplayGuard interface {
-	RequestSeen(ctx context.Context, requester, requestID string) (bool, error)
-}
-
-// Decider evaluates the authorisation policy (*policy.Holder).
-type Decider interface {
-	Decide(ctx context.Context, in policy.Input) (policy.Result, error)
 }
 
 // RecordFlagger reads the subject-rights flags of a subject's records
@@ -63,11 +41,11 @@ type ProviderOptions struct {
 	ID           string
 	Jurisdiction string
 	Keys         *keys.NodeKeys
-	Registries   server.Registries
+	Registries   gate.Registries
 	Changes      ChangeReader
-	Log          InquiryLog
-	Seen         ReplayGuard // default: Changes, if it has RequestSeen (both stores do)
-	Policy       Decider
+	Log          gate.Sequencer   // the inquiry log: the first leaf of an answer commits its request id
+	Seen         gate.ReplayGuard // default: Changes, if it has RequestSeen (both stores do)
+	Policy       gate.Decider
 	Levels       map[string]string // sharing level per category offered (the catalogue)
 	Rights       RecordFlagger     // nil: no objection or repair flags to honour
 	Negative     Negativity        // required: the 5-year rule
@@ -77,7 +55,10 @@ type ProviderOptions struct {
 }
 
 // Provider serves this node's change feeds.
-type Provider struct{ o ProviderOptions }
+type Provider struct {
+	o   ProviderOptions
+	inq *gate.Inquiries
+}
 
 // NewProvider checks the options and fills in defaults.
 func NewProvider(o ProviderOptions) (*Provider, error) {
@@ -85,7 +66,7 @@ func NewProvider(o ProviderOptions) (*Provider, error) {
 		return nil, errors.New("feeds: ID, Keys, Registries, Changes, Log, Policy and Negative are required")
 	}
 	if o.Seen == nil {
-		g, ok := o.Changes.(ReplayGuard)
+		g, ok := o.Changes.(gate.ReplayGuard)
 		if !ok {
 			return nil, errors.New("feeds: Seen is required (Changes has no RequestSeen)")
 		}
@@ -100,69 +81,35 @@ func NewProvider(o ProviderOptions) (*Provider, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Provider{o: o}, nil
+	inq := gate.NewInquiries(o.Log, o.Logger, o.Clock)
+	o.Log = inq.Sequencer()
+	return &Provider{o: o, inq: inq}, nil
 }
 
 // Handler serves Route on the member API: the TLS layer has required a
 // registered client certificate; the handler looks its member up again.
-// Once the peer is known, every failure is logged (see deny).
+// Once the peer is known, every failure is logged (see deny), an unreadable
+// or oversized body too.
 func (p *Provider) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		peer, org, e := p.peerOf(r)
+		peer, e := gate.PeerOf(r, p.o.Registries, p.o.Clock())
 		if e != nil {
-			p.writeResult(w, r, peer, Result{Err: e})
+			gate.WriteError(w, r, p.o.Logger, gate.Failure{Err: e})
 			return
 		}
 		var res Result
-		body, err := readAll(w, r)
-		if err != nil {
+		if body, e := gate.ReadBody(w, r, maxRequestBytes); e != nil {
 			// The body is unread or cut short: no request digest is logged.
-			q := &pull{peer: peer, peerOrg: org}
-			if errors.Is(err, errTooLarge) {
-				res = p.deny(r.Context(), q, schemas.Wrap(schemas.CodeBodyTooLarge, err, "request body too large"))
-			} else {
-				res = p.deny(r.Context(), q, schemas.Wrap(schemas.CodeMalformedRequest, err, "could not read body"))
-			}
+			res = p.deny(r.Context(), &pull{peer: peer.ID, peerOrg: peer.Org}, e)
 		} else {
-			res = p.Pull(r.Context(), peer, body)
+			res = p.Pull(r.Context(), peer.ID, body)
 		}
-		p.writeResult(w, r, peer, res)
+		if res.Err != nil {
+			gate.WriteError(w, r, p.o.Logger, gate.Failure{Err: res.Err, RequestID: res.RequestID, LogIndex: res.LogIndex})
+			return
+		}
+		gate.WriteBody(w, ContentTypeAge, res.Sealed)
 	})
-}
-
-func (p *Provider) writeResult(w http.ResponseWriter, r *http.Request, peer string, res Result) {
-	if e := res.Err; e != nil {
-		if e.Code.Status() >= 500 {
-			p.o.Logger.LogAttrs(r.Context(), slog.LevelError, "feed request failed", slog.String("requester", peer),
-				slog.String("code", string(e.Code)), slog.Any("cause", e.Err))
-		}
-		w.Header().Set("Content-Type", schemas.ContentTypeError)
-		w.WriteHeader(e.Code.Status())
-		json.NewEncoder(w).Encode(schemas.ErrorBody{Error: schemas.ErrorDetail{Code: e.Code, Message: e.Message,
-			RequestID: res.RequestID, LogIndex: res.LogIndex}})
-		return
-	}
-	w.Header().Set("Content-Type", ContentTypeAge)
-	w.WriteHeader(http.StatusOK)
-	w.Write(res.Sealed)
-}
-
-func (p *Provider) peerOf(r *http.Request) (id, org string, _ *schemas.Error) {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return "", "", schemas.Errorf(schemas.CodeUnknownMember, "no client certificate")
-	}
-	reg, err := p.o.Registries.Snapshot(p.o.Clock())
-	if err != nil {
-		return "", "", schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")
-	}
-	id, ok := reg.MemberByFingerprint(certs.Fingerprint(r.TLS.PeerCertificates[0].Raw))
-	if !ok {
-		return "", "", schemas.Errorf(schemas.CodeUnknownMember, "client certificate is not registered")
-	}
-	if m, ok := reg.Member(id); ok && m != nil {
-		org = m.Organisation
-	}
-	return id, org, nil
 }
 
 // Result is the answer to one pull: the sealed batch, or the wire error.
@@ -220,20 +167,15 @@ func (p *Provider) Pull(ctx context.Context, peer string, body []byte) Result {
 	if err != nil {
 		return p.deny(ctx, q, schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry"))
 	}
-	m, _ := reg.Member(peer)
-	if m != nil {
+	if m, ok := reg.Member(peer); ok && m != nil {
 		q.peerOrg = m.Organisation
 	}
 	if e := p.authenticate(reg, q, body, now); e != nil {
 		return p.deny(ctx, q, e)
 	}
 	req := q.req
-	seen, err := p.o.Seen.RequestSeen(ctx, peer, req.ID)
-	if err != nil {
-		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
-	}
-	if seen {
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	if e := gate.CheckReplay(ctx, p.o.Seen, peer, req.ID); e != nil {
+		return p.deny(ctx, q, e)
 	}
 	level := p.o.Levels[req.Feed]
 	if level == "" {
@@ -254,13 +196,8 @@ func (p *Provider) Pull(ctx context.Context, peer string, body []byte) Result {
 	more := len(changes) > limit
 	changes = changes[:min(len(changes), limit)]
 
-	base := policy.Input{Purpose: Purpose, Time: now.UTC(),
-		Categories: []policy.Category{{Name: req.Feed, Level: level}}}
-	base.Requester.ID = peer
-	if m != nil {
-		base.Requester.Organisation, base.Requester.Roles, base.Requester.Jurisdiction = m.Organisation, m.Roles, m.Jurisdiction
-	}
-	base.Provider.ID, base.Provider.Jurisdiction = p.o.ID, p.o.Jurisdiction
+	base := gate.PolicyInput(reg, peer, gate.Self{ID: p.o.ID, Jurisdiction: p.o.Jurisdiction}, Purpose, now)
+	gate.AddCategories(&base, []string{req.Feed}, p.o.Levels)
 	entryFor := func(subject string, res *policy.Result) schemas.InquiryEntry {
 		en := q.entry(now)
 		en.Subject, en.Decision = subject, schemas.DecisionAllow
@@ -326,7 +263,7 @@ func (p *Provider) Pull(ctx context.Context, peer string, body []byte) Result {
 				return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
 			}
 		}
-		withholdRepaired, _ := res.Obligations[server.ObligationWithholdRepaired].(bool)
+		withholdRepaired, _ := res.Obligations[rights.ObligationWithholdRepaired].(bool)
 		out := []schemas.RecordOut{}
 		for _, i := range bySubject[s] {
 			c := changes[i]
@@ -340,7 +277,7 @@ func (p *Provider) Pull(ctx context.Context, peer string, body []byte) Result {
 			if c.Deleted || f.Removed || (f.Repaired && withholdRepaired) || !kept {
 				it.Withdrawn = true
 			} else {
-				if it.Data, err = server.Project(c.Record.Data, res.Fields[req.Feed]); err != nil {
+				if it.Data, err = records.Project(c.Record.Data, res.Fields[req.Feed]); err != nil {
 					return p.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "projecting a record"))
 				}
 				it.Disputed = f.Disputed
@@ -364,8 +301,8 @@ func (p *Provider) Pull(ctx context.Context, peer string, body []byte) Result {
 		var app store.Appended
 		if k == 0 {
 			app, err = p.o.Log.CommitInquiry(ctx, store.Commit{Requester: peer, RequestID: req.ID, Leaf: leaf})
-			if errors.Is(err, store.ErrReplay) {
-				return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+			if e := gate.CommitRefusal(err); e != nil {
+				return p.deny(ctx, q, e)
 			}
 		} else {
 			app, err = p.o.Log.AppendInquiry(ctx, leaf)
@@ -400,85 +337,42 @@ func (p *Provider) deny(ctx context.Context, q *pull, e *schemas.Error) Result {
 // denyEntry is deny with an entry the caller filled in (a policy denial
 // names the subject and the decision).
 func (p *Provider) denyEntry(ctx context.Context, q *pull, en schemas.InquiryEntry, e *schemas.Error) Result {
-	now := p.o.Clock()
-	en.Decision, en.Code = schemas.DecisionDeny, e.Code
-	leaf, err := inquirylog.NewLeaf(en, now)
-	if err == nil {
-		var app store.Appended
-		if app, err = p.o.Log.AppendInquiry(ctx, leaf); err == nil {
-			idx := app.Index
-			p.o.Logger.LogAttrs(ctx, slog.LevelInfo, "feed pull denied", slog.String("request_id", en.RequestID),
-				slog.String("requester", q.peer), slog.String("code", string(e.Code)), slog.Uint64("log_index", idx),
-				slog.Any("cause", e.Err))
-			return Result{RequestID: en.RequestID, LogIndex: &idx, Err: e}
-		}
-	}
-	return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, errors.Join(err, e), "inquiry log unavailable"))
+	return failed(p.inq.Deny(ctx, en, e))
 }
 
 // fail answers without a log entry: only for failures of the log itself.
 func (p *Provider) fail(q *pull, e *schemas.Error) Result {
-	p.o.Logger.LogAttrs(context.Background(), slog.LevelError, "feed pull failed closed",
-		slog.String("request_id", q.requestID()), slog.String("requester", q.peer), slog.String("code", string(e.Code)),
-		slog.Any("cause", e.Err))
-	return Result{RequestID: q.requestID(), Err: e}
+	return failed(p.inq.FailClosed(context.Background(), q.entry(p.o.Clock()), e))
+}
+
+func failed(f gate.Failure) Result {
+	return Result{RequestID: f.RequestID, LogIndex: f.LogIndex, Err: f.Err}
 }
 
 // authenticate checks the request token: profile, the TLS peer's registered
 // key, strict claims, issuer, audience, issued-at, request id, cursor. Once
 // the signature verified and the claims decoded, q.req is set (with the
 // request id cleared if it is out of bounds), so a denial logs what it can.
-func (p *Provider) authenticate(reg server.RegistryView, q *pull, body []byte, now time.Time) *schemas.Error {
+func (p *Provider) authenticate(reg gate.RegistryView, q *pull, body []byte, now time.Time) *schemas.Error {
 	peer := q.peer
-	hdr, err := jose.ParseJWSHeader(body)
-	if err != nil {
-		return schemas.Wrap(schemas.CodeMalformedRequest, err, "request is not a compact JWS in the profile")
-	}
-	pub, ok := reg.SigningKey(peer, hdr.KeyID)
-	if !ok {
-		return schemas.Errorf(schemas.CodeBadSignature, "kid is not a registered key of the TLS peer")
-	}
-	payload, _, err := jose.Verify(body, TypRequest, pub)
-	if err != nil {
-		return schemas.Wrap(schemas.CodeBadSignature, err, "signature does not verify")
-	}
 	var req Request
-	if err := decodeStrict(payload, &req); err != nil {
-		return schemas.Wrap(schemas.CodeMalformedRequest, err, "request claims malformed")
+	if e := gate.VerifyRequest(reg, peer, body, TypRequest, &req); e != nil {
+		return e
 	}
 	q.req = &req
 	if req.ID == "" || len(req.ID) > maxRequestID {
 		req.ID = ""
 		return schemas.Errorf(schemas.CodeMalformedRequest, "jti must be 1..%d characters", maxRequestID)
 	}
+	if e := gate.CheckIssuer(req.Issuer, peer); e != nil {
+		return e
+	}
 	switch {
-	case req.Issuer != peer:
-		return schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
-	case req.Audience != p.o.ID:
-		return schemas.Errorf(schemas.CodeWrongAudience, "aud is not this node")
 	case req.Feed == "":
 		return schemas.Errorf(schemas.CodeMalformedRequest, "no feed named")
 	case req.After > math.MaxInt64:
 		// The stores keep sequence numbers as signed 64-bit integers.
 		return schemas.Errorf(schemas.CodeMalformedRequest, "after is beyond any sequence number")
 	}
-	if d := now.Sub(time.Unix(req.IssuedAt, 0)); d > p.o.Skew || d < -p.o.Skew {
-		return schemas.Errorf(schemas.CodeClockSkew, "iat outside the skew window")
-	}
-	return nil
-}
-
-// errTooLarge marks a body over maxRequestBytes.
-var errTooLarge = errors.New("feeds: request too large")
-
-func readAll(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, fmt.Errorf("%w: over %d bytes", errTooLarge, mbe.Limit)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return gate.CheckAudienceAndSkew(p.o.ID, req.Audience, req.IssuedAt, now, p.o.Skew)
 }

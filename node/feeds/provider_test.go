@@ -19,7 +19,7 @@ import (
 
 	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
-	"github.com/creditexchange/node/node/server"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
@@ -34,9 +34,9 @@ const (
 // fakeReg is a registry with one subscriber member.
 type fakeReg struct{ sub party }
 
-func (r fakeReg) Snapshot(time.Time) (server.RegistryView, error) { return r, nil }
-func (r fakeReg) Member(id string) (*schemas.Member, bool)        { return nil, false }
-func (r fakeReg) MemberByFingerprint(string) (string, bool)       { return tSubscriber, true }
+func (r fakeReg) Snapshot(time.Time) (gate.RegistryView, error) { return r, nil }
+func (r fakeReg) Member(id string) (*schemas.Member, bool)      { return nil, false }
+func (r fakeReg) MemberByFingerprint(string) (string, bool)     { return tSubscriber, true }
 func (r fakeReg) SigningKey(id, kid string) (ed25519.PublicKey, bool) {
 	if id != tSubscriber || kid != r.sub.kid {
 		return nil, false

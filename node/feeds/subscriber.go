@@ -14,8 +14,8 @@ import (
 
 	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/records"
-	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
 )
@@ -47,7 +47,7 @@ type Validator interface {
 type Subscriber struct {
 	ID         string
 	Keys       *keys.NodeKeys
-	Registries server.Registries
+	Registries gate.Registries
 	Poster     Poster
 	Store      Cursors
 	Validator  Validator

@@ -80,11 +80,11 @@ type Item struct {
 // strictly into its type.
 var ErrMalformed = errors.New("feeds: malformed message")
 
-// decodeStrict decodes exactly one JSON value into v, refusing unknown
-// fields and trailing data.
+// decodeStrict decodes a batch with schemas.DecodeStrict: no unknown,
+// duplicate or case-variant member names, no trailing data.
 func decodeStrict(b []byte, v any) error {
 	if err := schemas.DecodeStrict(b, v); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil
 }

@@ -7,7 +7,15 @@
 // error leaves through WriteError, the one writer of the stable error body
 // {"error":{"code","message","request_id","log_index"}}.
 //
-// The gate decides nothing about a request's content: the services behind it
-// (node/server, node/feeds, node/joint/remote, node/witness, node/internalapi)
-// check claims, consents and policy, and log their inquiries.
+// Every signed member request (query, discovery, feed pull, joint
+// modelling) then goes through the same checks, in the services' order:
+// VerifyRequest (the JWS profile, a registered key of the TLS peer, strict
+// claims: schemas.DecodeStrict), CheckIssuer, CheckAudienceAndSkew,
+// CheckReplay, CheckConsent, and PolicyInput for the requester's part of the
+// policy input. A refusal is recorded by Inquiries.Deny with the service's
+// own inquiry entry, or fails closed (log_unavailable) when the log cannot
+// take it; Inquiries also tracks whether the log can be written, for
+// readiness. PreAuth bounds what requests refused before authentication cost
+// the log. What a request may have (records, feeds, joint steps) stays with
+// the services (node/server, node/feeds, node/joint/remote, node/witness).
 package gate

@@ -193,7 +193,7 @@ func Unmarshal(b []byte) (Message, error) {
 		return nil, fmt.Errorf("%w: message too large", ErrMalformed)
 	}
 	var env envelope
-	if err := json.Unmarshal(b, &env); err != nil {
+	if err := schemas.DecodeStrict(b, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	m := newMessage(env.Kind)

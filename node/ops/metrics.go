@@ -55,6 +55,7 @@ type Metrics struct {
 	storeErrors *prometheus.CounterVec
 	vaultErrors *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
+	preAuth     *prometheus.CounterVec
 
 	mu       sync.Mutex
 	purposes map[string]bool
@@ -92,9 +93,13 @@ func NewMetrics(nodeID string) *Metrics {
 			Namespace: "creditnode", Name: "rate_limited_total", ConstLabels: prometheus.Labels{"node": nodeID},
 			Help: "Requests refused rate_limited before reaching a handler, by listener.",
 		}, []string{"listener"}),
+		preAuth: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "creditnode", Name: "unauthenticated_refusals_total", ConstLabels: prometheus.Labels{"node": nodeID},
+			Help: "Subject requests refused before any signature verified, by kind and wire code (each is in the inquiry log, alone or in its interval's summary).",
+		}, []string{"kind", "code"}),
 		purposes: map[string]bool{},
 	}
-	reg.MustRegister(m.queries, m.latency, m.logAppends, m.storeErrors, m.vaultErrors, m.rateLimited,
+	reg.MustRegister(m.queries, m.latency, m.logAppends, m.storeErrors, m.vaultErrors, m.rateLimited, m.preAuth,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -183,6 +188,16 @@ func (m *Metrics) RateLimited(listener string) {
 		return
 	}
 	m.rateLimited.WithLabelValues(listener).Inc()
+}
+
+// UnauthenticatedRefused counts one request refused before authentication
+// (it implements gate.RefusalCounter). Its labels are the request kind and
+// the wire code, never the client's address.
+func (m *Metrics) UnauthenticatedRefused(kind, code string) {
+	if m == nil {
+		return
+	}
+	m.preAuth.WithLabelValues(kind, code).Inc()
 }
 
 // RateLimitObserver returns what counts listener's rate-limited requests

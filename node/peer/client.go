@@ -211,7 +211,7 @@ func (c *Client) open(q Query, requestID string, body []byte) (*schemas.QueryRes
 		return nil, nil, err
 	}
 	var out schemas.QueryResponse
-	if err := json.Unmarshal(payload, &out); err != nil {
+	if err := schemas.DecodeStrict(payload, &out); err != nil {
 		return nil, nil, err
 	}
 	switch {

@@ -64,7 +64,7 @@ func (c *Client) openDiscovery(provider, requestID string, signed []byte) (*sche
 		return nil, err
 	}
 	var out schemas.DiscoveryAnswer
-	if err := json.Unmarshal(payload, &out); err != nil {
+	if err := schemas.DecodeStrict(payload, &out); err != nil {
 		return nil, err
 	}
 	cats, err := json.Marshal(out.Categories)

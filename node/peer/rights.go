@@ -70,7 +70,7 @@ func (s *SubjectClient) Rights(ctx context.Context, baseURL, provider string) (*
 		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "provider signature does not verify")
 	}
 	var out schemas.SubjectRights
-	if err := json.Unmarshal(payload, &out); err != nil {
+	if err := schemas.DecodeStrict(payload, &out); err != nil {
 		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "rights list malformed")
 	}
 	if out.Issuer != provider {

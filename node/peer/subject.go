@@ -86,7 +86,7 @@ func (s *SubjectClient) OpenSubjectLog(tok []byte, provider string) (*schemas.Su
 		return nil, err
 	}
 	var out schemas.SubjectLog
-	if err := json.Unmarshal(payload, &out); err != nil {
+	if err := schemas.DecodeStrict(payload, &out); err != nil {
 		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "subject log malformed")
 	}
 	if out.Issuer != provider {

@@ -13,3 +13,8 @@
 // Every rule takes the time as an argument, so deadlines are testable with
 // any clock. The package never logs record contents or subjects' reasons.
 package rights
+
+// ObligationWithholdRepaired is the policy obligation that, when true,
+// withholds records whose credit repair was approved from an answer (a
+// query's or a feed's).
+const ObligationWithholdRepaired = "withhold_repaired"

@@ -13,30 +13,17 @@ package server
 
 import (
 	"context"
-	"crypto/ecdh"
-	"crypto/ed25519"
-	"time"
 
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/store"
-	"github.com/creditexchange/node/policy"
-	"github.com/creditexchange/node/schemas"
 )
 
 // RegistryView is one consistent snapshot of the federation registry.
-type RegistryView interface {
-	Member(id string) (*schemas.Member, bool)
-	MemberByFingerprint(fp string) (string, bool)
-	SigningKey(memberID, kid string) (ed25519.PublicKey, bool)
-	RegistrarKey(memberID, kid string) (ed25519.PublicKey, bool)
-	EncryptionKey(memberID string) (*ecdh.PublicKey, string, bool)
-}
+type RegistryView = gate.RegistryView
 
-// Registries yields the registry in force, or an error when none is valid
-// (then requests fail closed with registry_unavailable).
-type Registries interface {
-	Snapshot(now time.Time) (RegistryView, error)
-}
+// Registries yields the registry in force (gate.Registries).
+type Registries = gate.Registries
 
 // Store is what the provider needs of the node's store.
 type Store interface {
@@ -52,6 +39,4 @@ type Store interface {
 }
 
 // Decider evaluates the policy.
-type Decider interface {
-	Decide(ctx context.Context, in policy.Input) (policy.Result, error)
-}
+type Decider = gate.Decider

@@ -5,14 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"maps"
-	"net/http"
 	"slices"
 	"time"
 
 	"github.com/creditexchange/node/crypto/jose"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
@@ -27,23 +26,6 @@ const RouteDiscover = "POST /v1/discover"
 // discovery: the request names none, and the probing consent and approval
 // name this one.
 const discoverySubject = "discovery"
-
-// memberBody adapts a handler of (TLS peer, body) to the member API.
-func (p *Provider) memberBody(h func(ctx context.Context, peerID string, body []byte) Answer) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		peer, e := p.peerOf(r)
-		if e != nil {
-			p.write(w, r, Answer{Err: e})
-			return
-		}
-		body, e := readBody(r)
-		if e != nil {
-			p.write(w, r, Answer{Err: e})
-			return
-		}
-		p.write(w, r, h(r.Context(), peer, body))
-	}
-}
 
 // Discover handles a signed discovery request from the TLS peer peerID: for
 // every category of this node's catalogue it asks the policy whether the
@@ -68,12 +50,8 @@ func (p *Provider) Discover(ctx context.Context, peerID string, body []byte) Ans
 	}
 	// A replay is refused before the policy runs up to 4×|catalogue|
 	// times; the commit below still refuses a replay racing this check.
-	seen, err := p.opts.Store.RequestSeen(ctx, peerID, dc.ID)
-	if err != nil {
-		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
-	}
-	if seen {
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	if e := gate.CheckReplay(ctx, p.opts.Store, peerID, dc.ID); e != nil {
+		return p.deny(ctx, q, e)
 	}
 	cats, rev, err := p.discover(ctx, reg, dc, now)
 	if err != nil {
@@ -101,10 +79,10 @@ func (p *Provider) Discover(ctx context.Context, peerID string, body []byte) Ans
 		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "log entry could not be made"))
 	}
 	app, err := p.opts.Sequencer.CommitInquiry(ctx, store.Commit{Requester: peerID, RequestID: dc.ID, Leaf: leaf})
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
-	case err != nil:
+	if e := gate.CommitRefusal(err); e != nil {
+		return p.deny(ctx, q, e)
+	}
+	if err != nil {
 		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
 	}
 	ans := schemas.DiscoveryAnswer{
@@ -130,11 +108,11 @@ func (p *Provider) Discover(ctx context.Context, peerID string, body []byte) Ans
 // the TLS peer, signature, strict claims, issuer, audience, issued-at.
 func (p *Provider) authenticateDiscovery(reg RegistryView, q *inquiry, body []byte, now time.Time) (*schemas.DiscoverClaims, *schemas.Error) {
 	var c schemas.DiscoverClaims
-	if e := VerifyPeerRequest(reg, q.peer, body, schemas.TypDiscover, &c, "discovery claims malformed"); e != nil {
+	if e := gate.VerifyRequest(reg, q.peer, body, schemas.TypDiscover, &c); e != nil {
 		return nil, e
 	}
-	if c.Issuer != q.peer {
-		return nil, schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
+	if e := gate.CheckIssuer(c.Issuer, q.peer); e != nil {
+		return nil, e
 	}
 	if c.ID == "" || len(c.ID) > maxRequestIDLen {
 		return nil, schemas.Errorf(schemas.CodeMalformedRequest, "jti must be 1..%d characters", maxRequestIDLen)
@@ -147,7 +125,7 @@ func (p *Provider) authenticateDiscovery(reg RegistryView, q *inquiry, body []by
 		return nil, schemas.Errorf(schemas.CodeMalformedRequest, "sub_type must be enterprise or person")
 	}
 	q.claims = &schemas.QueryClaims{ID: c.ID, Issuer: c.Issuer, Audience: c.Audience, Purpose: c.Purpose}
-	if e := CheckAudienceAndSkew(p.opts.ID, c.Audience, c.IssuedAt, now, p.opts.Skew); e != nil {
+	if e := gate.CheckAudienceAndSkew(p.opts.ID, c.Audience, c.IssuedAt, now, p.opts.Skew); e != nil {
 		return nil, e
 	}
 	return &c, nil

@@ -3,12 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
-	"github.com/creditexchange/node/certs"
 	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/schemas"
 )
@@ -32,20 +29,8 @@ const (
 // member up again in the registry snapshot of this request.
 func (p *Provider) MemberHandler(maxBody int64) *gate.Mux {
 	mux := gate.NewMux(p.log, maxBody)
-	mux.HandleFunc(RouteQuery, func(w http.ResponseWriter, r *http.Request) {
-		peer, e := p.peerOf(r)
-		if e != nil {
-			p.write(w, r, Answer{Err: e})
-			return
-		}
-		body, e := readBody(r)
-		if e != nil {
-			p.write(w, r, Answer{Err: e})
-			return
-		}
-		p.write(w, r, p.Query(r.Context(), peer, body))
-	})
-	mux.HandleFunc(RouteDiscover, p.memberBody(p.Discover))
+	mux.HandleFunc(RouteQuery, p.memberBody(schemas.KindQuery, maxBody, p.Query))
+	mux.HandleFunc(RouteDiscover, p.memberBody(schemas.KindDiscovery, maxBody, p.Discover))
 	mux.HandleFunc(RouteMemberJWKS, p.serveJWKS)
 	p.logRoutes(mux)
 	for pattern, h := range p.opts.MemberRoutes {
@@ -57,16 +42,36 @@ func (p *Provider) MemberHandler(maxBody int64) *gate.Mux {
 	return mux
 }
 
+// memberBody adapts a handler of (TLS peer, body) to the member API. Once
+// the peer is known, a body that cannot be read (body_too_large,
+// malformed_request) is denied and logged like any other refusal of a
+// request of that kind.
+func (p *Provider) memberBody(kind string, maxBody int64, h func(ctx context.Context, peerID string, body []byte) Answer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		peer, e := gate.PeerOf(r, p.opts.Registries, p.opts.Clock())
+		if e != nil {
+			p.write(w, r, Answer{Err: e})
+			return
+		}
+		body, e := gate.ReadBody(w, r, maxBody)
+		if e != nil {
+			p.write(w, r, p.deny(r.Context(), &inquiry{kind: kind, peer: peer.ID, peerOrg: peer.Org}, e))
+			return
+		}
+		p.write(w, r, h(r.Context(), peer.ID, body))
+	}
+}
+
 // PublicHandler serves subjects over server-authenticated TLS: reading their
 // own inquiry log and revoking consents. Authentication is the subject's
 // signature, checked against its registrar-issued certificate.
 func (p *Provider) PublicHandler(maxBody int64) *gate.Mux {
 	mux := gate.NewMux(p.log, maxBody)
-	mux.HandleFunc(RouteSubjectInquiries, p.bodyHandler(p.SubjectInquiries))
-	mux.HandleFunc(RouteRevoke, p.bodyHandler(p.Revoke))
-	mux.HandleFunc(RouteObjection, p.bodyHandler(p.Object))
-	mux.HandleFunc(RouteRepair, p.bodyHandler(p.ApplyRepair))
-	mux.HandleFunc(RouteRightsStatus, p.bodyHandler(p.RightsStatus))
+	mux.HandleFunc(RouteSubjectInquiries, p.bodyHandler(schemas.KindSubjectRead, maxBody, p.SubjectInquiries))
+	mux.HandleFunc(RouteRevoke, p.bodyHandler(schemas.KindRevocation, maxBody, p.Revoke))
+	mux.HandleFunc(RouteObjection, p.bodyHandler(schemas.KindObjection, maxBody, p.Object))
+	mux.HandleFunc(RouteRepair, p.bodyHandler(schemas.KindRepair, maxBody, p.ApplyRepair))
+	mux.HandleFunc(RouteRightsStatus, p.bodyHandler(schemas.KindRightsStatus, maxBody, p.RightsStatus))
 	mux.HandleFunc(RoutePublicJWKS, p.serveJWKS)
 	p.logRoutes(mux)
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
@@ -83,7 +88,7 @@ func (p *Provider) PublicHandler(maxBody int64) *gate.Mux {
 // through p.write, before the route sees it.
 func (p *Provider) membersOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, e := p.peerOf(r); e != nil {
+		if _, e := gate.PeerOf(r, p.opts.Registries, p.opts.Clock()); e != nil {
 			p.write(w, r, Answer{Err: e})
 			return
 		}
@@ -91,43 +96,19 @@ func (p *Provider) membersOnly(h http.Handler) http.Handler {
 	})
 }
 
-func (p *Provider) bodyHandler(h func(context.Context, []byte) Answer) http.HandlerFunc {
+// bodyHandler adapts a subject request handler to the public API. A body
+// that cannot be read is refused (body_too_large, malformed_request) and
+// accounted for like any other unauthenticated refusal of that kind.
+func (p *Provider) bodyHandler(kind string, maxBody int64, h func(context.Context, []byte) Answer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, e := readBody(r)
+		ctx := withSource(r.Context(), r.RemoteAddr)
+		body, e := gate.ReadBody(w, r, maxBody)
 		if e != nil {
-			p.write(w, r, Answer{Err: e})
+			p.write(w, r, p.denyUnattributed(ctx, kind, nil, e))
 			return
 		}
-		p.write(w, r, h(r.Context(), body))
+		p.write(w, r, h(ctx, body))
 	}
-}
-
-// peerOf names the registry member holding the TLS client certificate.
-func (p *Provider) peerOf(r *http.Request) (string, *schemas.Error) {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return "", schemas.Errorf(schemas.CodeUnknownMember, "no client certificate")
-	}
-	reg, err := p.opts.Registries.Snapshot(p.opts.Clock())
-	if err != nil {
-		return "", schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")
-	}
-	id, ok := reg.MemberByFingerprint(certs.Fingerprint(r.TLS.PeerCertificates[0].Raw))
-	if !ok {
-		return "", schemas.Errorf(schemas.CodeUnknownMember, "client certificate is not registered")
-	}
-	return id, nil
-}
-
-func readBody(r *http.Request) ([]byte, *schemas.Error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, schemas.Errorf(schemas.CodeBodyTooLarge, "body over %d bytes", mbe.Limit)
-		}
-		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "could not read body")
-	}
-	return body, nil
 }
 
 // write turns an Answer into an HTTP response through the gate's one writer.
@@ -155,11 +136,18 @@ type KeyChecker interface {
 	Check(ctx context.Context) error
 }
 
-// Ready reports whether the node can answer: a valid registry, a
-// reachable store and, for a remote signing key, a key that can sign.
+// Ready reports whether the node can answer: a valid registry, an inquiry
+// log whose last append (or commit) succeeded, a reachable store and, for a
+// remote signing key, a key that can sign. A failed append (a full disk)
+// makes the node not ready until an append succeeds again.
 func (p *Provider) Ready(ctx context.Context) error {
 	if _, err := p.opts.Registries.Snapshot(p.opts.Clock()); err != nil {
 		return schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid registry")
+	}
+	if p.inq != nil {
+		if err := p.inq.Health(); err != nil {
+			return schemas.Wrap(schemas.CodeLogUnavailable, err, "the inquiry log could not be written")
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

@@ -3,19 +3,15 @@ package server
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
-
-	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/rights"
@@ -80,6 +76,10 @@ type Options struct {
 type Provider struct {
 	opts Options
 	log  *slog.Logger
+	inq  *gate.Inquiries // every inquiry-log append goes through it (readiness reads its health)
+	// preAuth bounds the log cost of subject requests refused before any
+	// signature verified (nil: each is logged on its own).
+	preAuth *gate.PreAuth
 }
 
 // New makes a Provider.
@@ -114,7 +114,13 @@ func New(opts Options) (*Provider, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Provider{opts: opts, log: opts.Logger}, nil
+	inq := gate.NewInquiries(opts.Sequencer, opts.Logger, opts.Clock)
+	opts.Sequencer = inq.Sequencer()
+	preAuth := gate.NewPreAuth(inq, 0, 0)
+	if c, ok := opts.Observer.(gate.RefusalCounter); ok { // the node's metrics
+		preAuth.Counting(c)
+	}
+	return &Provider{opts: opts, log: opts.Logger, inq: inq, preAuth: preAuth}, nil
 }
 
 // Answer is what goes back to the caller: either a body with a status, or an
@@ -187,16 +193,20 @@ func (p *Provider) Query(ctx context.Context, peerID string, body []byte) (a Ans
 		return p.deny(ctx, q, e)
 	}
 	c := q.claims
-	seen, err := p.opts.Store.RequestSeen(ctx, peerID, c.ID)
-	if err != nil {
-		return p.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
-	}
-	if seen {
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
-	}
-	cons, e := p.checkConsent(ctx, reg, q, now)
-	if e != nil {
+	if e := gate.CheckReplay(ctx, p.opts.Store, peerID, c.ID); e != nil {
 		return p.deny(ctx, q, e)
+	}
+	var cons *consent.Consent
+	if c.Consent != "" { // a missing consent is for the policy to judge
+		var e *schemas.Error
+		cons, q.usesLeft, e = gate.CheckConsent(ctx, p.opts.Store, reg, c.Consent,
+			consent.Expectation{Requester: q.peer, Provider: p.opts.ID, Subject: c.Subject}, now, p.opts.Skew)
+		if cons != nil {
+			q.consentID = cons.Claims.ID
+		}
+		if e != nil {
+			return p.deny(ctx, q, e)
+		}
 	}
 	appr, e := p.checkApproval(reg, q, now)
 	if e != nil {
@@ -222,11 +232,11 @@ func (p *Provider) Query(ctx context.Context, peerID string, body []byte) (a Ans
 // signature, claims shape, issuer, audience, issued-at.
 func (p *Provider) authenticate(reg RegistryView, q *inquiry, body []byte, now time.Time) *schemas.Error {
 	var c schemas.QueryClaims
-	if e := VerifyPeerRequest(reg, q.peer, body, schemas.TypQuery, &c, "query claims malformed"); e != nil {
+	if e := gate.VerifyRequest(reg, q.peer, body, schemas.TypQuery, &c); e != nil {
 		return e
 	}
-	if c.Issuer != q.peer {
-		return schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
+	if e := gate.CheckIssuer(c.Issuer, q.peer); e != nil {
+		return e
 	}
 	if c.ID == "" || len(c.ID) > maxRequestIDLen {
 		return schemas.Errorf(schemas.CodeMalformedRequest, "jti must be 1..%d characters", maxRequestIDLen)
@@ -246,71 +256,14 @@ func (p *Provider) authenticate(reg RegistryView, q *inquiry, body []byte, now t
 		return schemas.Errorf(schemas.CodeMalformedRequest, "categories must be unique and non-empty")
 	}
 	q.claims = &c // authenticated: from here the entry names the subject
-	return CheckAudienceAndSkew(p.opts.ID, c.Audience, c.IssuedAt, now, p.opts.Skew)
-}
-
-// checkConsent verifies the consent token, if any, against the registry and
-// the store. A missing consent is not an error here: the policy decides
-// whether the categories need one.
-func (p *Provider) checkConsent(ctx context.Context, reg RegistryView, q *inquiry, now time.Time) (*consent.Consent, *schemas.Error) {
-	c := q.claims
-	if c.Consent == "" {
-		return nil, nil
-	}
-	cons, err := consent.VerifyConsentToken([]byte(c.Consent), reg, now, p.opts.Skew)
-	if err != nil {
-		return nil, schemas.AsError(err, schemas.CodeConsentInvalid, "rejected")
-	}
-	q.consentID = cons.Claims.ID
-	if err := cons.CheckParties(consent.Expectation{Requester: q.peer, Provider: p.opts.ID, Subject: c.Subject}); err != nil {
-		return nil, schemas.AsError(err, schemas.CodeConsentInvalid, "rejected")
-	}
-	// Revocations count only for the subject who sent them: the consent's
-	// own subject, checked above to be the subject queried.
-	revoked, err := p.opts.Store.Revoked(ctx, cons.Claims.Subject, cons.Claims.ID)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
-	}
-	if revoked {
-		return nil, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent")
-	}
-	used, err := p.opts.Store.ConsentUses(ctx, cons.Claims.Subject, cons.Claims.ID)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
-	}
-	if used >= cons.Claims.MaxUses {
-		return nil, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left")
-	}
-	q.usesLeft = cons.Claims.MaxUses - used
-	return cons, nil
+	return gate.CheckAudienceAndSkew(p.opts.ID, c.Audience, c.IssuedAt, now, p.opts.Skew)
 }
 
 func (p *Provider) policyInput(reg RegistryView, c *schemas.QueryClaims, cons *consent.Consent, usesLeft int, now time.Time) policy.Input {
-	in := policy.Input{
-		Purpose: c.Purpose,
-		Time:    now.UTC(),
-	}
-	in.Requester.ID = c.Issuer
-	if m, ok := reg.Member(c.Issuer); ok {
-		in.Requester.Organisation = m.Organisation
-		in.Requester.Roles = m.Roles
-		in.Requester.Jurisdiction = m.Jurisdiction
-	}
-	in.Provider.ID = p.opts.ID
-	in.Provider.Jurisdiction = p.opts.Jurisdiction
-	in.Subject.ID = c.Subject
-	in.Subject.Type = c.SubjectType
-	for _, name := range c.Categories {
-		in.Categories = append(in.Categories, policy.Category{Name: name, Level: p.opts.Catalog[name]})
-	}
-	if cons != nil {
-		in.Consent.Present = true
-		in.Consent.ID = cons.Claims.ID
-		in.Consent.Requester = cons.Claims.Requester
-		in.Consent.Purpose = cons.Claims.Purpose
-		in.Consent.Categories = cons.Claims.Categories
-		in.Consent.UsesLeft = usesLeft
-	}
+	in := gate.PolicyInput(reg, c.Issuer, gate.Self{ID: p.opts.ID, Jurisdiction: p.opts.Jurisdiction}, c.Purpose, now)
+	in.Subject.ID, in.Subject.Type = c.Subject, c.SubjectType
+	gate.AddCategories(&in, c.Categories, p.opts.Catalog)
+	gate.AddConsent(&in, cons, usesLeft)
 	return in
 }
 
@@ -334,7 +287,7 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 	}
 	out := make([]schemas.RecordOut, 0, len(recs))
 	for _, r := range recs {
-		data, err := Project(r.Data, q.decision.Fields[r.Category])
+		data, err := records.Project(r.Data, q.decision.Fields[r.Category])
 		if err != nil {
 			return p.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "record projection failed"))
 		}
@@ -361,14 +314,10 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 		commit.ConsentID, commit.MaxUses = cons.Claims.ID, cons.Claims.MaxUses
 	}
 	app, err := p.opts.Sequencer.CommitInquiry(ctx, commit)
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
-	case errors.Is(err, store.ErrConsentExhausted):
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left"))
-	case errors.Is(err, store.ErrConsentRevoked): // revoked while this query was being checked
-		return p.deny(ctx, q, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent"))
-	case err != nil:
+	if e := gate.CommitRefusal(err); e != nil {
+		return p.deny(ctx, q, e)
+	}
+	if err != nil {
 		return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
 	}
 	resp := schemas.QueryResponse{
@@ -389,17 +338,9 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 		Records: out,
 		Receipt: schemas.Receipt{Provider: p.opts.ID, LogIndex: app.Index, LeafHash: hex.EncodeToString(app.LeafHash), RecordsDigest: digest},
 	}
-	payload, err := json.Marshal(resp)
-	if err != nil {
-		return p.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encode response"))
-	}
-	signed, err := jose.Sign(p.opts.Keys.Signer, p.opts.Keys.SigningKID, schemas.TypResponse, payload)
-	if err != nil {
-		return p.fail(q, schemas.Wrap(schemas.CodeKeysUnavailable, err, "signing key unavailable"))
-	}
-	sealed, err := jose.Encrypt(signed, recipient, recipientKID, schemas.TypResponse)
-	if err != nil {
-		return p.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encrypt response"))
+	sealed, e := gate.SealAnswer(p.opts.Keys, schemas.TypResponse, resp, recipient, recipientKID)
+	if e != nil {
+		return p.fail(q, e)
 	}
 	idx := app.Index
 	p.log.LogAttrs(ctx, slog.LevelInfo, "query answered",
@@ -411,72 +352,15 @@ func (p *Provider) release(ctx context.Context, reg RegistryView, q *inquiry, co
 // deny logs a denied inquiry and answers with its code. If the log append
 // fails, the answer is log_unavailable instead: nothing leaves unlogged.
 func (p *Provider) deny(ctx context.Context, q *inquiry, e *schemas.Error) Answer {
-	entry := q.entry(p.opts.Clock())
-	entry.Code = e.Code
-	leaf, err := inquirylog.NewLeaf(entry, p.opts.Clock())
-	if err == nil {
-		var app store.Appended
-		app, err = p.opts.Sequencer.AppendInquiry(ctx, leaf)
-		if err == nil {
-			idx := app.Index
-			p.log.LogAttrs(ctx, slog.LevelInfo, "query denied",
-				slog.String("request_id", entry.RequestID), slog.String("requester", q.peer),
-				slog.String("code", string(e.Code)), slog.Uint64("log_index", idx), slog.Any("cause", e.Err))
-			return Answer{LogIndex: &idx, RequestID: entry.RequestID, Err: e}
-		}
-	}
-	return p.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
+	return failed(p.inq.Deny(ctx, q.entry(p.opts.Clock()), e))
 }
 
 // fail answers without a log entry: only for failures of the log itself.
 func (p *Provider) fail(q *inquiry, e *schemas.Error) Answer {
-	id := ""
-	if q.claims != nil {
-		id = q.claims.ID
-	}
-	p.log.LogAttrs(context.Background(), slog.LevelError, "request failed closed",
-		slog.String("request_id", id), slog.String("requester", q.peer), slog.String("code", string(e.Code)), slog.Any("cause", e.Err))
-	return Answer{RequestID: id, Err: e}
+	return failed(p.inq.FailClosed(context.Background(), q.entry(p.opts.Clock()), e))
 }
 
-// Project reduces a JSON object to the given gjson paths. Only plain dotted
-// paths of names are accepted (no wildcards, queries or modifiers), so the
-// allowed list is exactly what can leave. Missing fields are omitted; the
-// output nests dotted paths back into objects.
-func Project(data []byte, paths []string) (json.RawMessage, error) {
-	out := map[string]any{}
-	for _, path := range paths {
-		if !plainPath(path) {
-			return nil, fmt.Errorf("server: field path %q is not a plain dotted path", path)
-		}
-		v := gjson.GetBytes(data, path)
-		if !v.Exists() {
-			continue
-		}
-		parts := strings.Split(path, ".")
-		m := out
-		for _, k := range parts[:len(parts)-1] {
-			next, ok := m[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[k] = next
-			}
-			m = next
-		}
-		m[parts[len(parts)-1]] = json.RawMessage(v.Raw)
-	}
-	return json.Marshal(out)
-}
-
-func plainPath(p string) bool {
-	if p == "" || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") || strings.Contains(p, "..") {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
+// failed is the Answer of a gate.Failure.
+func failed(f gate.Failure) Answer {
+	return Answer{RequestID: f.RequestID, LogIndex: f.LogIndex, Err: f.Err}
 }

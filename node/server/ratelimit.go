@@ -17,6 +17,12 @@ import (
 // limiter remembers; past it the least recently seen is forgotten.
 const MaxRateLimitClients = 10_000
 
+// GlobalRateClients sets the public API's global limit besides the one per
+// address: the listener as a whole takes at most as many requests as this
+// many clients at their own limit, so many addresses cannot add up to an
+// unbounded load on the signature checks and the inquiry log.
+const GlobalRateClients = 20
+
 // RateLimitObserver is told of every request RateLimit refuses with
 // rate_limited (the node's metrics: ops.Metrics.RateLimitObserver). It is
 // told nothing about the request: a client address must not become a
@@ -30,18 +36,22 @@ type RateLimitObserver interface {
 // requests a second, burst at once. A request over the limit is answered
 // rate_limited (429) through p.write before h sees it, so it never reaches
 // a signature check or an inquiry-log append; obs, if not nil, counts it.
+// Besides, all addresses together get GlobalRateClients times that limit.
 // perSecond <= 0 disables the limit.
 func (p *Provider) RateLimit(h http.Handler, perSecond float64, burst int, obs RateLimitObserver) http.Handler {
 	if perSecond <= 0 {
 		return h
 	}
 	l := newIPLimiter(perSecond, burst, MaxRateLimitClients, p.opts.Clock)
-	return p.rateLimited(h, l, obs)
+	global := rate.NewLimiter(rate.Limit(perSecond*GlobalRateClients), max(burst, 1)*GlobalRateClients)
+	return p.rateLimited(h, l, global, obs)
 }
 
-func (p *Provider) rateLimited(h http.Handler, l *ipLimiter, obs RateLimitObserver) http.Handler {
+func (p *Provider) rateLimited(h http.Handler, l *ipLimiter, global *rate.Limiter, obs RateLimitObserver) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !l.allow(clientKey(r.RemoteAddr)) {
+		// The address's own limit first: an address over it takes nothing
+		// from the others' share of the global limit.
+		if !l.allow(clientKey(r.RemoteAddr)) || (global != nil && !global.AllowN(p.opts.Clock(), 1)) {
 			if obs != nil {
 				obs.ObserveRateLimited()
 			}

@@ -23,7 +23,7 @@ func TestPublicRateLimit(t *testing.T) {
 	p := testProvider(&fakeRegistries{view: &fakeView{}}, st, now)
 	metrics := ops.NewMetrics("bank-a")
 	const burst = 5
-	h := p.rateLimited(p.PublicHandler(1<<20), newIPLimiter(1, burst, 100, clock), metrics.RateLimitObserver("public"))
+	h := p.rateLimited(p.PublicHandler(1<<20), newIPLimiter(1, burst, 100, clock), nil, metrics.RateLimitObserver("public"))
 	post := func(remote string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/v1/subject/inquiries", strings.NewReader("junk"))
 		req.RemoteAddr = remote

@@ -21,10 +21,6 @@ import (
 // subject gets free per calendar year (art. 17: twice a year).
 const DefaultFreeReportsPerYear = 2
 
-// ObligationWithholdRepaired is the policy obligation that, when true,
-// withholds records whose credit repair was approved from the answer.
-const ObligationWithholdRepaired = "withhold_repaired"
-
 // RightsStore is what the subject-rights endpoints and the record screen
 // need of the store. *store.SQLite implements it.
 type RightsStore interface {
@@ -54,7 +50,7 @@ func (p *Provider) screen(ctx context.Context, subject string, recs []records.Re
 	}
 	withholdRepaired := false
 	if d != nil {
-		withholdRepaired, _ = d.Obligations[ObligationWithholdRepaired].(bool)
+		withholdRepaired, _ = d.Obligations[rights.ObligationWithholdRepaired].(bool)
 	}
 	kept := recs[:0:0]
 	disputed := map[store.RecordKey]bool{}

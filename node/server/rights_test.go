@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/rights"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
@@ -50,7 +51,7 @@ func TestScreen(t *testing.T) {
 	}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // 5 years after 2021-03-01, 1 day short for 2021-03-02
 	decision := func(withhold bool) *policy.Result {
-		return &policy.Result{Allow: true, Obligations: map[string]any{ObligationWithholdRepaired: withhold}}
+		return &policy.Result{Allow: true, Obligations: map[string]any{rights.ObligationWithholdRepaired: withhold}}
 	}
 	for _, tt := range []struct {
 		name string

@@ -19,6 +19,7 @@ import (
 	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
@@ -110,10 +111,13 @@ func (d *countingDecider) Decide(context.Context, policy.Input) (policy.Result, 
 }
 
 func testProvider(regs Registries, st *fakeStore, now time.Time) *Provider {
-	return &Provider{log: slog.New(slog.NewTextHandler(io.Discard, nil)), opts: Options{
-		ID: "bank-a", Registries: regs, Store: st, Sequencer: st, Policy: &countingDecider{},
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clock := func() time.Time { return now }
+	inq := gate.NewInquiries(st, log, clock)
+	return &Provider{log: log, inq: inq, opts: Options{
+		ID: "bank-a", Registries: regs, Store: st, Sequencer: inq.Sequencer(), Policy: &countingDecider{},
 		Catalog: map[string]string{"tax_payment": "public", "judicial_enforcement": "restricted"},
-		Skew:    time.Minute, Clock: func() time.Time { return now },
+		Skew:    time.Minute, Clock: clock,
 	}}
 }
 

@@ -146,35 +146,44 @@ func (p *Provider) commitSubjectRequest(ctx context.Context, entry schemas.Inqui
 }
 
 func (p *Provider) denySubject(ctx context.Context, entry schemas.InquiryEntry, e *schemas.Error) Answer {
-	entry.Decision = schemas.DecisionDeny
-	entry.Code = e.Code
-	return p.appendDenial(ctx, entry, e)
+	return failed(p.inq.Deny(ctx, entry, e))
 }
 
+// denyUnattributed refuses a subject request before any signature verified
+// (or whose body could not be read: body is nil): it is attributed to no
+// subject's log, and its cost to the log is bounded per client address
+// (gate.PreAuth).
 func (p *Provider) denyUnattributed(ctx context.Context, kind string, body []byte, e *schemas.Error) Answer {
-	now := p.opts.Clock()
-	entry := schemas.InquiryEntry{
-		Time:          now.UTC().Format(time.RFC3339Nano),
-		Kind:          kind,
-		Decision:      schemas.DecisionDeny,
-		Code:          e.Code,
-		RequestDigest: inquirylog.Digest(body),
+	entry := schemas.InquiryEntry{Time: p.opts.Clock().UTC().Format(time.RFC3339Nano), Kind: kind}
+	if body != nil {
+		entry.RequestDigest = inquirylog.Digest(body)
 	}
-	return p.appendDenial(ctx, entry, e)
+	if p.preAuth == nil {
+		return failed(p.inq.Deny(ctx, entry, e))
+	}
+	return failed(p.preAuth.Deny(ctx, sourceOf(ctx), entry, e))
 }
 
-func (p *Provider) appendDenial(ctx context.Context, entry schemas.InquiryEntry, e *schemas.Error) Answer {
-	leaf, err := inquirylog.NewLeaf(entry, p.opts.Clock())
-	if err == nil {
-		var app store.Appended
-		if app, err = p.opts.Sequencer.AppendInquiry(ctx, leaf); err == nil {
-			idx := app.Index
-			p.log.LogAttrs(ctx, slog.LevelInfo, "subject request denied", slog.String("kind", entry.Kind),
-				slog.String("code", string(e.Code)), slog.Uint64("log_index", idx), slog.Any("cause", e.Err))
-			return Answer{LogIndex: &idx, RequestID: entry.RequestID, Err: e}
-		}
+// RunRefusalSummaries logs the summary entries of unauthenticated subject
+// requests refused (gate.PreAuth.Run) until ctx is done, and then those
+// still pending.
+func (p *Provider) RunRefusalSummaries(ctx context.Context) {
+	if p.preAuth != nil {
+		p.preAuth.Run(ctx)
 	}
-	return Answer{RequestID: entry.RequestID, Err: schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable")}
+}
+
+// sourceKey carries the client address key of a public request in its
+// context, for the accounting of unauthenticated refusals.
+type sourceKey struct{}
+
+func withSource(ctx context.Context, remoteAddr string) context.Context {
+	return context.WithValue(ctx, sourceKey{}, clientKey(remoteAddr))
+}
+
+func sourceOf(ctx context.Context) string {
+	s, _ := ctx.Value(sourceKey{}).(string)
+	return s
 }
 
 func (p *Provider) signJSON(ctx context.Context, typ string, v any, requestID string, idx uint64) Answer {

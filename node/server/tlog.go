@@ -22,10 +22,7 @@ const (
 
 // Sequencer takes the provider's inquiry-log appends: the tamper-evident
 // log's group-commit sequencer (tlog.Sequencer), or the store itself.
-type Sequencer interface {
-	CommitInquiry(ctx context.Context, c store.Commit) (store.Appended, error)
-	AppendInquiry(ctx context.Context, l store.Leaf) (store.Appended, error)
-}
+type Sequencer = gate.Sequencer
 
 // LogProofs serves the inquiry log's signed checkpoint and proofs
 // (tlog.Tree). Errors wrapping tlog.ErrBadRange are the caller's.

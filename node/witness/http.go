@@ -30,7 +30,9 @@ type Prover interface {
 // consistency proofs for its witnesses, its cosignatures for the logs it
 // witnesses, and its alarms. Nothing here holds log entries. The member
 // listener registers each of the mux's patterns (Patterns) with the mux as
-// handler, so that listener knows every witness route.
+// handler, so that listener knows every witness route. Every error leaves
+// through gate.WriteError, with the stable error body of the rest of the
+// member API.
 func Handler(w *Witness, own OwnLog, tree Prover) *gate.Mux {
 	mux := gate.NewMux(w.log, 0)
 	mux.HandleFunc("GET "+PathCheckpoint, func(rw http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -74,5 +75,26 @@ func TestHandlerErrorBodies(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", PathCheckpoint, nil))
 	if rec.Code != http.StatusOK || rec.Body.String() != "cp\n" {
 		t.Fatalf("checkpoint: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+// TestHandlerErrorsAreTheGateBody: the witness API's errors are written by
+// gate.WriteError, byte for byte the body and headers of every other
+// member route.
+func TestHandlerErrorsAreTheGateBody(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := Handler(&Witness{log: log}, fixedCheckpoint("cp\n"), &countingProver{})
+	for target, want := range map[string]*schemas.Error{
+		"/v1/witness/nonexistent":        schemas.Errorf(schemas.CodeNotFound, "no such endpoint"),
+		PathConsistency + "?from=3&to=2": schemas.Errorf(schemas.CodeBadLogRange, "no consistency proof from 3 to 2"),
+	} {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", target, nil)
+		h.ServeHTTP(rec, r)
+		ref := httptest.NewRecorder()
+		gate.WriteError(ref, r, log, gate.Failure{Err: want})
+		if rec.Code != ref.Code || rec.Body.String() != ref.Body.String() || rec.Header().Get("Content-Type") != ref.Header().Get("Content-Type") {
+			t.Errorf("%s: %d %q, want %d %q", target, rec.Code, rec.Body.String(), ref.Code, ref.Body.String())
+		}
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/creditexchange/node/crypto/dpnoise"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/joint/aggregate"
-	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
 )
@@ -39,7 +39,7 @@ type AggregateOptions struct {
 // (minimum query set, differencing, budget) then apply, with the ledger and the query-set
 // history in the store. Every enterprise of the query set gets an inquiry-log entry, since its
 // data enter the statistic.
-func (s *Service) aggregateStat(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
+func (s *Service) aggregateStat(ctx context.Context, reg gate.RegistryView, q *request, now time.Time) answer {
 	c := q.claims
 	a := c.Aggregate
 	if s.opts.Aggregates == nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -13,14 +12,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creditexchange/node/certs"
-	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/joint"
 	"github.com/creditexchange/node/node/records"
-	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
@@ -70,9 +67,9 @@ type Options struct {
 	ID           string // this node's member id
 	Jurisdiction string
 	Keys         *keys.NodeKeys
-	Registries   server.Registries
-	Sequencer    server.Sequencer // the inquiry log
-	Policy       server.Decider
+	Registries   gate.Registries
+	Sequencer    gate.Sequencer // the inquiry log
+	Policy       gate.Decider
 	Catalog      map[string]string // category → sharing level
 	Jobs         JobStore
 	Requests     Requests
@@ -91,6 +88,7 @@ type Options struct {
 // joint.Host per active job in memory, rebuilt from the store after a restart.
 type Service struct {
 	opts Options
+	inq  *gate.Inquiries
 
 	mu    sync.Mutex
 	hosts map[string]*joint.Host // by guest + "\x00" + job; active jobs only, at most MaxHosts
@@ -123,7 +121,9 @@ func New(opts Options) (*Service, error) {
 	if opts.MaxHosts <= 0 {
 		opts.MaxHosts = defaultMaxHosts
 	}
-	return &Service{opts: opts, hosts: map[string]*joint.Host{}, jobMu: map[string]*jobLock{}, setMu: map[string]*sync.Mutex{}}, nil
+	inq := gate.NewInquiries(opts.Sequencer, opts.Logger, opts.Clock)
+	opts.Sequencer = inq.Sequencer()
+	return &Service{opts: opts, inq: inq, hosts: map[string]*joint.Host{}, jobMu: map[string]*jobLock{}, setMu: map[string]*sync.Mutex{}}, nil
 }
 
 // Routes returns the member-API routes (for server.Options.MemberRoutes).
@@ -148,21 +148,12 @@ type answer struct {
 
 func (s *Service) handler(op string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a := s.serve(r, op)
+		a := s.serve(w, r, op)
 		if a.err == nil {
-			w.Header().Set("Content-Type", schemas.ContentTypeJOSE)
-			w.WriteHeader(http.StatusOK)
-			w.Write(a.body)
+			gate.WriteBody(w, schemas.ContentTypeJOSE, a.body)
 			return
 		}
-		if a.err.Code.Status() >= 500 {
-			s.opts.Logger.LogAttrs(r.Context(), slog.LevelError, "joint request failed", slog.String("op", op),
-				slog.String("code", string(a.err.Code)), slog.Any("cause", a.err.Err))
-		}
-		w.Header().Set("Content-Type", schemas.ContentTypeError)
-		w.WriteHeader(a.err.Code.Status())
-		json.NewEncoder(w).Encode(schemas.ErrorBody{Error: schemas.ErrorDetail{
-			Code: a.err.Code, Message: a.err.Message, RequestID: a.reqID, LogIndex: a.logIndex}})
+		gate.WriteError(w, r, s.opts.Logger, gate.Failure{Err: a.err, RequestID: a.reqID, LogIndex: a.logIndex})
 	})
 }
 
@@ -198,43 +189,26 @@ func (q *request) entry(now time.Time) schemas.InquiryEntry {
 	return e
 }
 
-func (s *Service) serve(r *http.Request, op string) answer {
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, op string) answer {
 	ctx := r.Context()
 	now := s.opts.Clock()
 	q := &request{op: op}
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return answer{err: schemas.Errorf(schemas.CodeUnknownMember, "no client certificate")}
+	pr, e := gate.PeerOf(r, s.opts.Registries, now)
+	if e != nil {
+		return answer{err: e}
 	}
-	reg, err := s.opts.Registries.Snapshot(now)
-	if err != nil {
-		return answer{err: schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")}
-	}
-	peer, ok := reg.MemberByFingerprint(certs.Fingerprint(r.TLS.PeerCertificates[0].Raw))
-	if !ok {
-		return answer{err: schemas.Errorf(schemas.CodeUnknownMember, "client certificate is not registered")}
-	}
-	q.peer = peer
-	if m, ok := reg.Member(peer); ok {
-		q.peerOrg = m.Organisation
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return s.deny(ctx, q, schemas.Errorf(schemas.CodeBodyTooLarge, "body over %d bytes", mbe.Limit))
-		}
-		return s.deny(ctx, q, schemas.Wrap(schemas.CodeMalformedRequest, err, "could not read body"))
+	reg, peer := pr.Registry, pr.ID
+	q.peer, q.peerOrg = peer, pr.Org
+	body, e := gate.ReadBody(w, r, 0) // within the member mux's limit
+	if e != nil {
+		return s.deny(ctx, q, e)
 	}
 	q.digest = inquirylog.Digest(body)
 	if e := s.authenticate(reg, q, body, now); e != nil {
 		return s.deny(ctx, q, e)
 	}
-	seen, err := s.opts.Requests.RequestSeen(ctx, peer, q.claims.ID)
-	if err != nil {
-		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
-	}
-	if seen {
-		return s.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
+	if e := gate.CheckReplay(ctx, s.opts.Requests, peer, q.claims.ID); e != nil {
+		return s.deny(ctx, q, e)
 	}
 	switch op {
 	case schemas.JointOpPropose:
@@ -290,13 +264,13 @@ func (s *Service) serve(r *http.Request, op string) answer {
 
 // authenticate checks the request token: a registered key of the TLS peer, its signature, the
 // claims, issuer, audience, issued-at and the route's operation.
-func (s *Service) authenticate(reg server.RegistryView, q *request, body []byte, now time.Time) *schemas.Error {
+func (s *Service) authenticate(reg gate.RegistryView, q *request, body []byte, now time.Time) *schemas.Error {
 	var c schemas.JointRequest
-	if e := server.VerifyPeerRequest(reg, q.peer, body, schemas.TypJointRequest, &c, "joint request claims malformed"); e != nil {
+	if e := gate.VerifyRequest(reg, q.peer, body, schemas.TypJointRequest, &c); e != nil {
 		return e
 	}
-	if c.Issuer != q.peer {
-		return schemas.Errorf(schemas.CodeIdentityMismatch, "iss is not the TLS peer")
+	if e := gate.CheckIssuer(c.Issuer, q.peer); e != nil {
+		return e
 	}
 	if c.ID == "" || len(c.ID) > maxIDLen || c.Job == "" || len(c.Job) > maxIDLen {
 		return schemas.Errorf(schemas.CodeMalformedRequest, "jti and job must be 1..%d characters", maxIDLen)
@@ -305,10 +279,10 @@ func (s *Service) authenticate(reg server.RegistryView, q *request, body []byte,
 		return schemas.Errorf(schemas.CodeMalformedRequest, "op %q sent to the %s route", c.Op, q.op)
 	}
 	q.claims = &c
-	return server.CheckAudienceAndSkew(s.opts.ID, c.Audience, c.IssuedAt, now, s.opts.Skew)
+	return gate.CheckAudienceAndSkew(s.opts.ID, c.Audience, c.IssuedAt, now, s.opts.Skew)
 }
 
-func (s *Service) propose(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
+func (s *Service) propose(ctx context.Context, reg gate.RegistryView, q *request, now time.Time) answer {
 	c := q.claims
 	switch {
 	case c.Purpose != PurposeJointModeling:
@@ -344,7 +318,7 @@ func (s *Service) propose(ctx context.Context, reg server.RegistryView, q *reque
 // regression iterations done and when it last changed. Only the job's guest gets here (jobs
 // are looked up by requester); no records, features, aggregates or cohort leave. The request
 // is logged like any other (no enterprise's data is used).
-func (s *Service) status(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
+func (s *Service) status(ctx context.Context, reg gate.RegistryView, q *request, now time.Time) answer {
 	c, job := q.claims, q.job
 	if c.Purpose != "" || len(c.Categories) > 0 || c.Label != "" || c.Cohort != 0 || len(c.Hosts) > 0 ||
 		len(c.Message) > 0 || c.Consent != "" || c.Aggregate != nil {
@@ -373,17 +347,10 @@ func (s *Service) status(ctx context.Context, reg server.RegistryView, q *reques
 
 // jobInput is the policy input of a job (or an aggregate): purpose joint_modeling, the
 // categories at their levels, no subject and no consent.
-func (s *Service) jobInput(reg server.RegistryView, peer string, categories []string, now time.Time) policy.Input {
-	in := policy.Input{Purpose: PurposeJointModeling, Time: now.UTC()}
-	in.Requester.ID = peer
-	if m, ok := reg.Member(peer); ok {
-		in.Requester.Organisation, in.Requester.Roles, in.Requester.Jurisdiction = m.Organisation, m.Roles, m.Jurisdiction
-	}
-	in.Provider.ID, in.Provider.Jurisdiction = s.opts.ID, s.opts.Jurisdiction
+func (s *Service) jobInput(reg gate.RegistryView, peer string, categories []string, now time.Time) policy.Input {
+	in := gate.PolicyInput(reg, peer, s.self(), PurposeJointModeling, now)
 	in.Subject.ID, in.Subject.Type = jobSubject, schemas.SubjectEnterprise
-	for _, name := range categories {
-		in.Categories = append(in.Categories, policy.Category{Name: name, Level: s.opts.Catalog[name]})
-	}
+	gate.AddCategories(&in, categories, s.opts.Catalog)
 	return in
 }
 
@@ -391,7 +358,7 @@ func (s *Service) jobInput(reg server.RegistryView, peer string, categories []st
 // of the guest's roles or jurisdiction in the registry, since the proposal must stop the job.
 // The step is logged under this decision (q.job is the request's copy; the store keeps the
 // proposal's decision).
-func (s *Service) redecide(ctx context.Context, reg server.RegistryView, q *request, now time.Time) *schemas.Error {
+func (s *Service) redecide(ctx context.Context, reg gate.RegistryView, q *request, now time.Time) *schemas.Error {
 	job := q.job
 	res, err := s.opts.Policy.Decide(ctx, s.jobInput(reg, job.Guest, job.Categories, now))
 	if err != nil {
@@ -409,7 +376,7 @@ func (s *Service) redecide(ctx context.Context, reg server.RegistryView, q *requ
 }
 
 // step runs one protocol message.
-func (s *Service) step(ctx context.Context, reg server.RegistryView, q *request, now time.Time) answer {
+func (s *Service) step(ctx context.Context, reg gate.RegistryView, q *request, now time.Time) answer {
 	c, job := q.claims, q.job
 	msg, err := joint.Unmarshal(c.Message)
 	if err != nil {
@@ -509,7 +476,7 @@ func (s *Service) step(ctx context.Context, reg server.RegistryView, q *request,
 }
 
 // refuse maps a protocol error: a deviating guest fails the job; steps out of order do not.
-func (s *Service) refuse(ctx context.Context, reg server.RegistryView, q *request, err error, now time.Time) answer {
+func (s *Service) refuse(ctx context.Context, reg gate.RegistryView, q *request, err error, now time.Time) answer {
 	switch {
 	case errors.Is(err, joint.ErrOrder), errors.Is(err, joint.ErrUnknownJob):
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeJobState, err, "step out of order for this job"))
@@ -524,7 +491,7 @@ func (s *Service) refuse(ctx context.Context, reg server.RegistryView, q *reques
 }
 
 // transition moves a job to a terminal or done state (cancel, finish).
-func (s *Service) transition(ctx context.Context, reg server.RegistryView, q *request, state string, session []byte, used []string, now time.Time) answer {
+func (s *Service) transition(ctx context.Context, reg gate.RegistryView, q *request, state string, session []byte, used []string, now time.Time) answer {
 	if err := s.opts.Jobs.UpdateJointJob(ctx, q.job.Guest, q.job.ID, state, session, now); err != nil {
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable"))
 	}
@@ -535,45 +502,20 @@ func (s *Service) transition(ctx context.Context, reg server.RegistryView, q *re
 	return s.allow(ctx, reg, q, nil, store.Commit{}, used, now)
 }
 
-func (s *Service) checkConsent(ctx context.Context, reg server.RegistryView, q *request, subject string, now time.Time) (*consent.Consent, *schemas.Error) {
+func (s *Service) checkConsent(ctx context.Context, reg gate.RegistryView, q *request, subject string, now time.Time) (*consent.Consent, *schemas.Error) {
 	c, job := q.claims, q.job
 	if c.Consent == "" {
 		return nil, schemas.Errorf(schemas.CodeConsentMissing, "scoring an applicant needs the applicant's consent")
 	}
-	cons, err := consent.VerifyConsentToken([]byte(c.Consent), reg, now, s.opts.Skew)
-	if err != nil {
-		return nil, schemas.AsError(err, schemas.CodeConsentInvalid, "rejected")
+	cons, left, e := gate.CheckConsent(ctx, s.opts.Requests, reg, c.Consent, consent.Expectation{Requester: q.peer,
+		Provider: s.opts.ID, Subject: subject, Purpose: PurposeJointModeling, Categories: job.Categories}, now, s.opts.Skew)
+	if e != nil {
+		return nil, e
 	}
-	if err := cons.CheckParties(consent.Expectation{Requester: q.peer, Provider: s.opts.ID, Subject: subject,
-		Purpose: PurposeJointModeling, Categories: job.Categories}); err != nil {
-		return nil, schemas.AsError(err, schemas.CodeConsentInvalid, "rejected")
-	}
-	revoked, err := s.opts.Requests.Revoked(ctx, cons.Claims.Subject, cons.Claims.ID)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
-	}
-	if revoked {
-		return nil, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent")
-	}
-	used, err := s.opts.Requests.ConsentUses(ctx, cons.Claims.Subject, cons.Claims.ID)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
-	}
-	if used >= cons.Claims.MaxUses {
-		return nil, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left")
-	}
-	in := policy.Input{Purpose: PurposeJointModeling, Time: now.UTC()}
-	in.Requester.ID = q.peer
-	if m, ok := reg.Member(q.peer); ok {
-		in.Requester.Organisation, in.Requester.Roles, in.Requester.Jurisdiction = m.Organisation, m.Roles, m.Jurisdiction
-	}
-	in.Provider.ID, in.Provider.Jurisdiction = s.opts.ID, s.opts.Jurisdiction
+	in := gate.PolicyInput(reg, q.peer, s.self(), PurposeJointModeling, now)
 	in.Subject.ID, in.Subject.Type = subject, schemas.SubjectEnterprise
-	for _, name := range job.Categories {
-		in.Categories = append(in.Categories, policy.Category{Name: name, Level: s.opts.Catalog[name]})
-	}
-	in.Consent.Present, in.Consent.ID, in.Consent.Requester = true, cons.Claims.ID, cons.Claims.Requester
-	in.Consent.Purpose, in.Consent.Categories, in.Consent.UsesLeft = cons.Claims.Purpose, cons.Claims.Categories, cons.Claims.MaxUses-used
+	gate.AddCategories(&in, job.Categories, s.opts.Catalog)
+	gate.AddConsent(&in, cons, left)
 	res, err := s.opts.Policy.Decide(ctx, in)
 	if err != nil {
 		return nil, schemas.Wrap(schemas.CodePolicyUnavailable, err, "policy could not be evaluated")
@@ -586,7 +528,7 @@ func (s *Service) checkConsent(ctx context.Context, reg server.RegistryView, q *
 
 // allow logs the request (committing its id, and a consent use if any) and every enterprise
 // used, then signs and encrypts the answer.
-func (s *Service) allow(ctx context.Context, reg server.RegistryView, q *request, msg []byte, commit store.Commit, used []string, now time.Time) answer {
+func (s *Service) allow(ctx context.Context, reg gate.RegistryView, q *request, msg []byte, commit store.Commit, used []string, now time.Time) answer {
 	c := q.claims
 	recipient, kid, ok := reg.EncryptionKey(q.peer)
 	if !ok {
@@ -601,14 +543,10 @@ func (s *Service) allow(ctx context.Context, reg server.RegistryView, q *request
 	}
 	commit.Requester, commit.RequestID, commit.Leaf = q.peer, c.ID, leaf
 	app, err := s.opts.Sequencer.CommitInquiry(ctx, commit)
-	switch {
-	case errors.Is(err, store.ErrReplay):
-		return s.deny(ctx, q, schemas.Errorf(schemas.CodeReplay, "request id already used"))
-	case errors.Is(err, store.ErrConsentExhausted):
-		return s.deny(ctx, q, schemas.Errorf(schemas.CodeConsentExhausted, "consent has no uses left"))
-	case errors.Is(err, store.ErrConsentRevoked):
-		return s.deny(ctx, q, schemas.Errorf(schemas.CodeConsentRevoked, "the subject revoked this consent"))
-	case err != nil:
+	if e := gate.CommitRefusal(err); e != nil {
+		return s.deny(ctx, q, e)
+	}
+	if err != nil {
 		return s.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
 	}
 	if err := s.logUsed(ctx, q, used, now); err != nil {
@@ -619,17 +557,9 @@ func (s *Service) allow(ctx context.Context, reg server.RegistryView, q *request
 	if c.Op == schemas.JointOpPropose {
 		ans.DecisionID, ans.PolicyRevision = q.job.DecisionID, q.job.PolicyRevision
 	}
-	payload, err := json.Marshal(ans)
-	if err != nil {
-		return s.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encode answer"))
-	}
-	signed, err := jose.Sign(s.opts.Keys.Signer, s.opts.Keys.SigningKID, schemas.TypJointAnswer, payload)
-	if err != nil {
-		return s.fail(q, schemas.Wrap(schemas.CodeKeysUnavailable, err, "signing key unavailable"))
-	}
-	sealed, err := jose.Encrypt(signed, recipient, kid, schemas.TypJointAnswer)
-	if err != nil {
-		return s.fail(q, schemas.Wrap(schemas.CodeInternal, err, "encrypt answer"))
+	sealed, e := gate.SealAnswer(s.opts.Keys, schemas.TypJointAnswer, ans, recipient, kid)
+	if e != nil {
+		return s.fail(q, e)
 	}
 	idx := app.Index
 	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "joint request answered", slog.String("request_id", c.ID),
@@ -680,31 +610,23 @@ func (s *Service) logUsed(ctx context.Context, q *request, used []string, now ti
 
 // deny logs a refused request and answers with its code; nothing leaves unlogged.
 func (s *Service) deny(ctx context.Context, q *request, e *schemas.Error) answer {
-	now := s.opts.Clock()
-	entry := q.entry(now)
-	entry.Code = e.Code
-	leaf, err := inquirylog.NewLeaf(entry, now)
-	if err == nil {
-		var app store.Appended
-		if app, err = s.opts.Sequencer.AppendInquiry(ctx, leaf); err == nil {
-			idx := app.Index
-			s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "joint request refused", slog.String("request_id", entry.RequestID),
-				slog.String("requester", q.peer), slog.String("code", string(e.Code)), slog.Uint64("log_index", idx), slog.Any("cause", e.Err))
-			return answer{logIndex: &idx, reqID: entry.RequestID, err: e}
-		}
-	}
-	return s.fail(q, schemas.Wrap(schemas.CodeLogUnavailable, err, "inquiry log unavailable"))
+	return failed(s.inq.Deny(ctx, q.entry(s.opts.Clock()), e))
 }
 
+// fail answers without a log entry: only for failures of the log itself.
 func (s *Service) fail(q *request, e *schemas.Error) answer {
-	id := ""
-	if q.claims != nil {
-		id = q.claims.ID
-	}
-	return answer{reqID: id, err: e}
+	return failed(s.inq.FailClosed(context.Background(), q.entry(s.opts.Clock()), e))
 }
 
-// checkData checks that the data source serves the job's categories.
+func failed(f gate.Failure) answer {
+	return answer{logIndex: f.LogIndex, reqID: f.RequestID, err: f.Err}
+}
+
+// self is this node as the policy sees it.
+func (s *Service) self() gate.Self {
+	return gate.Self{ID: s.opts.ID, Jurisdiction: s.opts.Jurisdiction}
+}
+
 func (s *Service) checkData(ctx context.Context, job *Job) error {
 	data, err := s.opts.Data.JointData(ctx, job.Categories)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/creditexchange/node/node/gate"
 	"io"
 	"log/slog"
 	"math/big"
@@ -133,6 +134,7 @@ func TestStepRedecidesPolicy(t *testing.T) {
 	s := &Service{opts: Options{ID: "tax-dept", Policy: dec, Sequencer: seq, Clock: time.Now,
 		Catalog: map[string]string{"tax_payment": "public"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		hosts: map[string]*joint.Host{}, jobMu: map[string]*jobLock{}}
+	s.inq = gate.NewInquiries(seq, s.opts.Logger, s.opts.Clock)
 	reg := fakeReg{members: map[string]*schemas.Member{"bank-a": {Organisation: "Bank A", Roles: []string{"bank"}}}}
 	job := Job{ID: "j1", Guest: "bank-a", Categories: []string{"tax_payment"}, State: schemas.JobAligned,
 		DecisionID: "d1", PolicyRevision: "r1"}

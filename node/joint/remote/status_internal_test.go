@@ -22,9 +22,9 @@ import (
 	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/crypto/paillier"
+	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/joint"
 	"github.com/creditexchange/node/node/peer"
-	"github.com/creditexchange/node/node/server"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
@@ -37,7 +37,7 @@ type stMember struct {
 	cert []byte
 }
 
-// stReg is the federation's registry, for the host (server.RegistryView) and the guests
+// stReg is the federation's registry, for the host (gate.RegistryView) and the guests
 // (peer.Registry).
 type stReg struct{ members map[string]stMember }
 
@@ -77,7 +77,7 @@ func (r stReg) EncryptionKey(id string) (*ecdh.PublicKey, string, bool) {
 
 type stHostRegs struct{ r stReg }
 
-func (s stHostRegs) Snapshot(time.Time) (server.RegistryView, error) { return s.r, nil }
+func (s stHostRegs) Snapshot(time.Time) (gate.RegistryView, error) { return s.r, nil }
 
 type stGuestRegs struct{ r stReg }
 

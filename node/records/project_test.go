@@ -1,4 +1,4 @@
-package server
+package records
 
 import (
 	"encoding/json"
