@@ -85,8 +85,10 @@ func newFixture(t *testing.T) *fixture {
 	}
 	p := &countingPeer{}
 	api, err := New(Options{ID: "bank-a", NodeDir: dir, Keys: nk, Peer: p, Outbound: emptyOutbound{}, MaxBody: 4096,
-		Registry: func(time.Time) (*registry.Registry, error) { return nil, schemas.Errorf(schemas.CodeRegistryUnavailable, "none") },
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Registry: func(time.Time) (*registry.Registry, error) {
+			return nil, schemas.Errorf(schemas.CodeRegistryUnavailable, "none")
+		},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
