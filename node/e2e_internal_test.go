@@ -332,3 +332,24 @@ func TestInternalAPIRefusesBeforeAnyPeer(t *testing.T) {
 		t.Fatalf("outbound log grew by %d, want 2", outAfter-outBefore)
 	}
 }
+
+// A provider refuses a query whose business-reference digest is not an
+// opaque digest: the claim cannot carry a reference or a name in clear.
+func TestProviderRefusesClearBusinessRef(t *testing.T) {
+	f := startFed(t)
+	tok, _ := f.consent(t, "loan_approval", []string{"tax_payment"}, 2)
+	c := f.claims(tok)
+	c.Ref = "LA-2026-000123"
+	status, eb := f.raw(t, f.signQuery(t, c))
+	if status != 400 || eb.Error.Code != schemas.CodeMalformedRequest {
+		t.Fatalf("clear reference: %d %s", status, eb.Error.Code)
+	}
+	c = f.claims(tok)
+	c.Ref = strings.Repeat("ab", 32)
+	if status, eb := f.raw(t, f.signQuery(t, c)); status != 200 {
+		t.Fatalf("digest reference: %d %s", status, eb.Error.Code)
+	}
+	if !bytes.Contains(f.inquiryBytes(t, "tax-dept"), []byte(`"business_ref_digest":"`+c.Ref+`"`)) {
+		t.Fatal("the provider did not log the digest")
+	}
+}
