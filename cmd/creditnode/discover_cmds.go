@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 )
 
 func (a *app) discoverCmd() *cobra.Command {
@@ -23,7 +22,7 @@ subject's consent, with a regulator's special approval, or with both. The provid
 names no subject) and signs the answer, which is verified before it is printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openIdleNode(cmd.Context(), dir, "discover")
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/catalog"
 	"github.com/creditexchange/node/node/lists"
 	"github.com/creditexchange/node/schemas"
@@ -28,7 +27,7 @@ removed after credit repair no longer counts. The exit status is 1 if the subjec
 provider could not answer (the check is then incomplete).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openIdleNode(cmd.Context(), dir, "")
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/registry"
 	"github.com/creditexchange/node/node/reports"
 	"github.com/creditexchange/node/schemas"
@@ -38,7 +37,7 @@ and its validity; "creditnode report verify" checks it offline against the regis
 			if err != nil {
 				return err
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openIdleNode(cmd.Context(), dir, "report")
 			if err != nil {
 				return err
 			}

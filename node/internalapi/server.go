@@ -132,10 +132,16 @@ func (s *Server) TLSConfig(listen string) (*tls.Config, error) {
 // RefDigest is the opaque digest of a business reference sent to providers
 // (claim "ref"): HMAC-SHA256 under the node's reference key, so a provider
 // cannot confirm a guessed reference.
-func (s *Server) RefDigest(ref string) string { return s.keyed(refDigestLabel, ref) }
+func (s *Server) RefDigest(ref string) string { return RefDigest(s.refKey, ref) }
 
-func (s *Server) keyed(label, v string) string {
-	m := hmac.New(sha256.New, s.refKey)
+// RefDigest is the digest of a business reference under the node's
+// reference key (Operator.RefKey).
+func RefDigest(key []byte, ref string) string { return keyed(key, refDigestLabel, ref) }
+
+func (s *Server) keyed(label, v string) string { return keyed(s.refKey, label, v) }
+
+func keyed(key []byte, label, v string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(label))
 	m.Write([]byte{0})
 	m.Write([]byte(v))
