@@ -36,10 +36,11 @@ const (
 	OpDiscover     = "discover"      // ask a provider which categories are open
 	OpCatalog      = "catalog"       // list peers' catalogues
 	OpAudit        = "audit"         // search the outbound log
+	OpLists        = "lists"         // joint punishment check
 )
 
 // Operations is every operation, in a stable order.
-var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit}
+var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists}
 
 // Operations lists every operation a client may be allowed.
 func Operations() []string { return slices.Clone(operations) }

@@ -349,6 +349,7 @@ func (s *Server) routes() {
 	s.mux.Handle(RouteDiscover, handle(s, s.discoverRoute()))
 	s.mux.Handle(RouteCatalog, handle(s, s.catalogRoute()))
 	s.mux.Handle(RouteAudit, handle(s, s.auditRoute()))
+	s.mux.Handle(RouteListsCheck, handle(s, s.listsRoute()))
 }
 
 // Routes of the internal API.
@@ -360,6 +361,7 @@ const (
 	RouteDiscover     = "POST /internal/v1/discover"
 	RouteCatalog      = "GET /internal/v1/catalog"
 	RouteAudit        = "GET /internal/v1/audit/outbound"
+	RouteListsCheck   = "POST /internal/v1/lists/check"
 )
 
 var _ catalog.Getter = Peer(nil)
