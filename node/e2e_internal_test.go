@@ -18,6 +18,8 @@ import (
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/internalapi"
+	"github.com/creditexchange/node/node/lists"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
 )
@@ -36,8 +38,13 @@ type loanSystem struct {
 // withInternalAPI gives bank-a an internal listener and registers clients,
 // returning their certificates and keys by name.
 func withInternalAPI(t *testing.T, clients map[string]internalapi.AddOptions, issued map[string]tls.Certificate) func(*devnet.Network) {
+	return withInternalAPIAt(t, "bank-a", clients, issued)
+}
+
+// withInternalAPIAt is withInternalAPI for the node id.
+func withInternalAPIAt(t *testing.T, id string, clients map[string]internalapi.AddOptions, issued map[string]tls.Certificate) func(*devnet.Network) {
 	return func(n *devnet.Network) {
-		dir := n.NodeDir("bank-a")
+		dir := n.NodeDir(id)
 		cfg, err := config.Load(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +77,13 @@ func withInternalAPI(t *testing.T, clients map[string]internalapi.AddOptions, is
 
 func (f *fed) internalClient(t *testing.T, cert tls.Certificate) *loanSystem {
 	t.Helper()
-	bank := f.nodes["bank-a"]
+	return f.internalClientOf(t, "bank-a", cert)
+}
+
+// internalClientOf is a client of node id's internal API.
+func (f *fed) internalClientOf(t *testing.T, id string, cert tls.Certificate) *loanSystem {
+	t.Helper()
+	bank := f.nodes[id]
 	pool, err := certs.LoadPool(internalapi.NewOperator(bank.Config.Dir).CACertPath())
 	if err != nil {
 		t.Fatal(err)
@@ -205,6 +218,14 @@ func TestInternalAPILoanOrigination(t *testing.T) {
 	}
 	if !checked.Valid || checked.ConsentID != consentID || checked.MaxUses != 4 || checked.Requester != "bank-a" {
 		t.Fatalf("consent check: %+v", checked)
+	}
+	// A use the consent does not cover is answered with the provider's code.
+	ls := f.internalClient(t, issued["loan-system"])
+	var narrow internalapi.ConsentCheckAnswer
+	if s, c := ls.call("POST", "/internal/v1/consent/check", staff, application, "", internalapi.ConsentCheckRequest{
+		Consent: consentTok, Subject: sme, Purpose: "loan_approval", Categories: []string{"customs"}, Providers: []string{"tax-dept"},
+	}, &narrow); s != 200 || narrow.Valid || narrow.Code != schemas.CodeConsentWrongCategory {
+		t.Fatalf("consent check for an uncovered category: %d %s %+v", s, c, narrow)
 	}
 	if !answers[0].Decision.Allow || len(answers[0].Records) == 0 || !answers[1].Decision.Allow || len(answers[1].Records) == 0 {
 		t.Fatalf("answers: %+v", answers)
@@ -351,5 +372,45 @@ func TestProviderRefusesClearBusinessRef(t *testing.T) {
 	}
 	if !bytes.Contains(f.inquiryBytes(t, "tax-dept"), []byte(`"business_ref_digest":"`+c.Ref+`"`)) {
 		t.Fatal("the provider did not log the digest")
+	}
+}
+
+// A department's supervision system runs a joint punishment check through
+// its node's internal API; its audit finds the check under the staff id.
+func TestInternalAPIJointPunishmentCheck(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	smes, err := devnet.DemoSMEs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().UTC()
+	entry := lists.Entry{List: "seriously_untrustworthy", ListName: "Food safety", Basis: "Food Safety Law art. 134", Authority: "Market Regulation",
+		DecidedOn: today.AddDate(0, -2, 0).Format(time.DateOnly), ListedOn: today.AddDate(0, -2, 0).Format(time.DateOnly),
+		Measures:       []lists.Measure{{Code: "procurement_ban", Description: "excluded from public procurement", Until: today.AddDate(2, 0, 0).Format(time.DateOnly)}},
+		PublicationEnd: today.AddDate(3, 0, 0).Format(time.DateOnly)}
+	nodes := specs()
+	nodes[2].Catalog[lists.Category] = "shared"
+	f := startFedSpecs(t, nodes, withInternalAPIAt(t, "tax-dept", map[string]internalapi.AddOptions{
+		"supervision": {Operations: []string{internalapi.OpLists, internalapi.OpAudit}, Purposes: []string{lists.Purpose}},
+	}, issued), func(n *devnet.Network) {
+		if err := n.ImportRecords(context.Background(), "market-reg", []records.Record{listRecord(t, smes[1].USCC, "l-1", entry)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	sup := f.internalClientOf(t, "tax-dept", issued["supervision"])
+	var out internalapi.ListsCheckAnswer
+	if s, c := sup.call("POST", "/internal/v1/lists/check", "inspector-3", "CASE-88", "", internalapi.ListsCheckRequest{
+		Subject: smes[1].USCC, Providers: []string{"market-reg"}}, &out); s != 200 {
+		t.Fatalf("lists check: %d %s", s, c)
+	}
+	if !out.Listed || !out.Complete || len(out.Measures) != 1 || out.Measures[0].Code != "procurement_ban" {
+		t.Fatalf("outcome: %+v", out)
+	}
+	var found internalapi.AuditAnswer
+	if s, c := sup.call("GET", "/internal/v1/audit/outbound?business_ref=CASE-88&purpose="+lists.Purpose, "auditor-1", "", "", nil, &found); s != 200 {
+		t.Fatalf("audit: %d %s", s, c)
+	}
+	if len(found.Entries) != 2 || found.Entries[1].Entry.StaffID != "inspector-3" || found.Entries[1].Entry.Provider != "market-reg" {
+		t.Fatalf("audit: %+v", found.Entries)
 	}
 }
