@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/creditexchange/node/node/internalapi"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/registry"
 )
 
@@ -20,8 +21,9 @@ func (n *Node) openInternal() (*internalapi.Server, error) {
 	if !ok {
 		return nil, fmt.Errorf("node: store %T cannot read its outbound log for the internal audit search", n.Store)
 	}
+	imp, _ := n.Store.(records.Importer)
 	return internalapi.New(internalapi.Options{
-		ID: n.Config.ID, NodeDir: n.Config.Dir, Keys: n.Keys, Peer: n.Client, Outbound: out,
+		ID: n.Config.ID, NodeDir: n.Config.Dir, Keys: n.Keys, Peer: n.Client, Outbound: out, Records: imp,
 		Registry: func(now time.Time) (*registry.Registry, error) {
 			if err := n.Registry.Valid(now); err != nil {
 				return nil, err

@@ -37,10 +37,11 @@ const (
 	OpCatalog      = "catalog"       // list peers' catalogues
 	OpAudit        = "audit"         // search the outbound log
 	OpLists        = "lists"         // joint punishment check
+	OpImport       = "import"        // records import for a provider's data platform, and its job status
 )
 
 // Operations is every operation, in a stable order.
-var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists}
+var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists, OpImport}
 
 // Operations lists every operation a client may be allowed.
 func Operations() []string { return slices.Clone(operations) }

@@ -17,6 +17,7 @@ import (
 	"github.com/creditexchange/node/node/catalog"
 	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/registry"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
@@ -60,21 +61,25 @@ type Options struct {
 	Peer     Peer
 	Registry func(now time.Time) (*registry.Registry, error) // the registry in force
 	Outbound OutboundReader
-	Skew     time.Duration
-	MaxBody  int64
-	Logger   *slog.Logger
-	Clock    func() time.Time // defaults to time.Now
+	// Records, if set, takes records imports (the node's store).
+	Records records.Importer
+	Skew    time.Duration
+	MaxBody int64
+	Logger  *slog.Logger
+	Clock   func() time.Time // defaults to time.Now
 }
 
 // Server is the internal API.
 type Server struct {
-	opts     Options
-	operator *Operator
-	idem     *Idempotency
-	refKey   []byte
-	mux      *gate.Mux
-	log      *slog.Logger
-	negative func(string) bool
+	opts      Options
+	operator  *Operator
+	idem      *Idempotency
+	refKey    []byte
+	mux       *gate.Mux
+	log       *slog.Logger
+	negative  func(string) bool
+	validator *schemas.CategoryValidator
+	jobs      jobs
 }
 
 // New makes the internal API of a node.
@@ -101,8 +106,10 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o, operator: op, idem: NewIdempotency(o.NodeDir), refKey: key,
-		log: o.Logger.With(slog.String("api", "internal")), negative: cv.Negative}
-	s.mux = gate.NewMux(s.log, o.MaxBody)
+		log: o.Logger.With(slog.String("api", "internal")), negative: cv.Negative, validator: cv}
+	// The mux admits the largest body of any route (a records import);
+	// each route reads at most its own limit.
+	s.mux = gate.NewMux(s.log, max(o.MaxBody, records.MaxFileBytes))
 	s.routes()
 	return s, nil
 }
@@ -165,7 +172,9 @@ func (c *call) caller(s *Server) *peer.Caller {
 type route[T any] struct {
 	op       string
 	needsRef bool // the call concerns a subject: X-Business-Ref required
-	spends   bool // it may spend a consent use: Idempotency-Key required
+	spends   bool // it may spend a consent use or change state: Idempotency-Key required
+	// maxBody, if set, is the route's body limit (default Options.MaxBody).
+	maxBody int64
 	// parse reads the request (body, or URL for a GET) strictly.
 	parse func(r *http.Request, body []byte) (*T, *schemas.Error)
 	// scope names the purpose (empty: none) and providers the request
@@ -217,7 +226,11 @@ func handle[T any](s *Server, rt route[T]) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
-			if c.body, e = gate.ReadBody(w, r, s.opts.MaxBody); e != nil {
+			limit := s.opts.MaxBody
+			if rt.maxBody > 0 {
+				limit = rt.maxBody
+			}
+			if c.body, e = gate.ReadBody(w, r, limit); e != nil {
 				fail(e)
 				return
 			}
@@ -350,18 +363,22 @@ func (s *Server) routes() {
 	s.mux.Handle(RouteCatalog, handle(s, s.catalogRoute()))
 	s.mux.Handle(RouteAudit, handle(s, s.auditRoute()))
 	s.mux.Handle(RouteListsCheck, handle(s, s.listsRoute()))
+	s.mux.Handle(RouteRecordsImport, handle(s, s.recordsImportRoute()))
+	s.mux.Handle(RouteJob, handle(s, s.jobRoute()))
 }
 
 // Routes of the internal API.
 const (
-	RouteQuery        = "POST /internal/v1/query"
-	RouteConsentCheck = "POST /internal/v1/consent/check"
-	RouteReportBuild  = "POST /internal/v1/reports"
-	RouteReportVerify = "POST /internal/v1/reports/verify"
-	RouteDiscover     = "POST /internal/v1/discover"
-	RouteCatalog      = "GET /internal/v1/catalog"
-	RouteAudit        = "GET /internal/v1/audit/outbound"
-	RouteListsCheck   = "POST /internal/v1/lists/check"
+	RouteQuery         = "POST /internal/v1/query"
+	RouteConsentCheck  = "POST /internal/v1/consent/check"
+	RouteReportBuild   = "POST /internal/v1/reports"
+	RouteReportVerify  = "POST /internal/v1/reports/verify"
+	RouteDiscover      = "POST /internal/v1/discover"
+	RouteCatalog       = "GET /internal/v1/catalog"
+	RouteAudit         = "GET /internal/v1/audit/outbound"
+	RouteListsCheck    = "POST /internal/v1/lists/check"
+	RouteRecordsImport = "POST /internal/v1/records/import"
+	RouteJob           = "GET /internal/v1/jobs/{id}"
 )
 
 var _ catalog.Getter = Peer(nil)

@@ -18,6 +18,7 @@ import (
 	"github.com/creditexchange/node/certs"
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/registry"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
@@ -76,7 +77,9 @@ type fixture struct {
 
 const testUSCC = "91110000100000016D"
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureImporting(t, nil) }
+
+func newFixtureImporting(t *testing.T, imp records.Importer) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	nk, err := keys.Generate()
@@ -84,7 +87,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	p := &countingPeer{}
-	api, err := New(Options{ID: "bank-a", NodeDir: dir, Keys: nk, Peer: p, Outbound: emptyOutbound{}, MaxBody: 4096,
+	api, err := New(Options{ID: "bank-a", NodeDir: dir, Keys: nk, Peer: p, Outbound: emptyOutbound{}, MaxBody: 4096, Records: imp,
 		Registry: func(time.Time) (*registry.Registry, error) {
 			return nil, schemas.Errorf(schemas.CodeRegistryUnavailable, "none")
 		},
