@@ -34,6 +34,10 @@ transaction (records with an existing subject, category and id are replaced).`,
 			if err != nil {
 				return err
 			}
+			if nodeRunning(cfg) {
+				return errNodeRunning(cfg, internalAPIHint(cfg, internalapi.OpImport)+
+					" Records go to POST /internal/v1/records/import (JSON Lines) as a job.")
+			}
 			v, err := schemas.NewCategoryValidator()
 			if err != nil {
 				return err
