@@ -199,6 +199,10 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	if err != nil {
 		return err
 	}
+	internalH, internalTLS, err := n.internalServing() // optional internal API for the organisation's systems (wire_internal.go)
+	if err != nil {
+		return err
+	}
 	stopOps, err := n.startOps(ctx) // optional plain-HTTP ops listener on loopback (serve_ops.go)
 	if err != nil {
 		return err
@@ -227,6 +231,17 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 		newServer(n.wrap(schemas.ListenerSubject, n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public"))), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
 	}
 	listeners := []net.Listener{ml, pl}
+	if internalH != nil {
+		il, err := net.Listen("tcp", n.Config.InternalListen)
+		if err != nil {
+			ml.Close()
+			pl.Close()
+			return err
+		}
+		servers = append(servers, newServer(n.wrap(schemas.ListenerInternal, internalH), internalTLS))
+		listeners = append(listeners, il)
+		n.log.LogAttrs(ctx, slog.LevelInfo, "internal API serving", slog.String("internal_api", il.Addr().String()))
+	}
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() { errc <- s.ServeTLS(listeners[i], "", "") }()

@@ -40,6 +40,15 @@ func TestOpenAPIRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeJointCSV(t, filepath.Join(n.NodeDir("tax-dept"), config.JointFeaturesFile), syn.Hosts[0], "tax_payment.")
+	// The internal API, so that its routes are registered (nothing listens).
+	cfg, err := config.Load(n.NodeDir("tax-dept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InternalListen, cfg.Dir = "127.0.0.1:1", ""
+	if err := cfg.Save(n.NodeDir("tax-dept")); err != nil {
+		t.Fatal(err)
+	}
 	nd, err := node.Open(context.Background(), n.NodeDir("tax-dept"), quietLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +62,9 @@ func TestOpenAPIRoutes(t *testing.T) {
 		if !slices.Contains(routes[schemas.ListenerMember], r) {
 			t.Errorf("the member listener has no route %s", r)
 		}
+	}
+	if !slices.Contains(routes[schemas.ListenerInternal], "POST /internal/v1/query") {
+		t.Errorf("the internal listener has no query route: %v", routes[schemas.ListenerInternal])
 	}
 	for listener, got := range routes {
 		doc, err := schemas.ListenerOpenAPI(listener)

@@ -45,7 +45,7 @@ func (n *Node) opsMux(maxBody int64) *gate.Mux {
 	mux.Handle(routeMetrics, n.Metrics.Handler())
 	mux.Handle(server.RouteHealthz, health)
 	mux.Handle(server.RouteReadyz, health)
-	mux.Handle(schemas.RouteOpenAPI, server.OpenAPIHandler(schemas.ListenerOps, n.log))
+	mux.Handle(schemas.RouteOpenAPI, gate.OpenAPIHandler(schemas.ListenerOps, n.log))
 	return mux
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/feeds"
+	"github.com/creditexchange/node/node/internalapi"
 	"github.com/creditexchange/node/node/joint/remote"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/records"
@@ -34,6 +35,8 @@ type Store interface {
 	remote.Requests
 	remote.AggregateStore
 	rights.OpenObjectionCounter // the overdue-objections metric
+	internalapi.OutboundReader  // the internal API's audit search (wire_internal.go)
+	records.Importer            // the internal API's records import
 
 	InquiryLogSize(ctx context.Context) (uint64, error)
 	OutboundLogSize(ctx context.Context) (uint64, error)

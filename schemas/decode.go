@@ -238,3 +238,18 @@ func UniqueNames(xs []string) bool {
 	}
 	return true
 }
+
+// IsHexDigest reports whether s is a SHA-256 digest written as 64
+// lower-case hex digits.
+func IsHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -94,6 +94,15 @@ const (
 	CodeJobState              Code = "job_state"               // the step is not allowed in the job's state (finished, failed, out of order)
 	CodePrivacyBudgetExceeded Code = "privacy_budget_exceeded" // an aggregate statistic would exceed the requester's ε budget
 	CodeQuerySetRefused       Code = "query_set_refused"       // an aggregate's query set is too small or differs too little from an earlier one
+
+	// The internal API for the organisation's own systems (node/internalapi).
+	CodeClientUnknown         Code = "client_unknown"          // the TLS client certificate is not a registered internal client
+	CodeClientRevoked         Code = "client_revoked"          // the internal client was revoked by the operator
+	CodeClientNotPermitted    Code = "client_not_permitted"    // operation, purpose or provider outside the client's allow-list
+	CodeStaffIDMissing        Code = "staff_id_missing"        // the call does not name the staff member it is made for
+	CodeBusinessRefMissing    Code = "business_ref_missing"    // the call does not name its business reference (e.g. loan application)
+	CodeIdempotencyKeyMissing Code = "idempotency_key_missing" // a POST that changes state or spends a consent use has no Idempotency-Key
+	CodeIdempotencyConflict   Code = "idempotency_conflict"    // the Idempotency-Key was used before with another body or operation
 )
 
 // codeStatus maps each code to its HTTP status. A code missing from this map is
@@ -167,6 +176,14 @@ var codeStatus = map[Code]int{
 	CodeJobState:              http.StatusConflict,
 	CodePrivacyBudgetExceeded: http.StatusTooManyRequests,
 	CodeQuerySetRefused:       http.StatusForbidden,
+
+	CodeClientUnknown:         http.StatusUnauthorized,
+	CodeClientRevoked:         http.StatusForbidden,
+	CodeClientNotPermitted:    http.StatusForbidden,
+	CodeStaffIDMissing:        http.StatusBadRequest,
+	CodeBusinessRefMissing:    http.StatusBadRequest,
+	CodeIdempotencyKeyMissing: http.StatusBadRequest,
+	CodeIdempotencyConflict:   http.StatusConflict,
 }
 
 // Codes returns every defined code.

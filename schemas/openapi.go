@@ -20,7 +20,7 @@ import (
 //
 // A listener joins the contract in four steps: its operations in
 // openapi.yaml name it in x-listeners (ListenerInternal is reserved for the
-// staff API), its mux registers RouteOpenAPI (server.OpenAPIHandler), the
+// staff API), its mux registers RouteOpenAPI (gate.OpenAPIHandler), the
 // node wraps its handler with Node.Wrap under its name, and the node
 // tests' ListenerRoutes lists its mux's patterns, so that TestOpenAPIRoutes
 // holds its routes to the document and the end-to-end suites validate its

@@ -61,6 +61,12 @@ type QueryClaims struct {
 	Categories  []string `json:"categories"`
 	Consent     string   `json:"consent,omitempty"`  // compact consent JWS, if any
 	Approval    string   `json:"approval,omitempty"` // compact special approval JWS (TypApproval), if any
+	// Ref, if set, is an opaque digest (64 lower-case hex digits) of the
+	// requester's business reference, such as a loan application number:
+	// the provider logs it so the requester's internal audit can tie its
+	// entry to the application; it never carries the reference or the staff
+	// member who asked.
+	Ref string `json:"ref,omitempty"`
 }
 
 // ConsentClaims is the payload of a subject's authorisation (TypConsent),
@@ -188,6 +194,9 @@ type InquiryEntry struct {
 	PolicyRevision string   `json:"policy_revision,omitempty"`
 	RecordsDigest  string   `json:"records_digest,omitempty"` // hex SHA-256 of what was sent
 	RequestDigest  string   `json:"request_digest,omitempty"` // hex SHA-256 of the request token
+	// BusinessRefDigest is the query's Ref claim: the requester's opaque
+	// digest of its business reference.
+	BusinessRefDigest string `json:"business_ref_digest,omitempty"`
 
 	// Obligations is the decision's obligations as canonical JSON (object
 	// keys sorted, as encoding/json writes a map), so the entry stays free
@@ -221,6 +230,16 @@ type OutboundEntry struct {
 	ProviderLeafHash string   `json:"provider_leaf_hash,omitempty"`
 	RecordsDigest    string   `json:"records_digest,omitempty"`
 	RequestDigest    string   `json:"request_digest,omitempty"`
+
+	// Made through the internal API: the calling system, the staff member
+	// the call was made for and the business reference (e.g. the loan
+	// application number) it names, and the digest of that reference sent
+	// to the provider. The outbound log is the organisation's own: these
+	// never leave the node in clear.
+	Client            string `json:"client,omitempty"`
+	StaffID           string `json:"staff_id,omitempty"`
+	BusinessRef       string `json:"business_ref,omitempty"`
+	BusinessRefDigest string `json:"business_ref_digest,omitempty"`
 }
 
 // Outbound stages.

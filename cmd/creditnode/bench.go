@@ -20,7 +20,7 @@ import (
 func (a *app) benchCmd() *cobra.Command {
 	var duration time.Duration
 	var concurrency int
-	var keep, storeURL string
+	var keep, storeURL, via string
 	cmd := &cobra.Command{
 		Use:   "bench --duration 20s --concurrency N",
 		Short: "Load-generate authorised queries between two nodes on loopback",
@@ -28,20 +28,26 @@ func (a *app) benchCmd() *cobra.Command {
 provider as its own process, and sends authorised loan_approval queries from the bank with N concurrent
 workers for the given duration. Every query is the full path: signed, mutual TLS, policy, durable log
 append, projected, signed and encrypted answer, verified and decrypted, outbound log. It prints queries/s
-and latency percentiles.`,
+and latency percentiles. --via internal also runs the bank as a server with its internal API and, after
+the Go-client run, sends the same queries as an internal client (mutual TLS with a client certificate,
+staff id, business reference and a fresh idempotency key per query), so both paths are measured in one run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runBench(cmd.Context(), duration, concurrency, keep, storeURL)
+			if via != "go" && via != "internal" {
+				return fmt.Errorf("bench: --via is go or internal")
+			}
+			return a.runBench(cmd.Context(), duration, concurrency, keep, storeURL, via == "internal")
 		},
 	}
 	cmd.Flags().DurationVar(&duration, "duration", 20*time.Second, "how long to send queries")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "concurrent workers")
 	cmd.Flags().StringVar(&keep, "keep", "", "build the network here and keep it")
 	cmd.Flags().StringVar(&storeURL, "store", "", "the provider's store: a postgres:// URL (default: its own SQLite file)")
+	cmd.Flags().StringVar(&via, "via", "go", "go: the node's Go client only; internal: the Go client, then the same load through the bank's internal API")
 	return cmd
 }
 
-func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency int, keep, storeURL string) error {
+func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency int, keep, storeURL string, viaInternal bool) error {
 	if concurrency < 1 || duration <= 0 {
 		return fmt.Errorf("bench: need --concurrency ≥ 1 and a positive --duration")
 	}
@@ -90,6 +96,12 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	if err != nil {
 		return err
 	}
+	var internal *benchClient
+	if viaInternal {
+		if internal, err = prepareInternalBench(net.NodeDir("bank-a")); err != nil {
+			return err
+		}
+	}
 	bank, err := node.Open(ctx, net.NodeDir("bank-a"), discardLogger())
 	if err != nil {
 		return err
@@ -101,6 +113,21 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	}
 
 	fmt.Fprintf(a.out, "bench: %d workers for %s, bank-a → tax-dept (provider in its own process), loan_approval with consent\n", concurrency, duration)
+	if err := a.load(ctx, "go client", duration, concurrency, func(ctx context.Context) error {
+		_, err := bank.Client.Query(ctx, q)
+		return err
+	}); err != nil {
+		return err
+	}
+	if internal == nil {
+		return nil
+	}
+	return internal.run(ctx, a, bank, duration, concurrency, q)
+}
+
+// load runs send from concurrency workers for duration and prints the
+// rate and latency percentiles under the label name.
+func (a *app) load(ctx context.Context, name string, duration time.Duration, concurrency int, send func(context.Context) error) error {
 	deadline := time.Now().Add(duration)
 	var (
 		mu        sync.Mutex
@@ -117,8 +144,7 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 			var local []time.Duration
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
-				_, err := bank.Client.Query(ctx, q)
-				if err != nil {
+				if err := send(ctx); err != nil {
 					failures.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 					continue
@@ -135,9 +161,10 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	slices.Sort(latencies)
 	n := len(latencies)
 	if n == 0 {
-		return fmt.Errorf("bench: no query succeeded (%v)", firstErr.Load())
+		return fmt.Errorf("bench: %s: no query succeeded (%v)", name, firstErr.Load())
 	}
 	pct := func(p float64) time.Duration { return latencies[min(n-1, int(float64(n)*p))] }
+	fmt.Fprintf(a.out, "[%s]\n", name)
 	fmt.Fprintf(a.out, "queries:   %d ok, %d failed\n", n, failures.Load())
 	fmt.Fprintf(a.out, "rate:      %.1f queries/s\n", float64(n)/elapsed.Seconds())
 	fmt.Fprintf(a.out, "latency:   p50 %s  p95 %s  p99 %s  max %s\n", round(pct(0.50)), round(pct(0.95)), round(pct(0.99)), round(latencies[n-1]))

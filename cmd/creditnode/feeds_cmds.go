@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/feeds"
 )
 
@@ -27,7 +26,7 @@ withdraws (removed after an objection, past the 5-year rule, repaired) are delet
 until the provider has nothing more.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openIdleNode(cmd.Context(), dir, "")
 			if err != nil {
 				return err
 			}

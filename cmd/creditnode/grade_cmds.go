@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/grading"
 	"github.com/creditexchange/node/schemas"
 	"github.com/creditexchange/node/schemas/uscc"
@@ -40,7 +39,7 @@ Exit status: 0 graded; 3 graded but incomplete (a peer did not answer or a recor
 					return fmt.Errorf("--at: %w", err)
 				}
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openIdleNode(cmd.Context(), dir, "")
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/internalapi"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/store"
@@ -32,6 +33,10 @@ transaction (records with an existing subject, category and id are replaced).`,
 			cfg, err := loadConfig(dir)
 			if err != nil {
 				return err
+			}
+			if nodeRunning(cfg) {
+				return errNodeRunning(cfg, internalAPIHint(cfg, internalapi.OpImport)+
+					" Records go to POST /internal/v1/records/import (JSON Lines) as a job.")
 			}
 			v, err := schemas.NewCategoryValidator()
 			if err != nil {
@@ -66,16 +71,18 @@ func (a *app) queryCmd() *cobra.Command {
 	var dir, consentFile, approvalFile string
 	var q peer.Query
 	var categories string
+	var ic internalClientFlags
 	cmd := &cobra.Command{
 		Use:   "query --dir DIR --provider ID --subject USCC --purpose P --categories C,… [--consent consent.jws] [--approval approval.jws]",
 		Short: "Query a provider as this node, and print the verified, decrypted answer",
-		Args:  cobra.NoArgs,
+		Long: `query asks a provider as this node. If the node is not running, it opens the node directory and sends
+the query itself. If the node is running, it never opens the store the node holds: with a client identity
+(--client-config FILE, or --client-cert/--client-key/--internal-ca) and --staff and --ref it sends the
+query through the node's internal API; without one it says what to run instead. --staff and --ref (the
+staff member and business reference) go into the outbound log either way; the provider sees only a
+digest of the reference.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, a.logger())
-			if err != nil {
-				return err
-			}
-			defer n.Close()
 			q.Categories = splitList(categories)
 			if consentFile != "" {
 				tok, err := readTrimmed(consentFile)
@@ -91,12 +98,40 @@ func (a *app) queryCmd() *cobra.Command {
 				}
 				q.Approval = tok
 			}
-			res, err := n.Client.Query(cmd.Context(), q)
+			cfg, err := config.Load(dir)
 			if err != nil {
 				return err
 			}
 			enc := json.NewEncoder(a.out)
 			enc.SetIndent("", "  ")
+			if nodeRunning(cfg) {
+				cl, who, err := ic.client(cfg, internalapi.OpQuery)
+				if err != nil {
+					return err
+				}
+				ans, err := cl.Query(cmd.Context(), who, internalapi.QueryRequest{Provider: q.Provider, Subject: q.Subject,
+					Purpose: q.Purpose, Categories: q.Categories, Consent: q.Consent, Approval: q.Approval})
+				if err != nil {
+					return err
+				}
+				return enc.Encode(ans)
+			}
+			n, err := node.Open(cmd.Context(), dir, a.logger())
+			if err != nil {
+				return err
+			}
+			defer n.Close()
+			if ic.staff != "" || ic.ref != "" {
+				key, err := internalapi.NewOperator(dir).RefKey()
+				if err != nil {
+					return err
+				}
+				q.Caller = &peer.Caller{Client: "cli", StaffID: ic.staff, BusinessRef: ic.ref, RefDigest: internalapi.RefDigest(key, ic.ref)}
+			}
+			res, err := n.Client.Query(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
 			return enc.Encode(res.Response)
 		},
 	}
@@ -108,6 +143,7 @@ func (a *app) queryCmd() *cobra.Command {
 	f.StringVar(&categories, "categories", "", "comma-separated categories")
 	f.StringVar(&consentFile, "consent", "", "subject's consent token file")
 	f.StringVar(&approvalFile, "approval", "", "regulator's special approval token file (restricted categories)")
+	ic.register(cmd)
 	for _, n := range []string{"dir", "provider", "subject", "purpose", "categories"} {
 		cmd.MarkFlagRequired(n)
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -10,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/internalapi"
 	"github.com/creditexchange/node/node/registry"
 	"github.com/creditexchange/node/node/reports"
 	"github.com/creditexchange/node/schemas"
@@ -21,13 +25,16 @@ func (a *app) reportCmd() *cobra.Command {
 	var dir, subject, purpose, consentFile, out string
 	var from []string
 	var validFor time.Duration
+	var ic internalClientFlags
 	build := &cobra.Command{
 		Use:   "build --dir DIR --subject USCC --purpose P --consent consent.jws --from PROVIDER=CAT,… [--from …] --out report.jws",
 		Short: "Query several providers as this node, with the subject's consent, and sign the assembled report",
 		Long: `build queries each provider named by --from (each query runs the provider's full checks and is
 logged by it), keeps every provider's signed answer unchanged, and signs the whole as this node. The
 report states the categories it covers, how many records of each it holds (negative categories flagged),
-and its validity; "creditnode report verify" checks it offline against the registry.`,
+and its validity; "creditnode report verify" checks it offline against the registry. If the node is
+running, the report is built by the node through its internal API, as a registered client
+(--client-config FILE or --client-cert/--client-key/--internal-ca, with --staff and --ref).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			parts, err := parseParts(from)
@@ -37,6 +44,13 @@ and its validity; "creditnode report verify" checks it offline against the regis
 			consentTok, err := readTrimmed(consentFile)
 			if err != nil {
 				return err
+			}
+			cfg, err := config.Load(dir)
+			if err != nil {
+				return err
+			}
+			if nodeRunning(cfg) {
+				return a.buildReportInternal(cmd.Context(), cfg, &ic, subject, purpose, consentTok, parts, validFor, out)
 			}
 			n, err := node.Open(cmd.Context(), dir, a.logger())
 			if err != nil {
@@ -75,6 +89,7 @@ and its validity; "creditnode report verify" checks it offline against the regis
 	f.StringArrayVar(&from, "from", nil, "a provider and its categories, as PROVIDER=CAT,CAT (repeatable)")
 	f.DurationVar(&validFor, "valid-for", reports.DefaultValidity, "how long the report stands (at most 2160h)")
 	f.StringVar(&out, "out", "report.jws", "file to write")
+	ic.register(build)
 	for _, n := range []string{"dir", "subject", "purpose", "consent", "from"} {
 		build.MarkFlagRequired(n)
 	}
@@ -123,6 +138,30 @@ and its validity; "creditnode report verify" checks it offline against the regis
 
 	cmd.AddCommand(build, verify)
 	return cmd
+}
+
+// buildReportInternal has the running node build the report through its
+// internal API.
+func (a *app) buildReportInternal(ctx context.Context, cfg *config.Config, ic *internalClientFlags, subject, purpose, consentTok string,
+	parts []reports.PartRequest, validFor time.Duration, out string) error {
+	cl, who, err := ic.client(cfg, internalapi.OpReport)
+	if err != nil {
+		return err
+	}
+	req := internalapi.ReportBuildRequest{Subject: subject, Purpose: purpose, Consent: consentTok, ValidFor: validFor.String()}
+	for _, p := range parts {
+		req.Parts = append(req.Parts, internalapi.ReportPart{Provider: p.Provider, Categories: p.Categories})
+	}
+	var ans internalapi.ReportBuildAnswer
+	if err := cl.Do(ctx, http.MethodPost, strings.TrimPrefix(internalapi.RouteReportBuild, "POST "), who, req, &ans); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, []byte(ans.Report+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "report %s on %s for %s: %d part(s), valid until %s, written to %s (built by the running node)\n",
+		ans.ID, subject, purpose, ans.Parts, ans.Expiry, out)
+	return nil
 }
 
 // parseParts reads --from PROVIDER=CAT,CAT flags.

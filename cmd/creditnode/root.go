@@ -173,6 +173,7 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 		a.policyCmd(),
 		a.demoCmd(),
 		a.benchCmd(),
+		a.clientsCmd(),
 		a.keysCmd(),
 		a.jointCmd(),
 		a.versionCmd(),

@@ -69,6 +69,12 @@ type Config struct {
 	// and /readyz over plain HTTP, for a local scraper or orchestrator.
 	OpsListen string `yaml:"ops_listen,omitempty"`
 
+	// InternalListen, if set, serves the internal API for the
+	// organisation's own systems (node/internalapi): mutual TLS with client
+	// certificates registered by `creditnode clients add`, never federation
+	// members. Off unless set.
+	InternalListen string `yaml:"internal_listen,omitempty"`
+
 	// Catalog maps each category this node provides to its sharing level.
 	Catalog map[string]string `yaml:"catalog"`
 
@@ -299,6 +305,8 @@ func (c *Config) Validate() error {
 		return c.validateStore()
 	case c.validateOps() != nil:
 		return c.validateOps()
+	case c.validateInternal() != nil:
+		return c.validateInternal()
 	case c.Runtime.validate() != nil:
 		return c.Runtime.validate()
 	case c.ClockSkew.D() <= 0 || c.ClockSkew.D() > time.Hour:
@@ -372,4 +380,19 @@ func (c *Config) HasRole(role string) bool {
 		}
 	}
 	return false
+}
+
+// validateInternal checks internal_listen: a host:port distinct from the
+// member and subject listeners.
+func (c *Config) validateInternal() error {
+	if c.InternalListen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.InternalListen); err != nil {
+		return fmt.Errorf("config: internal_listen %q: %w", c.InternalListen, err)
+	}
+	if c.InternalListen == c.Listen || c.InternalListen == c.PublicListen {
+		return errors.New("config: internal_listen must differ from listen and public_listen")
+	}
+	return nil
 }

@@ -52,19 +52,21 @@ func TestLoadDefaultsAndPaths(t *testing.T) {
 
 func TestValidateNamesTheProblem(t *testing.T) {
 	cases := map[string]struct{ from, to, want string }{
-		"no id":          {"id: bank-a", "id: ''", "id is required"},
-		"upper-case id":  {"id: bank-a", "id: Bank-A", "lower-case"},
-		"unknown role":   {"roles: [bank]", "roles: [banker]", "unknown role"},
-		"no roles":       {"roles: [bank]", "roles: []", "at least one role"},
-		"bad listen":     {"listen: 127.0.0.1:7443", "listen: nowhere", "listen address"},
-		"no trust":       {"authority_key: ../authority.jwk", "authority_key: ''", "trust anchor"},
-		"bad level":      {"tax_payment: authorised", "tax_payment: secret", "unknown sharing level"},
-		"bad skew":       {"clock_skew: 90s", "clock_skew: 2h", "clock_skew"},
-		"unparsed skew":  {"clock_skew: 90s", "clock_skew: soon", "bad duration"},
-		"unknown field":  {"clock_skew: 90s", "clock_skew: 90s\nclok: 1", "clok"},
-		"other keystore": {"clock_skew: 90s", "clock_skew: 90s\nkeys: {backend: hsm}", "not supported"},
-		"negative gc":    {"clock_skew: 90s", "clock_skew: 90s\nruntime: {gc_percent: -1}", "runtime.gc_percent"},
-		"negative limit": {"clock_skew: 90s", "clock_skew: 90s\nruntime: {memory_limit_mib: -5}", "memory_limit_mib"},
+		"no id":           {"id: bank-a", "id: ''", "id is required"},
+		"upper-case id":   {"id: bank-a", "id: Bank-A", "lower-case"},
+		"unknown role":    {"roles: [bank]", "roles: [banker]", "unknown role"},
+		"no roles":        {"roles: [bank]", "roles: []", "at least one role"},
+		"bad listen":      {"listen: 127.0.0.1:7443", "listen: nowhere", "listen address"},
+		"no trust":        {"authority_key: ../authority.jwk", "authority_key: ''", "trust anchor"},
+		"bad level":       {"tax_payment: authorised", "tax_payment: secret", "unknown sharing level"},
+		"bad skew":        {"clock_skew: 90s", "clock_skew: 2h", "clock_skew"},
+		"unparsed skew":   {"clock_skew: 90s", "clock_skew: soon", "bad duration"},
+		"unknown field":   {"clock_skew: 90s", "clock_skew: 90s\nclok: 1", "clok"},
+		"other keystore":  {"clock_skew: 90s", "clock_skew: 90s\nkeys: {backend: hsm}", "not supported"},
+		"negative gc":     {"clock_skew: 90s", "clock_skew: 90s\nruntime: {gc_percent: -1}", "runtime.gc_percent"},
+		"negative limit":  {"clock_skew: 90s", "clock_skew: 90s\nruntime: {memory_limit_mib: -5}", "memory_limit_mib"},
+		"bad internal":    {"clock_skew: 90s", "clock_skew: 90s\ninternal_listen: nowhere", "internal_listen"},
+		"shared internal": {"clock_skew: 90s", "clock_skew: 90s\ninternal_listen: 127.0.0.1:7443", "internal_listen must differ"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

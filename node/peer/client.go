@@ -96,6 +96,19 @@ type Query struct {
 	Categories []string
 	Consent    string // compact consent JWS, if any
 	Approval   string // compact special approval JWS (schemas.TypApproval), if any
+	// Caller, set by the internal API, names who asked and why: it goes
+	// into this node's outbound log; only its RefDigest goes to the
+	// provider (claim "ref").
+	Caller *Caller
+}
+
+// Caller is the organisation's own system, staff member and business
+// reference behind a query made through the internal API.
+type Caller struct {
+	Client      string
+	StaffID     string
+	BusinessRef string
+	RefDigest   string // opaque digest of BusinessRef (64 hex digits), sent to the provider
 }
 
 // Result is a verified, decrypted answer.
@@ -128,6 +141,9 @@ func (c *Client) Sign(q Query, requestID string) ([]byte, error) {
 		Consent:    q.Consent,
 		Approval:   q.Approval,
 	}
+	if q.Caller != nil {
+		claims.Ref = q.Caller.RefDigest
+	}
 	if strings.HasPrefix(q.Subject, "person:") {
 		claims.SubjectType = schemas.SubjectPerson
 	} else {
@@ -158,6 +174,9 @@ func (c *Client) Send(ctx context.Context, q Query, requestID string, tok []byte
 	sent := schemas.OutboundEntry{
 		Stage: schemas.OutboundSent, RequestID: requestID, Provider: q.Provider, Subject: q.Subject,
 		Purpose: q.Purpose, Categories: q.Categories, RequestDigest: inquirylog.Digest(tok),
+	}
+	if c := q.Caller; c != nil {
+		sent.Client, sent.StaffID, sent.BusinessRef, sent.BusinessRefDigest = c.Client, c.StaffID, c.BusinessRef, c.RefDigest
 	}
 	if _, err := c.appendOutbound(ctx, sent); err != nil {
 		return nil, schemas.Wrap(schemas.CodeLogUnavailable, err, "outbound log unavailable: query not sent")

@@ -38,7 +38,7 @@ func (p *Provider) MemberHandler(maxBody int64) *gate.Mux {
 	}
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
 	mux.HandleFunc(RouteReadyz, p.serveReadyz)
-	mux.Handle(schemas.RouteOpenAPI, OpenAPIHandler(schemas.ListenerMember, p.log))
+	mux.Handle(schemas.RouteOpenAPI, gate.OpenAPIHandler(schemas.ListenerMember, p.log))
 	return mux
 }
 
@@ -76,7 +76,7 @@ func (p *Provider) PublicHandler(maxBody int64) *gate.Mux {
 	p.logRoutes(mux)
 	mux.HandleFunc(RouteHealthz, p.serveHealthz)
 	mux.HandleFunc(RouteReadyz, p.serveReadyz)
-	mux.Handle(schemas.RouteOpenAPI, OpenAPIHandler(schemas.ListenerSubject, p.log))
+	mux.Handle(schemas.RouteOpenAPI, gate.OpenAPIHandler(schemas.ListenerSubject, p.log))
 	return mux
 }
 

@@ -167,6 +167,7 @@ func (q *inquiry) entry(now time.Time) schemas.InquiryEntry {
 		e.Subject = c.Subject
 		e.Purpose = c.Purpose
 		e.Categories = c.Categories
+		e.BusinessRefDigest = c.Ref
 	}
 	if d := q.decision; d != nil {
 		e.DecisionID = d.DecisionID
@@ -254,6 +255,9 @@ func (p *Provider) authenticate(reg RegistryView, q *inquiry, body []byte, now t
 	}
 	if !schemas.UniqueNames(c.Categories) {
 		return schemas.Errorf(schemas.CodeMalformedRequest, "categories must be unique and non-empty")
+	}
+	if c.Ref != "" && !schemas.IsHexDigest(c.Ref) {
+		return schemas.Errorf(schemas.CodeMalformedRequest, "ref must be 64 lower-case hex digits")
 	}
 	q.claims = &c // authenticated: from here the entry names the subject
 	return gate.CheckAudienceAndSkew(p.opts.ID, c.Audience, c.IssuedAt, now, p.opts.Skew)

@@ -200,7 +200,9 @@ func (v *Validator) checkError(status int, header http.Header, body []byte) erro
 // the signature itself).
 func (v *Validator) authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 	switch in.SecuritySchemeName {
-	case "mutualTLS":
+	case "mutualTLS", "internalClientTLS":
+		// The federation's member certificates, or the certificates the
+		// node operator issued to the organisation's own systems.
 		r := in.RequestValidationInput.Request
 		if v.server && (r.TLS == nil || len(r.TLS.PeerCertificates) == 0) {
 			return errors.New("no client certificate")

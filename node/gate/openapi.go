@@ -1,10 +1,9 @@
-package server
+package gate
 
 import (
 	"log/slog"
 	"net/http"
 
-	"github.com/creditexchange/node/node/gate"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -14,9 +13,9 @@ func OpenAPIHandler(listener string, log *slog.Logger) http.Handler {
 	doc, err := schemas.OpenAPIJSON(listener)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
-			gate.WriteError(w, r, log, gate.Failure{Err: schemas.Wrap(schemas.CodeInternal, err, "no OpenAPI document")})
+			WriteError(w, r, log, Failure{Err: schemas.Wrap(schemas.CodeInternal, err, "no OpenAPI document")})
 			return
 		}
-		gate.WriteBody(w, schemas.ContentTypeJSON, doc)
+		WriteBody(w, schemas.ContentTypeJSON, doc)
 	})
 }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/internalapi"
+	"github.com/creditexchange/node/node/peer"
+)
+
+// benchClient is the internal client of `bench --via internal`.
+type benchClient struct {
+	cfg internalapi.ClientConfig
+}
+
+// prepareInternalBench gives the bank's node directory an internal listener
+// on a free loopback port and registers a client allowed to query.
+func prepareInternalBench(dir string) (*benchClient, error) {
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	cfg.InternalListen = l.Addr().String()
+	l.Close()
+	cfg.Dir = ""
+	if err := cfg.Save(dir); err != nil {
+		return nil, err
+	}
+	op := internalapi.NewOperator(dir)
+	_, certPEM, keyPEM, err := op.Add(internalapi.AddOptions{Name: "bench", Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}})
+	if err != nil {
+		return nil, err
+	}
+	certFile, keyFile := filepath.Join(dir, "bench-client.crt"), filepath.Join(dir, "bench-client.key")
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	return &benchClient{cfg: internalapi.ClientConfig{URL: "https://" + cfg.InternalListen, Cert: certFile, Key: keyFile, CA: op.CACertPath()}}, nil
+}
+
+// run serves the bank (member, subject and internal listeners) and sends
+// the same load through its internal API.
+func (b *benchClient) run(ctx context.Context, a *app, bank *node.Node, duration time.Duration, concurrency int, q peer.Query) error {
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { served <- bank.Serve(sctx, func() { close(ready) }) }()
+	defer func() { stop(); <-served }()
+	select {
+	case <-ready:
+	case err := <-served:
+		return fmt.Errorf("bench: bank did not serve: %v", err)
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("bench: bank did not start")
+	}
+	cl, err := internalapi.NewAPIClient(b.cfg)
+	if err != nil {
+		return err
+	}
+	req := internalapi.QueryRequest{Provider: q.Provider, Subject: q.Subject, Purpose: q.Purpose, Categories: q.Categories, Consent: q.Consent}
+	send := func(ctx context.Context) error {
+		_, err := cl.Query(ctx, internalapi.Who{StaffID: "bench-staff", BusinessRef: "BENCH-1", IdempotencyKey: internalapi.NewIdempotencyKey()}, req)
+		return err
+	}
+	if err := send(ctx); err != nil { // warm up: TLS session to the internal listener
+		return fmt.Errorf("bench: warm-up internal query failed: %w", err)
+	}
+	return a.load(ctx, "internal API", duration, concurrency, send)
+}

@@ -1,0 +1,419 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditexchange/node/certs"
+	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/devnet"
+	"github.com/creditexchange/node/node/internalapi"
+	"github.com/creditexchange/node/node/lists"
+	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/store"
+	"github.com/creditexchange/node/schemas"
+)
+
+// loanSystem is a loan-origination system: its own HTTP client and client
+// certificate, calling its bank's internal API.
+type loanSystem struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	// fatalf ends the caller on a transport failure: t.Fatalf on the test
+	// goroutine; t.Errorf and runtime.Goexit on the loan system's own.
+	fatalf func(format string, args ...any)
+}
+
+// withInternalAPI gives bank-a an internal listener and registers clients,
+// returning their certificates and keys by name.
+func withInternalAPI(t *testing.T, clients map[string]internalapi.AddOptions, issued map[string]tls.Certificate) func(*devnet.Network) {
+	return withInternalAPIAt(t, "bank-a", clients, issued)
+}
+
+// withInternalAPIAt is withInternalAPI for the node id.
+func withInternalAPIAt(t *testing.T, id string, clients map[string]internalapi.AddOptions, issued map[string]tls.Certificate) func(*devnet.Network) {
+	return func(n *devnet.Network) {
+		dir := n.NodeDir(id)
+		cfg, err := config.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.InternalListen = l.Addr().String()
+		l.Close()
+		cfg.Dir = ""
+		if err := cfg.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		op := internalapi.NewOperator(dir)
+		for name, o := range clients {
+			o.Name = name
+			_, certPEM, keyPEM, err := op.Add(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := tls.X509KeyPair(certPEM, keyPEM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			issued[name] = c
+		}
+	}
+}
+
+func (f *fed) internalClient(t *testing.T, cert tls.Certificate) *loanSystem {
+	t.Helper()
+	return f.internalClientOf(t, "bank-a", cert)
+}
+
+// internalClientOf is a client of node id's internal API.
+func (f *fed) internalClientOf(t *testing.T, id string, cert tls.Certificate) *loanSystem {
+	t.Helper()
+	bank := f.nodes[id]
+	pool, err := certs.LoadPool(internalapi.NewOperator(bank.Config.Dir).CACertPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &loanSystem{t: t, base: "https://" + bank.Config.InternalListen, fatalf: t.Fatalf, hc: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, MinVersion: tls.VersionTLS12}}}}
+}
+
+// call sends one request as staff member staff for business reference ref;
+// out, if not nil, receives a 200 answer. It returns the status and the
+// error code of a refusal.
+func (l *loanSystem) call(method, path, staff, ref, key string, in, out any) (int, schemas.Code) {
+	l.t.Helper()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			l.fatalf("%v", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, l.base+path, body)
+	if err != nil {
+		l.fatalf("%v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", schemas.ContentTypeJSON)
+	}
+	for h, v := range map[string]string{internalapi.HeaderStaffID: staff, internalapi.HeaderBusinessRef: ref, internalapi.HeaderIdempotencyKey: key} {
+		if v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		l.fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		l.fatalf("%v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb schemas.ErrorBody
+		if err := json.Unmarshal(b, &eb); err != nil {
+			l.fatalf("%s %s: status %d without an error body: %q", method, path, resp.StatusCode, b)
+		}
+		return resp.StatusCode, eb.Error.Code
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			l.fatalf("%s %s: %v", method, path, err)
+		}
+	}
+	return resp.StatusCode, ""
+}
+
+// inquiryBytes is a provider's whole inquiry log, its entries' bytes concatenated.
+func (f *fed) inquiryBytes(t *testing.T, id string) []byte {
+	t.Helper()
+	st, ok := f.nodes[id].Store.(interface {
+		InquiryLeaves(ctx context.Context, from, to uint64) ([]store.StoredLeaf, error)
+	})
+	if !ok {
+		t.Fatal("store cannot list inquiry leaves")
+	}
+	leaves, err := st.InquiryLeaves(context.Background(), 0, f.logSize(t, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, l := range leaves {
+		all = append(all, l.Entry...)
+	}
+	return all
+}
+
+// A loan-origination system validates an SME's consent, queries two
+// providers through its bank's internal API, builds a verifiable report,
+// and its internal audit finds its staff member's queries; the providers
+// log only an opaque digest of the application number, never the staff id.
+func TestInternalAPILoanOrigination(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	f := startFed(t, withInternalAPI(t, map[string]internalapi.AddOptions{
+		"loan-system": {Operations: []string{internalapi.OpQuery, internalapi.OpConsentCheck, internalapi.OpReport},
+			Purposes: []string{"loan_approval", "post_loan_management"}, Providers: []string{"tax-dept", "market-reg"}},
+		"internal-audit": {Operations: []string{internalapi.OpAudit}, Purposes: []string{"loan_approval"}},
+	}, issued))
+	const staff, application = "staff-0042", "LA-2026-000123"
+	sme := f.smes[0].USCC
+	cats := []string{"tax_payment", "social_insurance", "registration"}
+	consentTok, consentID, err := devnet.GrantConsent(f.subj, "bank-a", "loan_approval", cats, []string{"tax-dept", "market-reg"}, time.Hour, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan struct{})
+	var checked internalapi.ConsentCheckAnswer
+	var answers [2]internalapi.QueryAnswer
+	var built internalapi.ReportBuildAnswer
+	var verified internalapi.ReportVerifyAnswer
+	go func() { // the loan system: a client of its own, with its own certificate
+		defer close(done)
+		ls := f.internalClient(t, issued["loan-system"])
+		ls.fatalf = func(format string, args ...any) { t.Errorf(format, args...); runtime.Goexit() }
+		if s, c := ls.call("POST", "/internal/v1/consent/check", staff, application, "", internalapi.ConsentCheckRequest{
+			Consent: consentTok, Subject: sme, Purpose: "loan_approval", Categories: cats, Providers: []string{"tax-dept", "market-reg"},
+		}, &checked); s != 200 {
+			t.Errorf("consent check: %d %s", s, c)
+			return
+		}
+		for i, q := range []internalapi.QueryRequest{
+			{Provider: "tax-dept", Subject: sme, Purpose: "loan_approval", Categories: []string{"tax_payment", "social_insurance"}, Consent: consentTok},
+			{Provider: "market-reg", Subject: sme, Purpose: "loan_approval", Categories: []string{"registration"}, Consent: consentTok},
+		} {
+			if s, c := ls.call("POST", "/internal/v1/query", staff, application, application+"/"+q.Provider, q, &answers[i]); s != 200 {
+				t.Errorf("query %s: %d %s", q.Provider, s, c)
+				return
+			}
+		}
+		if s, c := ls.call("POST", "/internal/v1/reports", staff, application, application+"/report", internalapi.ReportBuildRequest{
+			Subject: sme, Purpose: "loan_approval", Consent: consentTok, ValidFor: "24h",
+			Parts: []internalapi.ReportPart{{Provider: "tax-dept", Categories: []string{"tax_payment"}}, {Provider: "market-reg", Categories: []string{"registration"}}},
+		}, &built); s != 200 {
+			t.Errorf("report build: %d %s", s, c)
+			return
+		}
+		if s, c := ls.call("POST", "/internal/v1/reports/verify", staff, "", "", internalapi.ReportVerifyRequest{Report: built.Report}, &verified); s != 200 {
+			t.Errorf("report verify: %d %s", s, c)
+		}
+	}()
+	<-done
+	if t.Failed() {
+		return
+	}
+	if !checked.Valid || checked.ConsentID != consentID || checked.MaxUses != 4 || checked.Requester != "bank-a" {
+		t.Fatalf("consent check: %+v", checked)
+	}
+	// A use the consent does not cover is answered with the provider's code.
+	ls := f.internalClient(t, issued["loan-system"])
+	var narrow internalapi.ConsentCheckAnswer
+	if s, c := ls.call("POST", "/internal/v1/consent/check", staff, application, "", internalapi.ConsentCheckRequest{
+		Consent: consentTok, Subject: sme, Purpose: "loan_approval", Categories: []string{"customs"}, Providers: []string{"tax-dept"},
+	}, &narrow); s != 200 || narrow.Valid || narrow.Code != schemas.CodeConsentWrongCategory {
+		t.Fatalf("consent check for an uncovered category: %d %s %+v", s, c, narrow)
+	}
+	if !answers[0].Decision.Allow || len(answers[0].Records) == 0 || !answers[1].Decision.Allow || len(answers[1].Records) == 0 {
+		t.Fatalf("answers: %+v", answers)
+	}
+	if !verified.Valid || verified.Claims == nil || len(verified.Claims.Parts) != 2 || verified.Claims.ID != built.ID {
+		t.Fatalf("report verification: %+v", verified)
+	}
+
+	// The providers logged the digest of the application number, never the
+	// number or the staff id.
+	for _, p := range []string{"tax-dept", "market-reg"} {
+		raw := f.inquiryBytes(t, p)
+		if bytes.Contains(raw, []byte(staff)) || bytes.Contains(raw, []byte(application)) {
+			t.Fatalf("%s's inquiry log holds the staff id or the business reference in clear", p)
+		}
+		if !bytes.Contains(raw, []byte(`"business_ref_digest":"`)) {
+			t.Fatalf("%s's inquiry log holds no business-reference digest", p)
+		}
+	}
+
+	// The bank's internal audit finds who looked the SME up, for which application.
+	audit := f.internalClient(t, issued["internal-audit"])
+	var found internalapi.AuditAnswer
+	q := url.Values{"staff_id": {staff}, "subject": {sme}}
+	if s, c := audit.call("GET", "/internal/v1/audit/outbound?"+q.Encode(), "auditor-7", "", "", nil, &found); s != 200 {
+		t.Fatalf("audit: %d %s", s, c)
+	}
+	receipts := map[string]int{}
+	digests := map[string]bool{}
+	for _, e := range found.Entries {
+		if e.Entry.StaffID != staff || e.Entry.BusinessRef != application || e.Entry.Client != "loan-system" || e.Entry.Subject != sme {
+			t.Fatalf("audit entry: %+v", e.Entry)
+		}
+		if e.Entry.Stage == schemas.OutboundReceipt {
+			receipts[e.Entry.Provider]++
+		}
+		digests[e.Entry.BusinessRefDigest] = true
+	}
+	// Two queries and two report parts: two receipts from each provider.
+	if receipts["tax-dept"] != 2 || receipts["market-reg"] != 2 || len(digests) != 1 {
+		t.Fatalf("audit found receipts %v, digests %v", receipts, digests)
+	}
+	if found.Entries[0].Index > answers[0].OutboundIndex {
+		t.Fatal("audit entries out of log order")
+	}
+	var none internalapi.AuditAnswer
+	if s, c := audit.call("GET", "/internal/v1/audit/outbound?staff_id=staff-9999", "auditor-7", "", "", nil, &none); s != 200 || len(none.Entries) != 0 {
+		t.Fatalf("another staff member: %d %s %+v", s, c, none)
+	}
+	// The provider's digest is the one the bank logged for the application.
+	for d := range digests {
+		if !bytes.Contains(f.inquiryBytes(t, "tax-dept"), []byte(d)) {
+			t.Fatal("the provider's entry does not carry the digest the bank logged")
+		}
+	}
+}
+
+// Bad input on the real listener: each refusal has its code, and nothing
+// reaches a provider.
+func TestInternalAPIRefusesBeforeAnyPeer(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	f := startFed(t, withInternalAPI(t, map[string]internalapi.AddOptions{
+		"loan-system": {Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}, Providers: []string{"tax-dept"}},
+		"retired":     {Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}},
+	}, issued))
+	bank := f.nodes["bank-a"]
+	if err := internalapi.NewOperator(bank.Config.Dir).Clients.Revoke("retired", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	memberCert, err := tls.LoadX509KeyPair(bank.Config.Path(bank.Config.TLS.Cert), bank.Config.Path(bank.Config.TLS.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	consentTok, _ := f.consent(t, "loan_approval", []string{"tax_payment"}, 5)
+	q := internalapi.QueryRequest{Provider: "tax-dept", Subject: f.smes[0].USCC, Purpose: "loan_approval", Categories: []string{"tax_payment"}, Consent: consentTok}
+	other := q
+	other.Categories = []string{"social_insurance"}
+	marketing := q
+	marketing.Purpose = "marketing"
+	before := f.logSize(t, "tax-dept")
+	outBefore, err := bank.Store.OutboundLogSize(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	loan := f.internalClient(t, issued["loan-system"])
+	// One good query spends the key used below.
+	if s, c := loan.call("POST", "/internal/v1/query", "staff-1", "LA-1", "key-1", q, nil); s != 200 {
+		t.Fatalf("good query: %d %s", s, c)
+	}
+	before++
+	cases := []struct {
+		name            string
+		ls              *loanSystem
+		staff, ref, key string
+		body            any
+		want            schemas.Code
+	}{
+		{"federation member certificate", f.internalClient(t, memberCert), "staff-1", "LA-1", "k", q, schemas.CodeClientUnknown},
+		{"revoked client", f.internalClient(t, issued["retired"]), "staff-1", "LA-1", "k", q, schemas.CodeClientRevoked},
+		{"purpose outside the allow-list", loan, "staff-1", "LA-1", "k", marketing, schemas.CodeClientNotPermitted},
+		{"no staff id", loan, "", "LA-1", "k", q, schemas.CodeStaffIDMissing},
+		{"no business reference", loan, "staff-1", "", "k", q, schemas.CodeBusinessRefMissing},
+		{"no idempotency key", loan, "staff-1", "LA-1", "", q, schemas.CodeIdempotencyKeyMissing},
+		{"key replayed with another body", loan, "staff-1", "LA-1", "key-1", other, schemas.CodeIdempotencyConflict},
+		{"malformed body", loan, "staff-1", "LA-1", "k", map[string]any{"provider": 7}, schemas.CodeMalformedRequest},
+		{"oversized body", loan, "staff-1", "LA-1", "k", map[string]string{"consent": strings.Repeat("x", int(bank.Config.MaxBodyBytes))}, schemas.CodeBodyTooLarge},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.ls.t, tc.ls.fatalf = t, t.Fatalf
+			if _, code := tc.ls.call("POST", "/internal/v1/query", tc.staff, tc.ref, tc.key, tc.body, nil); code != tc.want {
+				t.Fatalf("code %q, want %s", code, tc.want)
+			}
+		})
+	}
+	if got := f.logSize(t, "tax-dept"); got != before {
+		t.Fatalf("tax-dept logged %d inquiries from refused calls", got-before)
+	}
+	outAfter, err := bank.Store.OutboundLogSize(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outAfter != outBefore+2 { // the good query's sent and receipt entries only
+		t.Fatalf("outbound log grew by %d, want 2", outAfter-outBefore)
+	}
+}
+
+// A provider refuses a query whose business-reference digest is not an
+// opaque digest: the claim cannot carry a reference or a name in clear.
+func TestProviderRefusesClearBusinessRef(t *testing.T) {
+	f := startFed(t)
+	tok, _ := f.consent(t, "loan_approval", []string{"tax_payment"}, 2)
+	c := f.claims(tok)
+	c.Ref = "LA-2026-000123"
+	status, eb := f.raw(t, f.signQuery(t, c))
+	if status != 400 || eb.Error.Code != schemas.CodeMalformedRequest {
+		t.Fatalf("clear reference: %d %s", status, eb.Error.Code)
+	}
+	c = f.claims(tok)
+	c.Ref = strings.Repeat("ab", 32)
+	if status, eb := f.raw(t, f.signQuery(t, c)); status != 200 {
+		t.Fatalf("digest reference: %d %s", status, eb.Error.Code)
+	}
+	if !bytes.Contains(f.inquiryBytes(t, "tax-dept"), []byte(`"business_ref_digest":"`+c.Ref+`"`)) {
+		t.Fatal("the provider did not log the digest")
+	}
+}
+
+// A department's supervision system runs a joint punishment check through
+// its node's internal API; its audit finds the check under the staff id.
+func TestInternalAPIJointPunishmentCheck(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	smes, err := devnet.DemoSMEs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().UTC()
+	entry := lists.Entry{List: "seriously_untrustworthy", ListName: "Food safety", Basis: "Food Safety Law art. 134", Authority: "Market Regulation",
+		DecidedOn: today.AddDate(0, -2, 0).Format(time.DateOnly), ListedOn: today.AddDate(0, -2, 0).Format(time.DateOnly),
+		Measures:       []lists.Measure{{Code: "procurement_ban", Description: "excluded from public procurement", Until: today.AddDate(2, 0, 0).Format(time.DateOnly)}},
+		PublicationEnd: today.AddDate(3, 0, 0).Format(time.DateOnly)}
+	nodes := specs()
+	nodes[2].Catalog[lists.Category] = "shared"
+	f := startFedSpecs(t, nodes, withInternalAPIAt(t, "tax-dept", map[string]internalapi.AddOptions{
+		"supervision": {Operations: []string{internalapi.OpLists, internalapi.OpAudit}, Purposes: []string{lists.Purpose}},
+	}, issued), func(n *devnet.Network) {
+		if err := n.ImportRecords(context.Background(), "market-reg", []records.Record{listRecord(t, smes[1].USCC, "l-1", entry)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	sup := f.internalClientOf(t, "tax-dept", issued["supervision"])
+	var out internalapi.ListsCheckAnswer
+	if s, c := sup.call("POST", "/internal/v1/lists/check", "inspector-3", "CASE-88", "", internalapi.ListsCheckRequest{
+		Subject: smes[1].USCC, Providers: []string{"market-reg"}}, &out); s != 200 {
+		t.Fatalf("lists check: %d %s", s, c)
+	}
+	if !out.Listed || !out.Complete || len(out.Measures) != 1 || out.Measures[0].Code != "procurement_ban" {
+		t.Fatalf("outcome: %+v", out)
+	}
+	var found internalapi.AuditAnswer
+	if s, c := sup.call("GET", "/internal/v1/audit/outbound?business_ref=CASE-88&purpose="+lists.Purpose, "auditor-1", "", "", nil, &found); s != 200 {
+		t.Fatalf("audit: %d %s", s, c)
+	}
+	if len(found.Entries) != 2 || found.Entries[1].Entry.StaffID != "inspector-3" || found.Entries[1].Entry.Provider != "market-reg" {
+		t.Fatalf("audit: %+v", found.Entries)
+	}
+}
