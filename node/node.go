@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -49,6 +50,7 @@ type Node struct {
 	log          *slog.Logger
 	tlsCert      tls.Certificate
 	caPool       *x509.CertPool
+	authority    ed25519.PublicKey // the federation authority key (trust anchor), served to the portal
 
 	// CatalogToken is this node's signed catalogue, served at
 	// catalog.RouteCatalog (catalog_wiring.go).
@@ -161,7 +163,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Node, error) {
 	}
 	wit.setClient(cl)
 	return &Node{Config: cfg, Keys: nk, Registry: watcher, Store: st, Logs: lg, Witnessing: wit, Policy: eng, Provider: prov, Client: cl, CatalogToken: catalogTok,
-		Metrics: metrics, policyLoader: loader, log: logger, tlsCert: tlsCert, caPool: pool}, nil
+		Metrics: metrics, policyLoader: loader, log: logger, tlsCert: tlsCert, caPool: pool, authority: authority}, nil
 }
 
 // Close releases the store.
@@ -203,7 +205,7 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	maxBody := n.Config.MaxBodyBytes
 	servers := []*http.Server{
 		newServer(n.memberHandler(maxBody), memberTLS), // + /metrics, request ids, latency (opsrv.go)
-		newServer(n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public")), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
+		newServer(n.publicCORS(n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public"))), publicTLS), // CORS for portal pages (portal_wiring.go), then a per-IP limit before any log append (server/ratelimit.go), refusals counted
 	}
 	listeners := []net.Listener{ml, pl}
 	errc := make(chan error, len(servers))
