@@ -27,7 +27,7 @@ const screenshotsEnv = "PORTAL_SCREENSHOTS"
 // newBrowser starts a headless Chromium with a fresh profile. The
 // federation's development CA is not in its trust store, so certificate
 // errors are ignored; the page still runs in a secure context (https).
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("the portal tests need Debian's chromium package (apt-get install -y chromium): %v", err)
@@ -57,14 +57,14 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+func run(t testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
 
-func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+func get[T any](t testing.TB, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
@@ -73,12 +73,12 @@ func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 	return v
 }
 
-func attr(t *testing.T, ctx context.Context, sel, name string) string {
+func attr(t testing.TB, ctx context.Context, sel, name string) string {
 	t.Helper()
 	return get(t, ctx, name+" of "+sel, chromedp.AttributeValue(chromedp.CSS(sel), name)).Value
 }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	dir := os.Getenv(screenshotsEnv)
 	if dir == "" {
@@ -90,9 +90,31 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-func text(t *testing.T, ctx context.Context, sel string) string {
+func text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
 	return strings.TrimSpace(get(t, ctx, "text of "+sel, chromedp.Text(chromedp.CSS(sel))))
+}
+
+// importKey writes the subject's key file, as `creditnode subject keygen`
+// does, and its certificate, and imports both in the page.
+func importKey(t testing.TB, b context.Context, subj *devnet.Subject) {
+	t.Helper()
+	dir := t.TempDir()
+	pemBytes, err := keys.MarshalSigningKey(subj.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile, certFile := filepath.Join(dir, "subject.key"), filepath.Join(dir, "subject.cert")
+	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, subj.Cert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, b, "import the key",
+		chromedp.SetUploadFiles(chromedp.ID("key-files"), []string{keyFile, certFile}),
+		chromedp.Click(chromedp.ID("import")),
+		chromedp.WaitVisible(chromedp.ID("has-key")))
 }
 
 // The subject imports its key file and certificate, reads its log at every
@@ -128,19 +150,6 @@ func TestPortalInBrowser(t *testing.T) {
 	}
 	f.commit(t, "tax-dept", "market-reg")
 
-	dir := t.TempDir()
-	pemBytes, err := keys.MarshalSigningKey(f.subj.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile, certFile := filepath.Join(dir, "subject.key"), filepath.Join(dir, "subject.cert")
-	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, f.subj.Cert, 0o644); err != nil {
-		t.Fatal(err)
-	}
-
 	b := newBrowser(t)
 	page := f.publicURL("bank-a") + "/portal/"
 	run(t, b, "open the portal", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="yes"]`)))
@@ -149,10 +158,7 @@ func TestPortalInBrowser(t *testing.T) {
 	}
 	screenshot(t, b, "1-start")
 
-	run(t, b, "import the key",
-		chromedp.SetUploadFiles(chromedp.ID("key-files"), []string{keyFile, certFile}),
-		chromedp.Click(chromedp.ID("import")),
-		chromedp.WaitVisible(chromedp.ID("has-key")))
+	importKey(t, b, f.subj)
 	if s := text(t, b, "#subject"); s != sme {
 		t.Fatalf("subject shown %q, want %q", s, sme)
 	}

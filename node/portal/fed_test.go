@@ -48,7 +48,7 @@ func specs() []devnet.Spec {
 	}
 }
 
-func startFed(t *testing.T, witnesses int) *fed {
+func startFed(t testing.TB, witnesses int) *fed {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := devnet.Create(t.TempDir(), specs())
@@ -130,7 +130,7 @@ func startFed(t *testing.T, witnesses int) *fed {
 // commit makes each provider's subject checkpoint current and has every
 // other member witness it, then lets the provider collect the
 // cosignatures.
-func (f *fed) commit(t *testing.T, providers ...string) {
+func (f *fed) commit(t testing.TB, providers ...string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, p := range providers {
@@ -173,7 +173,7 @@ type hider struct {
 	hide atomic.Bool
 }
 
-func newHider(t *testing.T, target string, k *keys.NodeKeys) *hider {
+func newHider(t testing.TB, target string, k *keys.NodeKeys) *hider {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -217,7 +217,7 @@ func newHider(t *testing.T, target string, k *keys.NodeKeys) *hider {
 
 // payloadOf decodes a compact JWS's payload without checking it (the
 // test reads what the page produced; the providers check it).
-func payloadOf(t *testing.T, tok string) map[string]any {
+func payloadOf(t testing.TB, tok string) map[string]any {
 	t.Helper()
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {

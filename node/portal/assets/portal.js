@@ -137,6 +137,7 @@ async function start() {
   fillMembers();
   state.identity = await idb('identity', 'readonly', (s) => s.get('subject')) || null;
   applyLang();
+  document.body.dataset.readyMs = performance.now().toFixed(1);
   document.body.dataset.ready = 'yes';
 }
 
@@ -251,6 +252,7 @@ function renderProviders() {
     if (!p) continue;
     const li = document.createElement('li');
     li.dataset.provider = m.id;
+    if (p.fetchMs !== undefined) { li.dataset.fetchMs = p.fetchMs.toFixed(1); li.dataset.verifyMs = p.verifyMs.toFixed(1); }
     const name = document.createElement('strong');
     name.textContent = `${m.organisation} (${m.id}) `;
     const detail = document.createElement('span'); detail.className = 'detail';
