@@ -35,6 +35,9 @@ func (v *verifier) exports() js.Value {
 	o.Set("subjectRead", promiseFunc(v.subjectRead))
 	o.Set("revoke", promiseFunc(v.revoke))
 	o.Set("grant", promiseFunc(v.grant))
+	o.Set("object", promiseFunc(v.object))
+	o.Set("rightsStatus", promiseFunc(v.rightsStatus))
+	o.Set("openRights", jsonFunc(v.openRights))
 	return o
 }
 
@@ -283,6 +286,51 @@ func (v *verifier) grant(args []js.Value) (any, error) {
 		return nil, err
 	}
 	return map[string]string{"token": string(tok), "id": consentID(tok)}, nil
+}
+
+// object(cert, publicX, provider, category, recordID, reason, nowMillis,
+// sign) makes the signed objection `subject object` sends (consent.Object).
+func (v *verifier) object(args []js.Value) (any, error) {
+	s, err := newBrowserSigner(arg(args, 1), args, 7)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := consent.Object(s, []byte(arg(args, 0)), arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5), argTime(args, 6))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"token": string(tok)}, nil
+}
+
+// rightsStatus(cert, publicX, provider, nowMillis, sign) makes the signed
+// request for the subject's objections and repairs (consent.RightsStatus).
+func (v *verifier) rightsStatus(args []js.Value) (any, error) {
+	s, err := newBrowserSigner(arg(args, 1), args, 4)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := consent.RightsStatus(s, []byte(arg(args, 0)), arg(args, 2), argTime(args, 3))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"token": string(tok)}, nil
+}
+
+// openRights(answer, provider, subject) verifies a provider's signed list
+// of the subject's objections and repairs (subjectcheck.OpenRights, as
+// `subject rights` does), and that it is the list of subject.
+func (v *verifier) openRights(args []js.Value) (any, error) {
+	if v.reg == nil {
+		return nil, errors.New("no verified registry")
+	}
+	out, err := subjectcheck.OpenRights([]byte(arg(args, 0)), arg(args, 1), v.reg)
+	if err != nil {
+		return nil, err
+	}
+	if out.Subject != arg(args, 2) {
+		return nil, fmt.Errorf("the provider answered with the rights of %q", out.Subject)
+	}
+	return out, nil
 }
 
 // consentID reads the jti of a consent this page has just signed.

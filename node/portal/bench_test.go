@@ -14,11 +14,13 @@ import (
 // BenchmarkPortalTimeline measures, in Chromium, the portal's page load
 // (until the verifier is running and the registry verified) and, for a
 // subject with N entries at one provider (market-reg), the time to fetch
-// its signed log with proofs and to verify it in WebAssembly. Run:
+// its signed log with proofs and to verify it in WebAssembly. (10,000
+// entries do not fit one answer: the signed log exceeds the 8 MiB token
+// limit of crypto/jose, for the command line as for the browser.) Run:
 //
 //	go test ./node/portal -run '^$' -bench PortalTimeline -benchtime 1x
 func BenchmarkPortalTimeline(b *testing.B) {
-	for _, n := range []int{10, 1000, 10000} {
+	for _, n := range []int{10, 1000, 5000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			f := startFed(b, 1)
 			ctx := context.Background()

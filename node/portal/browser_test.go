@@ -3,6 +3,7 @@ package portal_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/schemas"
@@ -124,7 +126,9 @@ func importKey(t testing.TB, b context.Context, subj *devnet.Subject) {
 // entries stay on the page marked not verified, and market-reg stays green.
 // The subject grants a consent in the browser, the bank's query under it is
 // answered, the subject revokes it at the providers and the next query is
-// refused consent_revoked. The language switches to Chinese and back.
+// refused consent_revoked. An objection filed in the page is open at the
+// provider with its 20-day deadline. The language switches to Chinese and
+// back.
 func TestPortalInBrowser(t *testing.T) {
 	f := startFed(t, 1)
 	ctx := context.Background()
@@ -249,12 +253,44 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatalf("query after revocation in the browser: %v", err)
 	}
 
+	// An objection filed in the browser is open at tax-dept, due 20 days later.
+	record := fmt.Sprintf("si-%d-12", time.Now().Year()-1)
+	run(t, b, "file an objection",
+		chromedp.SetValue(chromedp.ID("o-provider"), "tax-dept"),
+		chromedp.SetValue(chromedp.ID("o-category"), "social_insurance"),
+		chromedp.SetValue(chromedp.ID("o-record"), record),
+		chromedp.SetValue(chromedp.ID("o-reason"), "the December contribution was paid"),
+		chromedp.Click(chromedp.CSS(`#object button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#objections tbody tr[data-provider="tax-dept"][data-status="open"]`)))
+	objRow := `#objections tbody tr[data-provider="tax-dept"]`
+	if s := text(t, b, objRow); !strings.Contains(s, record) || !strings.Contains(s, "open") {
+		t.Fatalf("objection row %q", s)
+	}
+	taxEntry, err := node.MemberEntry(f.net.NodeDir("tax-dept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &peer.SubjectClient{Key: f.subj.Key, Cert: f.subj.Cert, Registry: f.nodes["bank-a"].Registry.Current(), HTTP: peer.NewSubjectHTTPClient(f.net.CA.Pool())}
+	rights, err := sc.Rights(ctx, taxEntry.PublicEndpoint, "tax-dept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rights.Objections) != 1 || rights.Objections[0].ID != attr(t, b, objRow, "data-objection") || rights.Objections[0].RecordID != record {
+		t.Fatalf("objections at tax-dept: %+v", rights.Objections)
+	}
+	filed, _ := time.Parse(time.RFC3339, rights.Objections[0].FiledAt)
+	due, _ := time.Parse(time.RFC3339, rights.Objections[0].DueBy)
+	if due.Sub(filed) != 20*24*time.Hour {
+		t.Fatalf("objection due %s after filing", due.Sub(filed))
+	}
+	screenshot(t, b, "5-objection")
+
 	run(t, b, "switch to Chinese", chromedp.Click(chromedp.ID("lang")))
 	lang := get(t, b, "html lang", chromedp.Evaluate[string](`document.documentElement.lang`))
 	if h := text(t, b, "h1"); lang != "zh-CN" || h != "谁查询了我？" || !strings.Contains(text(t, b, `#providers li[data-provider="market-reg"]`), "已验证") {
 		t.Fatalf("after switching to Chinese: lang %q, h1 %q", lang, h)
 	}
-	screenshot(t, b, "5-chinese")
+	screenshot(t, b, "6-chinese")
 	run(t, b, "switch back", chromedp.Click(chromedp.ID("lang")))
 	if h := text(t, b, "h1"); h != "Who looked me up?" {
 		t.Fatalf("after switching back: %q", h)

@@ -35,20 +35,9 @@ type SigningKeys interface {
 // the registry lists for provider, the issuer, and every entry's leaf hash
 // recomputed from its salt. Failures are peer_bad_response.
 func Open(tok []byte, provider string, reg SigningKeys) (*schemas.SubjectLog, error) {
-	hdr, err := jose.ParseJWSHeader(tok)
+	payload, err := verifySigned(tok, schemas.TypSubjectLog, provider, reg)
 	if err != nil {
-		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "answer is not a signed token")
-	}
-	if reg == nil {
-		return nil, errors.New("subjectcheck: no registry to verify the provider's signature")
-	}
-	pub, ok := reg.SigningKey(provider, hdr.KeyID)
-	if !ok {
-		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "answer signed by a key not registered to %s", provider)
-	}
-	payload, _, err := jose.Verify(tok, schemas.TypSubjectLog, pub)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "provider signature does not verify")
+		return nil, err
 	}
 	var out schemas.SubjectLog
 	if err := json.Unmarshal(payload, &out); err != nil {
@@ -63,6 +52,45 @@ func Open(tok []byte, provider string, reg SigningKeys) (*schemas.SubjectLog, er
 		}
 	}
 	return &out, nil
+}
+
+// OpenRights verifies a provider-signed list of the subject's objections
+// and repair applications (an answer to a rights-status request): the
+// signature under a key the registry lists for provider, and the issuer.
+// Failures are peer_bad_response.
+func OpenRights(tok []byte, provider string, reg SigningKeys) (*schemas.SubjectRights, error) {
+	payload, err := verifySigned(tok, schemas.TypRightsList, provider, reg)
+	if err != nil {
+		return nil, err
+	}
+	var out schemas.SubjectRights
+	if err := json.Unmarshal(payload, &out); err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "rights list malformed")
+	}
+	if out.Issuer != provider {
+		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "rights list issued by %q, not %q", out.Issuer, provider)
+	}
+	return &out, nil
+}
+
+// verifySigned checks a provider's signed answer of type typ.
+func verifySigned(tok []byte, typ, provider string, reg SigningKeys) ([]byte, error) {
+	hdr, err := jose.ParseJWSHeader(tok)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "answer is not a signed token")
+	}
+	if reg == nil {
+		return nil, errors.New("subjectcheck: no registry to verify the provider's signature")
+	}
+	pub, ok := reg.SigningKey(provider, hdr.KeyID)
+	if !ok {
+		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "answer signed by a key not registered to %s", provider)
+	}
+	payload, _, err := jose.Verify(tok, typ, pub)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "provider signature does not verify")
+	}
+	return payload, nil
 }
 
 // Own checks that log is the log of the subject cert certifies, and that

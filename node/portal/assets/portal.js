@@ -29,7 +29,12 @@ const T = {
     bad: '✗ not verified', caption: '{n} of {t} entries', none: 'none', forgotten: 'Key removed from this browser.',
     consentMade: 'Consent {id} signed. Give the token to {r}.', revokedAt: 'Consent {id} revoked at {p}.',
     revokeFailed: 'Revoking {id} at {p} failed: {e}', copied: 'Copied.', selfRead: 'your own read',
-    kinds: { subject_read: 'you read your log', revocation: 'you revoked a consent', query: 'query' },
+    kinds: { subject_read: 'you read your log', revocation: 'you revoked a consent', query: 'query', objection: 'you objected', rights_status: 'you read your objections' },
+    objTitle: 'Objections', objHelp: 'Object to one of your records at a provider: the record is flagged disputed and the provider must answer within 20 days.',
+    category: 'Category', record: 'Record id', reason: 'Reason', file: 'File objection', refresh: 'Show my objections',
+    status: 'Status', filed: 'Filed', due: 'Answer due by', outcome: 'Outcome', overdue: 'OVERDUE',
+    objFiled: 'Objection {id} filed at {p}; the answer is due by {d}.', objFailed: 'The objection was not filed: {e}',
+    st_open: 'open', st_corrected: 'corrected', st_removed: 'removed', st_upheld: 'upheld',
   },
   zh: {
     skip: '跳到正文', title: '谁查询了我？', keyTitle: '您的密钥',
@@ -56,7 +61,12 @@ const T = {
     bad: '✗ 未验证', caption: '共 {t} 条，显示 {n} 条', none: '无', forgotten: '已从本浏览器删除密钥。',
     consentMade: '授权 {id} 已签署。请将令牌交给 {r}。', revokedAt: '授权 {id} 已在 {p} 撤销。',
     revokeFailed: '在 {p} 撤销 {id} 失败：{e}', copied: '已复制。', selfRead: '您本人的查询',
-    kinds: { subject_read: '您读取了记录', revocation: '您撤销了授权', query: '查询' },
+    kinds: { subject_read: '您读取了记录', revocation: '您撤销了授权', query: '查询', objection: '您提出了异议', rights_status: '您查看了异议' },
+    objTitle: '异议', objHelp: '对提供方的某条记录提出异议：该记录将被标记为有争议，提供方须在 20 日内答复。',
+    category: '数据类别', record: '记录编号', reason: '理由', file: '提出异议', refresh: '查看我的异议',
+    status: '状态', filed: '提出时间', due: '答复期限', outcome: '处理结果', overdue: '已逾期',
+    objFiled: '异议 {id} 已提交至 {p}；答复期限为 {d}。', objFailed: '异议未能提交：{e}',
+    st_open: '处理中', st_corrected: '已更正', st_removed: '已删除', st_upheld: '维持原记录',
   },
 };
 
@@ -81,7 +91,7 @@ function applyLang() {
   b.lang = state.lang === 'zh' ? 'en' : 'zh';
   if (state.statusKey) say(...state.statusKey);
   if (state.reg) $('federation').textContent = t('federation', { f: state.reg.federation });
-  showIdentity(); renderProviders(); renderTimeline(); renderConsents();
+  showIdentity(); renderProviders(); renderTimeline(); renderConsents(); renderObjections();
 }
 
 // --- IndexedDB: the key (a CryptoKey, structured-cloned, not extractable) and consents.
@@ -144,6 +154,8 @@ async function start() {
 function fillMembers() {
   const sel = $('c-requester'); sel.replaceChildren();
   for (const m of state.members) sel.append(new Option(`${m.organisation} (${m.id})`, m.id));
+  const op = $('o-provider'); op.replaceChildren();
+  for (const m of state.members) op.append(new Option(`${m.organisation} (${m.id})`, m.id));
   const fp = $('f-provider');
   for (const m of state.members) fp.append(new Option(m.organisation, m.id));
 }
@@ -290,7 +302,7 @@ function filtered() {
 }
 
 function inquirer(e) {
-  if (e.kind === 'subject_read' || e.kind === 'revocation') return (T[state.lang].kinds[e.kind]) || e.kind;
+  if (e.kind !== 'query' && T[state.lang].kinds[e.kind]) return T[state.lang].kinds[e.kind];
   const m = e.requester && state.reg.members.find((x) => x.id === e.requester);
   return e.requester_org || (m && m.organisation) || e.requester || '—';
 }
@@ -386,6 +398,54 @@ async function renderConsents() {
   }
 }
 
+// --- objections (art. 25: answered within 20 days)
+async function fileObjection(ev) {
+  ev.preventDefault();
+  const id = state.identity; if (!id) return;
+  const m = state.members.find((x) => x.id === $('o-provider').value);
+  try {
+    const { token } = await callAsync('object', id.cert, id.x, m.id, $('o-category').value.trim(), $('o-record').value.trim(), $('o-reason').value.trim(), Date.now(), signer());
+    const filed = JSON.parse(await post(m, '/v1/subject/objections', token));
+    say('objFiled', { id: filed.id, p: m.id, d: fmtDate(new Date(filed.due_by)) });
+    await refreshObjections();
+  } catch (e) { say('objFailed', { e: e.message }); }
+}
+
+async function refreshObjections() {
+  const id = state.identity; if (!id) return;
+  const rows = [];
+  await Promise.all(state.members.map(async (m) => {
+    try {
+      const { token } = await callAsync('rightsStatus', id.cert, id.x, m.id, Date.now(), signer());
+      const r = call('openRights', await post(m, '/v1/subject/rights', token), m.id, id.subject);
+      for (const o of r.objections) rows.push({ provider: m.id, ...o });
+    } catch (e) { rows.push({ provider: m.id, error: e.message }); }
+  }));
+  state.objections = rows;
+  renderObjections();
+  document.body.dataset.objections = String(Date.now());
+}
+
+function renderObjections() {
+  const tb = document.querySelector('#objections tbody'); if (!tb) return;
+  tb.replaceChildren();
+  for (const o of state.objections || []) {
+    const tr = document.createElement('tr'); tr.dataset.provider = o.provider;
+    if (o.error) {
+      tr.className = 'mark-bad';
+      const td = document.createElement('td'); td.colSpan = 6; td.textContent = `${orgOf(o.provider)}: ${t('unreachable', { e: o.error })}`; tr.append(td);
+    } else {
+      tr.dataset.objection = o.id; tr.dataset.status = o.status;
+      const due = fmtDate(new Date(o.due_by)) + (o.overdue ? ' — ' + t('overdue') : '');
+      for (const c of [orgOf(o.provider), `${o.category} / ${o.record_id}`, t('st_' + o.status), fmtDate(new Date(o.filed_at)), due, o.outcome || '—']) {
+        const td = document.createElement('td'); td.textContent = c; tr.append(td);
+      }
+      if (o.overdue) tr.cells[4].className = 'mark-bad';
+    }
+    tb.append(tr);
+  }
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   $('lang').addEventListener('click', () => { state.lang = state.lang === 'zh' ? 'en' : 'zh'; localStorage.setItem('portal-lang', state.lang); applyLang(); });
   $('import').addEventListener('click', importFiles);
@@ -396,6 +456,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('export-csv').addEventListener('click', exportCSV);
   $('export-json').addEventListener('click', exportJSON);
   $('grant').addEventListener('submit', grant);
+  $('object').addEventListener('submit', fileObjection);
+  $('o-refresh').addEventListener('click', refreshObjections);
   $('c-copy').addEventListener('click', async () => { await navigator.clipboard.writeText($('c-token').value); say('copied'); });
   start().catch((e) => { $('status').textContent = String(e); document.body.dataset.ready = 'error'; });
 });
