@@ -36,6 +36,7 @@ func (v *verifier) exports() js.Value {
 	o.Set("revoke", promiseFunc(v.revoke))
 	o.Set("grant", promiseFunc(v.grant))
 	o.Set("object", promiseFunc(v.object))
+	o.Set("repair", promiseFunc(v.repair))
 	o.Set("rightsStatus", promiseFunc(v.rightsStatus))
 	o.Set("openRights", jsonFunc(v.openRights))
 	return o
@@ -296,6 +297,21 @@ func (v *verifier) object(args []js.Value) (any, error) {
 		return nil, err
 	}
 	tok, err := consent.Object(s, []byte(arg(args, 0)), arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5), argTime(args, 6))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"token": string(tok)}, nil
+}
+
+// repair(cert, publicX, provider, category, recordID, reason, nowMillis,
+// sign) makes the signed credit-repair application `subject repair` sends
+// (consent.ApplyRepair).
+func (v *verifier) repair(args []js.Value) (any, error) {
+	s, err := newBrowserSigner(arg(args, 1), args, 7)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := consent.ApplyRepair(s, []byte(arg(args, 0)), arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5), argTime(args, 6))
 	if err != nil {
 		return nil, err
 	}

@@ -283,6 +283,23 @@ func TestPortalInBrowser(t *testing.T) {
 	if due.Sub(filed) != 20*24*time.Hour {
 		t.Fatalf("objection due %s after filing", due.Sub(filed))
 	}
+
+	// A credit-repair application for the penalty at market-reg is pending
+	// there; one for a record that is not negative is refused, visibly.
+	run(t, b, "apply for repair",
+		chromedp.SetValue(chromedp.ID("o-kind"), "repair"),
+		chromedp.SetValue(chromedp.ID("o-provider"), "market-reg"),
+		chromedp.SetValue(chromedp.ID("o-category"), "administrative_penalty"),
+		chromedp.SetValue(chromedp.ID("o-record"), penaltyID),
+		chromedp.SetValue(chromedp.ID("o-reason"), "the annual report was filed"),
+		chromedp.Click(chromedp.CSS(`#object button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#objections tbody tr[data-provider="market-reg"][data-kind="repair"][data-status="pending"]`)))
+	run(t, b, "apply for repair of a record that is not negative",
+		chromedp.SetValue(chromedp.ID("o-provider"), "tax-dept"),
+		chromedp.SetValue(chromedp.ID("o-category"), "social_insurance"),
+		chromedp.SetValue(chromedp.ID("o-record"), record),
+		chromedp.Click(chromedp.CSS(`#object button[type="submit"]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById('status').textContent.includes('record_not_negative')`))
 	screenshot(t, b, "5-objection")
 
 	run(t, b, "switch to Chinese", chromedp.Click(chromedp.ID("lang")))

@@ -24,6 +24,7 @@ import (
 	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/devnet"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -92,7 +93,7 @@ func startFed(t testing.TB, witnesses int) *fed {
 	if err := n.ImportRecords(ctx, "tax-dept", devnet.TaxRecords(smes, now)); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.ImportRecords(ctx, "market-reg", devnet.RegistrationRecords(smes, now)); err != nil {
+	if err := n.ImportRecords(ctx, "market-reg", append(devnet.RegistrationRecords(smes, now), penalty(smes[0].USCC, now))); err != nil {
 		t.Fatal(err)
 	}
 	f := &fed{net: n, nodes: map[string]*node.Node{}, smes: smes, hider: h}
@@ -125,6 +126,15 @@ func startFed(t testing.TB, witnesses int) *fed {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// penaltyID is the administrative penalty market-reg holds on the first SME.
+const penaltyID = "pen-1"
+
+func penalty(subject string, now time.Time) records.Record {
+	b, _ := json.Marshal(map[string]any{"decision_no": "AMR-2026-1", "authority": "Administration for Market Regulation",
+		"decision_date": now.AddDate(0, -2, 0).Format(time.DateOnly), "violation": "late annual report", "penalty": "warning"})
+	return records.Record{Subject: subject, Category: "administrative_penalty", ID: penaltyID, Data: b, UpdatedAt: now.UTC()}
 }
 
 // commit makes each provider's subject checkpoint current and has every

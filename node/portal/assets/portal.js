@@ -29,9 +29,11 @@ const T = {
     bad: '✗ not verified', caption: '{n} of {t} entries', none: 'none', forgotten: 'Key removed from this browser.',
     consentMade: 'Consent {id} signed. Give the token to {r}.', revokedAt: 'Consent {id} revoked at {p}.',
     revokeFailed: 'Revoking {id} at {p} failed: {e}', copied: 'Copied.', selfRead: 'your own read',
-    kinds: { subject_read: 'you read your log', revocation: 'you revoked a consent', query: 'query', objection: 'you objected', rights_status: 'you read your objections' },
-    objTitle: 'Objections', objHelp: 'Object to one of your records at a provider: the record is flagged disputed and the provider must answer within 20 days.',
-    category: 'Category', record: 'Record id', reason: 'Reason', file: 'File objection', refresh: 'Show my objections',
+    kinds: { subject_read: 'you read your log', revocation: 'you revoked a consent', query: 'query', objection: 'you objected', repair: 'you applied for credit repair', rights_status: 'you read your objections' },
+    objTitle: 'Objections and credit repair', objHelp: 'Object to one of your records at a provider: the record is flagged disputed and the provider must answer within 20 days. Or apply for credit repair of a negative record you have corrected.',
+    kind: 'Request', kindObjection: 'Objection', kindRepair: 'Credit repair', repairFiled: 'Repair application {id} sent to {p}.',
+    st_pending: 'pending', st_approved: 'approved', st_rejected: 'rejected',
+    category: 'Category', record: 'Record id', reason: 'Reason', file: 'Send', refresh: 'Show my objections and repairs',
     status: 'Status', filed: 'Filed', due: 'Answer due by', outcome: 'Outcome', overdue: 'OVERDUE',
     objFiled: 'Objection {id} filed at {p}; the answer is due by {d}.', objFailed: 'The objection was not filed: {e}',
     st_open: 'open', st_corrected: 'corrected', st_removed: 'removed', st_upheld: 'upheld',
@@ -61,9 +63,11 @@ const T = {
     bad: '✗ 未验证', caption: '共 {t} 条，显示 {n} 条', none: '无', forgotten: '已从本浏览器删除密钥。',
     consentMade: '授权 {id} 已签署。请将令牌交给 {r}。', revokedAt: '授权 {id} 已在 {p} 撤销。',
     revokeFailed: '在 {p} 撤销 {id} 失败：{e}', copied: '已复制。', selfRead: '您本人的查询',
-    kinds: { subject_read: '您读取了记录', revocation: '您撤销了授权', query: '查询', objection: '您提出了异议', rights_status: '您查看了异议' },
-    objTitle: '异议', objHelp: '对提供方的某条记录提出异议：该记录将被标记为有争议，提供方须在 20 日内答复。',
-    category: '数据类别', record: '记录编号', reason: '理由', file: '提出异议', refresh: '查看我的异议',
+    kinds: { subject_read: '您读取了记录', revocation: '您撤销了授权', query: '查询', objection: '您提出了异议', repair: '您申请了信用修复', rights_status: '您查看了异议' },
+    objTitle: '异议与信用修复', objHelp: '对提供方的某条记录提出异议：该记录将被标记为有争议，提供方须在 20 日内答复。也可对已纠正的失信记录申请信用修复。',
+    kind: '申请', kindObjection: '异议', kindRepair: '信用修复', repairFiled: '信用修复申请 {id} 已提交至 {p}。',
+    st_pending: '待处理', st_approved: '已批准', st_rejected: '已驳回',
+    category: '数据类别', record: '记录编号', reason: '理由', file: '提交', refresh: '查看我的异议和修复申请',
     status: '状态', filed: '提出时间', due: '答复期限', outcome: '处理结果', overdue: '已逾期',
     objFiled: '异议 {id} 已提交至 {p}；答复期限为 {d}。', objFailed: '异议未能提交：{e}',
     st_open: '处理中', st_corrected: '已更正', st_removed: '已删除', st_upheld: '维持原记录',
@@ -404,9 +408,11 @@ async function fileObjection(ev) {
   const id = state.identity; if (!id) return;
   const m = state.members.find((x) => x.id === $('o-provider').value);
   try {
-    const { token } = await callAsync('object', id.cert, id.x, m.id, $('o-category').value.trim(), $('o-record').value.trim(), $('o-reason').value.trim(), Date.now(), signer());
-    const filed = JSON.parse(await post(m, '/v1/subject/objections', token));
-    say('objFiled', { id: filed.id, p: m.id, d: fmtDate(new Date(filed.due_by)) });
+    const repair = $('o-kind').value === 'repair';
+    const { token } = await callAsync(repair ? 'repair' : 'object', id.cert, id.x, m.id, $('o-category').value.trim(), $('o-record').value.trim(), $('o-reason').value.trim(), Date.now(), signer());
+    const filed = JSON.parse(await post(m, repair ? '/v1/subject/repairs' : '/v1/subject/objections', token));
+    if (repair) say('repairFiled', { id: filed.id, p: m.id });
+    else say('objFiled', { id: filed.id, p: m.id, d: fmtDate(new Date(filed.due_by)) });
     await refreshObjections();
   } catch (e) { say('objFailed', { e: e.message }); }
 }
@@ -418,7 +424,8 @@ async function refreshObjections() {
     try {
       const { token } = await callAsync('rightsStatus', id.cert, id.x, m.id, Date.now(), signer());
       const r = call('openRights', await post(m, '/v1/subject/rights', token), m.id, id.subject);
-      for (const o of r.objections) rows.push({ provider: m.id, ...o });
+      for (const o of r.objections) rows.push({ provider: m.id, kind: 'objection', ...o });
+      for (const o of r.repairs) rows.push({ provider: m.id, kind: 'repair', ...o });
     } catch (e) { rows.push({ provider: m.id, error: e.message }); }
   }));
   state.objections = rows;
@@ -433,14 +440,14 @@ function renderObjections() {
     const tr = document.createElement('tr'); tr.dataset.provider = o.provider;
     if (o.error) {
       tr.className = 'mark-bad';
-      const td = document.createElement('td'); td.colSpan = 6; td.textContent = `${orgOf(o.provider)}: ${t('unreachable', { e: o.error })}`; tr.append(td);
+      const td = document.createElement('td'); td.colSpan = 7; td.textContent = `${orgOf(o.provider)}: ${t('unreachable', { e: o.error })}`; tr.append(td);
     } else {
-      tr.dataset.objection = o.id; tr.dataset.status = o.status;
-      const due = fmtDate(new Date(o.due_by)) + (o.overdue ? ' — ' + t('overdue') : '');
-      for (const c of [orgOf(o.provider), `${o.category} / ${o.record_id}`, t('st_' + o.status), fmtDate(new Date(o.filed_at)), due, o.outcome || '—']) {
+      tr.dataset.objection = o.id; tr.dataset.status = o.status; tr.dataset.kind = o.kind;
+      const due = o.due_by ? fmtDate(new Date(o.due_by)) + (o.overdue ? ' — ' + t('overdue') : '') : '—';
+      for (const c of [t(o.kind === 'repair' ? 'kindRepair' : 'kindObjection'), orgOf(o.provider), `${o.category} / ${o.record_id}`, t('st_' + o.status), fmtDate(new Date(o.filed_at)), due, o.outcome || '—']) {
         const td = document.createElement('td'); td.textContent = c; tr.append(td);
       }
-      if (o.overdue) tr.cells[4].className = 'mark-bad';
+      if (o.overdue) tr.cells[5].className = 'mark-bad';
     }
     tb.append(tr);
   }
