@@ -5,8 +5,9 @@
 //
 // Everything the page runs is embedded in the binary (assets/): HTML, CSS,
 // the script and the verifier, which is the project's own Go verification
-// code compiled to WebAssembly (cmd/portalverify, rebuilt by go generate;
-// TestWasmIsCurrent fails when the committed build is stale). Nothing is
+// code compiled to WebAssembly (cmd/portalverify, rebuilt by go generate
+// into verify.wasm.gz; TestWasmIsCurrent fails when the committed build is
+// stale). Nothing is
 // loaded from elsewhere: the Content-Security-Policy allows the page's own
 // origin, plus the public endpoints of the registry's members for fetch.
 //
@@ -19,8 +20,10 @@
 package portal
 
 import (
+	"compress/gzip"
 	"embed"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -33,7 +36,7 @@ import (
 
 //go:generate go run ./internal/wasmbuild -o assets
 
-// assets are the page's files; verify.wasm and wasm_exec.js are generated.
+// assets are the page's files; verify.wasm.gz and wasm_exec.js are generated.
 //
 //go:embed assets
 var assets embed.FS
@@ -101,6 +104,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Registry  string          `json:"registry"`
 			Witnesses int             `json:"witnesses"`
 		}{json.RawMessage(h.opts.AuthorityJWK), "registry.jws", h.opts.Witnesses})
+	case "/portal/verify.wasm":
+		h.serveWasm(w, r)
 	case "/portal/registry.jws":
 		reg := h.opts.Current()
 		if reg == nil {
@@ -114,6 +119,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Cache-Control", "no-cache")
 		h.files.ServeHTTP(w, r)
 	}
+}
+
+// serveWasm serves the verifier from its embedded gzip file: as is to a
+// browser that accepts gzip (every current one), decompressed otherwise.
+func (h *Handler) serveWasm(w http.ResponseWriter, r *http.Request) {
+	f, err := assets.Open("assets/verify.wasm.gz")
+	if err != nil {
+		gate.WriteError(w, r, nil, gate.Failure{Err: schemas.Wrap(schemas.CodeInternal, err, "verifier missing from the build")})
+		return
+	}
+	defer f.Close()
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/wasm")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Add("Vary", "Accept-Encoding")
+	if acceptsGzip(r) {
+		hdr.Set("Content-Encoding", "gzip")
+		io.Copy(w, f)
+		return
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		gate.WriteError(w, r, nil, gate.Failure{Err: schemas.Wrap(schemas.CodeInternal, err, "verifier corrupt in the build")})
+		return
+	}
+	io.Copy(w, zr)
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(name) == "gzip" && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 // csp allows the page's own origin and, for fetch only, the members'

@@ -2,7 +2,9 @@ package portal_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -83,6 +85,33 @@ func TestPortalServesEmbeddedPageUnderStrictPolicy(t *testing.T) {
 	}
 }
 
+// The verifier is served compressed to a browser that accepts gzip, and
+// decompressed to a client that does not; both are the same module.
+func TestVerifierServedCompressedOrNot(t *testing.T) {
+	h := portal.New(portal.Options{Current: current})
+	gz := serve(h, http.MethodGet, "/portal/verify.wasm", map[string]string{"Accept-Encoding": "gzip, deflate, br"})
+	if gz.Code != http.StatusOK || gz.Header().Get("Content-Encoding") != "gzip" || gz.Header().Get("Content-Type") != "application/wasm" {
+		t.Fatalf("gzip: %d %v", gz.Code, gz.Header())
+	}
+	zr, err := gzip.NewReader(gz.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, hdr := range map[string]map[string]string{"no header": nil, "gzip refused": {"Accept-Encoding": "gzip;q=0, identity"}} {
+		plain := serve(h, http.MethodGet, "/portal/verify.wasm", hdr)
+		if plain.Header().Get("Content-Encoding") != "" || !bytes.Equal(plain.Body.Bytes(), unzipped) {
+			t.Fatalf("%s: encoding %q, %d bytes of %d", name, plain.Header().Get("Content-Encoding"), plain.Body.Len(), len(unzipped))
+		}
+	}
+	if !bytes.HasPrefix(unzipped, []byte("\x00asm")) {
+		t.Fatal("not a WebAssembly module")
+	}
+}
+
 // Only the members' origins may call, and only the subject routes.
 func TestCORSOpensSubjectRoutesToMembersOnly(t *testing.T) {
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
@@ -121,7 +150,7 @@ func TestWasmIsCurrent(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("wasmbuild: %v\n%s", err, out)
 	}
-	for _, f := range []string{"verify.wasm", "wasm_exec.js"} {
+	for _, f := range []string{"verify.wasm.gz", "wasm_exec.js"} {
 		built, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)

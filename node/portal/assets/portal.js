@@ -236,7 +236,7 @@ async function readOne(m) {
     const answer = await post(m, '/v1/subject/inquiries', token);
     const t1 = performance.now();
     const res = call('checkLog', answer, m.id, id.cert, state.config.witnesses || 0, Date.now());
-    p.verifyMs = performance.now() - t1; p.fetchMs = t1 - t0;
+    p.verifyMs = performance.now() - t1; p.fetchMs = t1 - t0; p.bytes = answer.length;
     p.result = res;
     for (const e of res.entries) e.verified = res.verified;
     return [p, res.entries];
@@ -268,7 +268,7 @@ function renderProviders() {
     if (!p) continue;
     const li = document.createElement('li');
     li.dataset.provider = m.id;
-    if (p.fetchMs !== undefined) { li.dataset.fetchMs = p.fetchMs.toFixed(1); li.dataset.verifyMs = p.verifyMs.toFixed(1); }
+    if (p.fetchMs !== undefined) { li.dataset.fetchMs = p.fetchMs.toFixed(1); li.dataset.verifyMs = p.verifyMs.toFixed(1); li.dataset.bytes = String(p.bytes); }
     const name = document.createElement('strong');
     name.textContent = `${m.organisation} (${m.id}) `;
     const detail = document.createElement('span'); detail.className = 'detail';

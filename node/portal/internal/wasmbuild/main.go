@@ -1,6 +1,8 @@
 // Command wasmbuild builds the portal's verifier, cmd/portalverify, for
-// the browser (GOOS=js GOARCH=wasm) into DIR/verify.wasm, and copies the Go
-// toolchain's wasm_exec.js (from $(go env GOROOT)/lib/wasm) next to it.
+// the browser (GOOS=js GOARCH=wasm) into DIR/verify.wasm.gz (gzip, best
+// compression, no name or time in the header: the portal serves it as is
+// to browsers, which all accept gzip), and copies the Go toolchain's
+// wasm_exec.js (from $(go env GOROOT)/lib/wasm) next to it.
 // `go generate ./node/portal` runs it; TestWasmIsCurrent runs it again and
 // compares.
 //
@@ -14,6 +16,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -75,13 +78,31 @@ func build(outDir string) error {
 		return err
 	}
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=",
-		"-overlay", overlay, "-o", filepath.Join(outDir, "verify.wasm"), "./cmd/portalverify")
+		"-overlay", overlay, "-o", filepath.Join(tmp, "verify.wasm"), "./cmd/portalverify")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, stderr.String())
+	}
+	wasm, err := os.ReadFile(filepath.Join(tmp, "verify.wasm"))
+	if err != nil {
+		return err
+	}
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if err != nil {
+		return err
+	}
+	if _, err := zw.Write(wasm); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "verify.wasm.gz"), gz.Bytes(), 0o644); err != nil {
+		return err
 	}
 	goroot, err := goEnv("GOROOT")
 	if err != nil {
