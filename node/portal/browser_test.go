@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -311,5 +312,53 @@ func TestPortalInBrowser(t *testing.T) {
 	run(t, b, "switch back", chromedp.Click(chromedp.ID("lang")))
 	if h := text(t, b, "h1"); h != "Who looked me up?" {
 		t.Fatalf("after switching back: %q", h)
+	}
+}
+
+// Key loss: the registrar revokes the subject's certificate (`subject
+// revoke-cert`, published with the next registry). The bank's query under
+// a consent signed with that certificate is refused subject_cert_invalid,
+// and the portal shows the certificate as revoked, in red.
+func TestRevokedSubjectCertInPortal(t *testing.T) {
+	f := startFed(t, 0)
+	ctx := context.Background()
+	bank := f.nodes["bank-a"].Client
+	sme := f.smes[0].USCC
+	tok, _, err := devnet.GrantConsent(f.subj, "bank-a", "loan_approval", []string{"tax_payment"}, []string{"tax-dept"}, time.Hour, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := peer.Query{Provider: "tax-dept", Subject: sme, Purpose: "loan_approval", Categories: []string{"tax_payment"}, Consent: tok}
+	if _, err := bank.Query(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	page := f.publicURL("bank-a") + "/portal/"
+	run(t, b, "open the portal", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="yes"]`)))
+	importKey(t, b, f.subj)
+	if c := attr(t, b, "#cert-state", "class"); c != "mark-ok" {
+		t.Fatalf("certificate shown %q before revocation: %s", c, text(t, b, "#cert-state"))
+	}
+
+	var claims struct {
+		ID string `json:"jti"`
+	}
+	raw, _ := json.Marshal(payloadOf(t, string(f.subj.Cert)))
+	if err := json.Unmarshal(raw, &claims); err != nil || claims.ID == "" {
+		t.Fatalf("certificate id: %v", err)
+	}
+	if err := node.RevokeSubjectCert(f.net.NodeDir("market-reg"), claims.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.resign(t)
+
+	_, err = bank.Query(ctx, q)
+	var we *schemas.Error
+	if !errors.As(err, &we) || we.Code != schemas.CodeSubjectCertInvalid || !strings.Contains(we.Message+fmt.Sprint(we.Err), "revoked") {
+		t.Fatalf("query under a revoked certificate: %v", err)
+	}
+	run(t, b, "reload the portal", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="yes"]`)))
+	if c, s := attr(t, b, "#cert-state", "class"), text(t, b, "#cert-state"); c != "mark-bad" || !strings.Contains(s, "revoked") {
+		t.Fatalf("revoked certificate shown as %q: %s", c, s)
 	}
 }

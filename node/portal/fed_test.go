@@ -76,13 +76,7 @@ func startFed(t testing.TB, witnesses int) *fed {
 		t.Fatal(err)
 	}
 	h := newHider(t, tax.PublicEndpoint, taxKeys)
-	if err := n.SignRegistry(func(r *schemas.Registry) {
-		for i := range r.Members {
-			if r.Members[i].ID == "tax-dept" {
-				r.Members[i].PublicEndpoint = h.srv.URL
-			}
-		}
-	}); err != nil {
+	if err := n.SignRegistry(h.route); err != nil {
 		t.Fatal(err)
 	}
 	smes, err := devnet.DemoSMEs(3)
@@ -223,6 +217,30 @@ func newHider(t testing.TB, target string, k *keys.NodeKeys) *hider {
 	h.srv = httptest.NewTLSServer(rp)
 	t.Cleanup(h.srv.Close)
 	return h
+}
+
+// route sends subjects to tax-dept through the hider (a registry mutation).
+func (h *hider) route(r *schemas.Registry) {
+	for i := range r.Members {
+		if r.Members[i].ID == "tax-dept" {
+			r.Members[i].PublicEndpoint = h.srv.URL
+		}
+	}
+}
+
+// resign rebuilds the registry from the node directories (as `registry
+// build` and `registry sign` do), keeping the hider's route, and has every
+// node load it.
+func (f *fed) resign(t testing.TB) {
+	t.Helper()
+	if err := f.net.SignRegistry(f.hider.route); err != nil {
+		t.Fatal(err)
+	}
+	for id, nd := range f.nodes {
+		if err := nd.Registry.Load(); err != nil {
+			t.Fatalf("%s loading the registry: %v", id, err)
+		}
+	}
 }
 
 // payloadOf decodes a compact JWS's payload without checking it (the
