@@ -30,6 +30,7 @@ func (v *verifier) exports() js.Value {
 	o := js.Global().Get("Object").New()
 	o.Set("loadRegistry", jsonFunc(v.loadRegistry))
 	o.Set("openKey", jsonFunc(v.openKey))
+	o.Set("publicJWK", jsonFunc(v.publicJWK))
 	o.Set("certInfo", jsonFunc(v.certInfo))
 	o.Set("checkLog", jsonFunc(v.checkLog))
 	o.Set("subjectRead", promiseFunc(v.subjectRead))
@@ -138,6 +139,24 @@ func (v *verifier) openKey(args []js.Value) (any, error) {
 	}
 	pub := priv.Public().(ed25519.PublicKey)
 	return map[string]string{"x": base64.RawURLEncoding.EncodeToString(pub), "kid": keys.SigningKID(pub)}, nil
+}
+
+// publicJWK(publicX) is the public JWK of a key generated in the browser,
+// as `subject keygen` writes it to KEY.jwk: the enrolment request a
+// registrar certifies with `subject enrol --pub`, after its identity check.
+func (v *verifier) publicJWK(args []js.Value) (any, error) {
+	pub, err := publicKey(arg(args, 0))
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(keys.SigningJWK(pub))
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := keys.ParseSigningJWK(b); err != nil { // the registrar's parser accepts it
+		return nil, err
+	}
+	return map[string]string{"jwk": string(b), "kid": keys.SigningKID(pub)}, nil
 }
 
 // certInfo(cert, publicX, nowMillis) verifies a subject certificate under

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/consent"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/peer"
+	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -360,5 +363,72 @@ func TestRevokedSubjectCertInPortal(t *testing.T) {
 	run(t, b, "reload the portal", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="yes"]`)))
 	if c, s := attr(t, b, "#cert-state", "class"), text(t, b, "#cert-state"); c != "mark-bad" || !strings.Contains(s, "revoked") {
 		t.Fatalf("revoked certificate shown as %q: %s", c, s)
+	}
+}
+
+// A subject without a key file creates one in the browser (non-extractable
+// from the start), hands the enrolment request (its public JWK) to the
+// registrar, which certifies it as `subject enrol --pub` does, imports the
+// certificate alone, and reads its verified log with that key.
+func TestKeyCreatedInBrowserAndEnrolled(t *testing.T) {
+	f := startFed(t, 0)
+	ctx := context.Background()
+	sme := f.smes[1].USCC
+	if _, err := f.nodes["bank-a"].Client.Query(ctx, peer.Query{Provider: "tax-dept", Subject: sme, Purpose: "loan_approval", Categories: []string{"tax_payment"}}); err == nil {
+		t.Fatal("query without consent answered")
+	}
+	f.commit(t, "tax-dept")
+
+	b := newBrowser(t)
+	run(t, b, "open the portal", chromedp.Navigate(f.publicURL("bank-a")+"/portal/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="yes"]`)))
+	run(t, b, "create a key", chromedp.Click(chromedp.ID("generate")), chromedp.WaitVisible(chromedp.ID("enrol")))
+	request := get(t, b, "enrolment request", chromedp.Value(chromedp.ID("enrol-request")))
+	extractable := get(t, b, "is the key extractable", chromedp.Evaluate[bool](`(async () => {
+		const d = await new Promise((ok) => { const r = indexedDB.open('creditnode-portal', 1); r.onsuccess = () => ok(r.result); });
+		const k = await new Promise((ok) => { const g = d.transaction('identity').objectStore('identity').get('pending'); g.onsuccess = () => ok(g.result); });
+		return k.privateKey.extractable;
+	})()`, chromedp.EvalAwaitPromise))
+	if extractable {
+		t.Fatal("the key created in the browser is extractable")
+	}
+
+	// The registrar, after its identity check: `subject enrol --pub`.
+	pub, _, err := keys.ParseSigningJWK([]byte(request))
+	if err != nil {
+		t.Fatalf("enrolment request %q: %v", request, err)
+	}
+	nk, err := keys.Load(f.net.NodeDir("market-reg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, typ, err := records.NormalizeSubject(sme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := consent.IssueSubjectCert(nk.Signer, "market-reg", nk.SigningKID, id, typ, pub, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile := filepath.Join(t.TempDir(), "subject.cert")
+	if err := os.WriteFile(certFile, cert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, b, "import the certificate",
+		chromedp.SetUploadFiles(chromedp.ID("key-files"), []string{certFile}),
+		chromedp.Click(chromedp.ID("import")),
+		chromedp.WaitVisible(chromedp.ID("has-key")))
+	if s := text(t, b, "#subject"); s != sme {
+		t.Fatalf("subject shown %q, want %q", s, sme)
+	}
+	li := `#providers li[data-provider="tax-dept"]`
+	run(t, b, "read", chromedp.Click(chromedp.ID("read")), chromedp.WaitVisible(chromedp.CSS(li)))
+	if st := attr(t, b, li, "data-state"); st != "verified" {
+		t.Fatalf("tax-dept %s: %s", st, text(t, b, li))
+	}
+	rows := get(t, b, "timeline rows", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#timeline tbody tr')].map(r => r.dataset.provider + '|' + r.textContent)`))
+	if !slices.ContainsFunc(rows, func(r string) bool {
+		return strings.HasPrefix(r, "tax-dept|") && strings.Contains(r, "consent_missing")
+	}) {
+		t.Fatalf("timeline: %v", rows)
 	}
 }

@@ -29,6 +29,9 @@ const T = {
     bad: '✗ not verified', caption: '{n} of {t} entries', none: 'none', forgotten: 'Key removed from this browser.',
     consentMade: 'Consent {id} signed. Give the token to {r}.', revokedAt: 'Consent {id} revoked at {p}.',
     revokeFailed: 'Revoking {id} at {p} failed: {e}', copied: 'Copied.', selfRead: 'your own read',
+    newKeyTitle: 'No key yet?', newKeyHelp: 'Create a key in this browser (it can never be exported). Give the enrolment request below to your registrar, who checks your identity and gives you a certificate (subject.cert); import that certificate above.',
+    generate: 'Create a key in this browser', enrolRequest: 'Enrolment request (subject.key.jwk)', enrolDownload: 'Download subject.key.jwk',
+    generated: 'Key {kid} created in this browser. Give the enrolment request to your registrar, then import the certificate.',
     kinds: { subject_read: 'you read your log', revocation: 'you revoked a consent', query: 'query', objection: 'you objected', repair: 'you applied for credit repair', rights_status: 'you read your objections' },
     objTitle: 'Objections and credit repair', objHelp: 'Object to one of your records at a provider: the record is flagged disputed and the provider must answer within 20 days. Or apply for credit repair of a negative record you have corrected.',
     kind: 'Request', kindObjection: 'Objection', kindRepair: 'Credit repair', repairFiled: 'Repair application {id} sent to {p}.',
@@ -63,6 +66,9 @@ const T = {
     bad: '✗ 未验证', caption: '共 {t} 条，显示 {n} 条', none: '无', forgotten: '已从本浏览器删除密钥。',
     consentMade: '授权 {id} 已签署。请将令牌交给 {r}。', revokedAt: '授权 {id} 已在 {p} 撤销。',
     revokeFailed: '在 {p} 撤销 {id} 失败：{e}', copied: '已复制。', selfRead: '您本人的查询',
+    newKeyTitle: '还没有密钥？', newKeyHelp: '在本浏览器中创建密钥（永远无法导出）。将下面的登记申请交给登记机关，登记机关核实您的身份后会给您一份证书（subject.cert）；请在上方导入该证书。',
+    generate: '在本浏览器中创建密钥', enrolRequest: '登记申请（subject.key.jwk）', enrolDownload: '下载 subject.key.jwk',
+    generated: '已在本浏览器中创建密钥 {kid}。请将登记申请交给登记机关，然后导入证书。',
     kinds: { subject_read: '您读取了记录', revocation: '您撤销了授权', query: '查询', objection: '您提出了异议', repair: '您申请了信用修复', rights_status: '您查看了异议' },
     objTitle: '异议与信用修复', objHelp: '对提供方的某条记录提出异议：该记录将被标记为有争议，提供方须在 20 日内答复。也可对已纠正的失信记录申请信用修复。',
     kind: '申请', kindObjection: '异议', kindRepair: '信用修复', repairFiled: '信用修复申请 {id} 已提交至 {p}。',
@@ -150,6 +156,8 @@ async function start() {
   say('ready', { f: state.reg.federation, s: state.reg.serial, d: fmtDate(new Date(state.reg.expires_at)) });
   fillMembers();
   state.identity = await idb('identity', 'readonly', (s) => s.get('subject')) || null;
+  state.pending = await idb('identity', 'readonly', (s) => s.get('pending')) || null;
+  showPending();
   applyLang();
   document.body.dataset.readyMs = performance.now().toFixed(1);
   document.body.dataset.ready = 'yes';
@@ -191,6 +199,7 @@ async function importFiles() {
     if (txt.includes('-----BEGIN PRIVATE KEY-----')) pem = txt;
     else if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(txt)) cert = txt;
   }
+  if (!pem && cert && state.pending) { await completePending(cert); return; }
   if (!pem || !cert) { say('noFiles'); return; }
   let pub;
   try { pub = call('openKey', pem); } catch (e) { say('keyBad', { e: e.message }); return; }
@@ -203,6 +212,41 @@ async function importFiles() {
   $('key-files').value = '';
   state.identity = { privateKey, x: pub.x, kid: pub.kid, cert, subject: info.subject, registrar: info.registrar };
   await idb('identity', 'readwrite', (s) => s.put(state.identity, 'subject'));
+  say('imported', { s: info.subject });
+  showIdentity();
+  $('read').focus();
+}
+
+// A key generated here: the private half is non-extractable from birth;
+// the public JWK is the enrolment request for the registrar.
+async function generateKey() {
+  const kp = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  const raw = new Uint8Array(await crypto.subtle.exportKey('raw', kp.publicKey));
+  const x = btoa(String.fromCharCode(...raw)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const { jwk, kid } = call('publicJWK', x);
+  state.pending = { privateKey: kp.privateKey, x, kid, jwk };
+  await idb('identity', 'readwrite', (s) => s.put(state.pending, 'pending'));
+  showPending();
+  say('generated', { kid });
+}
+
+function showPending() {
+  const p = state.pending;
+  $('enrol').hidden = !p;
+  if (!p) return;
+  $('enrol-request').value = p.jwk;
+  $('enrol-download').href = URL.createObjectURL(new Blob([p.jwk + '\n'], { type: 'application/jwk+json' }));
+}
+
+async function completePending(cert) {
+  const p = state.pending;
+  let info;
+  try { info = call('certInfo', cert, p.x, Date.now()); } catch (e) { say('certBad', { e: e.message }); return; }
+  if (!info.key_matches) { say('keyMismatch'); return; }
+  state.identity = { privateKey: p.privateKey, x: p.x, kid: p.kid, cert, subject: info.subject, registrar: info.registrar };
+  await idb('identity', 'readwrite', (s) => { s.delete('pending'); return s.put(state.identity, 'subject'); });
+  state.pending = null; showPending();
+  $('key-files').value = '';
   say('imported', { s: info.subject });
   showIdentity();
   $('read').focus();
@@ -456,6 +500,7 @@ function renderObjections() {
 document.addEventListener('DOMContentLoaded', () => {
   $('lang').addEventListener('click', () => { state.lang = state.lang === 'zh' ? 'en' : 'zh'; localStorage.setItem('portal-lang', state.lang); applyLang(); });
   $('import').addEventListener('click', importFiles);
+  $('generate').addEventListener('click', generateKey);
   $('forget').addEventListener('click', forget);
   $('read').addEventListener('click', readAll);
   $('filters').addEventListener('input', renderTimeline);
