@@ -14,9 +14,10 @@ import (
 // BenchmarkPortalTimeline measures, in Chromium, the portal's page load
 // (until the verifier is running and the registry verified) and, for a
 // subject with N entries at one provider (market-reg), the time to fetch
-// its signed log with proofs and to verify it in WebAssembly. (5,000
-// entries do not fit one answer: the signed log exceeds the 8 MiB token
-// limit of crypto/jose, for the command line as for the browser.) Run:
+// its signed log with proofs and to verify it in WebAssembly. (With proofs
+// an entry takes about 2.3 KB of the answer: from about 3,700 entries the
+// signed log exceeds the 8 MiB token limit of crypto/jose and cannot be
+// read, by the command line as by the browser; 10,000 fail so.) Run:
 //
 //	go test ./node/portal -run '^$' -bench PortalTimeline -benchtime 1x
 func BenchmarkPortalTimeline(b *testing.B) {
