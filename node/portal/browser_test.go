@@ -165,6 +165,12 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatalf("status after load: %q", s)
 	}
 	screenshot(t, b, "1-start")
+	// Every control has a label a screen reader announces.
+	unlabelled := get(t, b, "unlabelled controls", chromedp.Evaluate[[]string](`[...document.querySelectorAll('input, select, textarea')]
+		.filter((c) => c.type !== 'hidden' && !(c.labels && c.labels.length) && !c.getAttribute('aria-label')).map((c) => c.id || c.outerHTML)`))
+	if len(unlabelled) > 0 {
+		t.Fatalf("controls without a label: %v", unlabelled)
+	}
 
 	importKey(t, b, f.subj)
 	if s := text(t, b, "#subject"); s != sme {
@@ -310,6 +316,9 @@ func TestPortalInBrowser(t *testing.T) {
 	lang := get(t, b, "html lang", chromedp.Evaluate[string](`document.documentElement.lang`))
 	if h := text(t, b, "h1"); lang != "zh-CN" || h != "谁查询了我？" || !strings.Contains(text(t, b, `#providers li[data-provider="market-reg"]`), "已验证") {
 		t.Fatalf("after switching to Chinese: lang %q, h1 %q", lang, h)
+	}
+	if cell := text(t, b, "#timeline tbody tr td"); !strings.Contains(cell, "年") {
+		t.Fatalf("time not in the Chinese format: %q", cell)
 	}
 	screenshot(t, b, "6-chinese")
 	run(t, b, "switch back", chromedp.Click(chromedp.ID("lang")))
