@@ -98,9 +98,13 @@ func MemberEntry(dir string) (schemas.Member, error) {
 	if err != nil {
 		return schemas.Member{}, err
 	}
+	revoked, err := RevokedSubjectCerts(dir)
+	if err != nil {
+		return schemas.Member{}, err
+	}
 	return registry.MemberFromParts(registry.MemberParts{
 		ID: cfg.ID, Organisation: cfg.Organisation, USCC: cfg.USCC, Roles: cfg.Roles, Jurisdiction: cfg.Jurisdiction,
 		Endpoint: cfg.AdvertisedEndpoint(), PublicEndpoint: cfg.AdvertisedPublicEndpoint(),
-		Keys: jwks, CertPEM: certPEM,
+		Keys: jwks, CertPEM: certPEM, RevokedSubjectCerts: revoked,
 	})
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -45,6 +46,7 @@ type Node struct {
 	tlsCert      tls.Certificate
 	caPool       *x509.CertPool
 	closers      closers // what Open acquired, released by Close
+	authority    ed25519.PublicKey // the federation authority key (trust anchor), served to the portal
 
 	// CatalogToken is this node's signed catalogue, served at
 	// catalog.RouteCatalog (wire_catalog.go).
@@ -168,7 +170,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (_ *Node, err er
 	}
 	return &Node{Config: cfg, Keys: nk, Registry: watcher, Store: st, Logs: lg, Witnessing: wit, Policy: pol, Provider: prov,
 		Client: client, CatalogToken: catalogTok, Metrics: metrics,
-		policyLoader: loader, log: logger, tlsCert: tlsCert, caPool: pool, closers: cl}, nil
+		policyLoader: loader, log: logger, tlsCert: tlsCert, caPool: pool, closers: cl, authority: authority}, nil
 }
 
 // Close stops the logs' sequencers and closes the store: what Open acquired,
@@ -228,7 +230,7 @@ func (n *Node) Serve(ctx context.Context, ready func()) error {
 	maxBody := n.Config.MaxBodyBytes
 	servers := []*http.Server{
 		newServer(n.wrap(schemas.ListenerMember, n.memberHandler(maxBody)), memberTLS), // + /metrics, request ids, latency (serve_ops.go)
-		newServer(n.wrap(schemas.ListenerSubject, n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public"))), publicTLS), // per-IP limit before any log append (server/ratelimit.go), refusals counted
+		newServer(n.wrap(schemas.ListenerSubject, n.publicCORS(n.Provider.RateLimit(n.publicHandler(maxBody), n.Config.PublicRate.PerSecond, n.Config.PublicRate.Burst, n.Metrics.RateLimitObserver("public")))), publicTLS), // CORS for portal pages (wire_portal.go), then a per-IP limit before any log append (server/ratelimit.go), refusals counted
 	}
 	listeners := []net.Listener{ml, pl}
 	if internalH != nil {

@@ -33,6 +33,12 @@ func (n *Node) memberHandler(maxBody int64) http.Handler {
 // publicHandler is the subject API, instrumented.
 func (n *Node) publicHandler(maxBody int64) http.Handler {
 	public := n.Provider.PublicHandler(maxBody)
+	if n.Config.Portal.Enabled {
+		p := n.portal()
+		for _, pattern := range p.Patterns() {
+			public.Handle(pattern, p)
+		}
+	}
 	return n.Metrics.Instrument("public", routed(public, public.Patterns()...))
 }
 

@@ -292,6 +292,10 @@ type Member struct {
 	SigningKeys    json.RawMessage `json:"signing_keys"`    // JWKS of Ed25519 public keys
 	EncryptionKey  json.RawMessage `json:"encryption_key"`  // X25519 public JWK
 	TLSCertSHA256  string          `json:"tls_cert_sha256"` // hex SHA-256 of the leaf certificate DER
+	// RevokedSubjectCerts, on a registrar only, are the ids (jti) of the
+	// subject certificates it has revoked (a subject's lost or compromised
+	// key): every check of a subject certificate refuses them.
+	RevokedSubjectCerts []string `json:"revoked_subject_certs,omitempty"`
 }
 
 // HasRole reports whether the member holds role.

@@ -36,6 +36,7 @@ func demoSpecs() []devnet.Spec {
 
 func (a *app) demoCmd() *cobra.Command {
 	var keep string
+	var portal bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Start three nodes on loopback and walk through authorised, denied, replayed and revoked queries",
@@ -43,12 +44,15 @@ func (a *app) demoCmd() *cobra.Command {
 directories with their own keys and certificates, a signed registry), seeds records for several SMEs,
 starts the three nodes as separate processes, and prints a transcript of: an authorised loan_approval
 query, the same query without consent, a replayed request, a query after the subject revoked its consent,
-and the subject reading its own inquiry log.`,
+and the subject reading its own inquiry log.
+--portal then keeps the federation running with the subject portal enabled, and prints its address and
+the demo subject's key file, until Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runDemo(cmd.Context(), keep)
+			return a.runDemo(cmd.Context(), keep, portal)
 		},
 	}
+	cmd.Flags().BoolVar(&portal, "portal", false, "keep the federation running with the subject portal and print its address, until Ctrl-C")
 	cmd.Flags().StringVar(&keep, "keep", "", "build the network in this directory and keep it (default: a temporary directory, removed)")
 	return cmd
 }
@@ -66,7 +70,7 @@ func (t *transcript) step(format string, args ...any) {
 
 func (t *transcript) say(format string, args ...any) { fmt.Fprintf(t.w, "   "+format+"\n", args...) }
 
-func (a *app) runDemo(ctx context.Context, keep string) error {
+func (a *app) runDemo(ctx context.Context, keep string, portal bool) error {
 	dir, cleanup, err := workDir(keep, "creditnode-demo-")
 	if err != nil {
 		return err
@@ -118,6 +122,11 @@ func (a *app) runDemo(ctx context.Context, keep string) error {
 	t.say("tax-dept: tax_payment, social_insurance (authorised); market-reg: registration (public)")
 	t.say("market-reg also holds a list entry for %s (untrustworthy_list, shared)", smes[3].USCC)
 
+	if portal {
+		if err := enableDemoPortal(net); err != nil {
+			return err
+		}
+	}
 	t.step("Start three node processes")
 	logPath := filepath.Join(dir, "nodes.log")
 	logFile, err := os.Create(logPath)
@@ -230,6 +239,9 @@ func (a *app) runDemo(ctx context.Context, keep string) error {
 		return err
 	}
 
+	if portal {
+		return a.demoPortal(ctx, t, net, reg, subj)
+	}
 	fmt.Fprintln(a.out, "\ndemo complete")
 	return nil
 }

@@ -185,7 +185,7 @@ then returns your entries only, signed with its registered key. Each entry's lea
 	inquiries.Flags().BoolVar(&asJSON, "json", false, "print the verified log as JSON")
 	iopts.addFlags(inquiries)
 
-	cmd.AddCommand(keygen, enrol, inquiries)
+	cmd.AddCommand(keygen, enrol, inquiries, a.revokeSubjectCertCmd())
 	cmd.AddCommand(a.subjectRightsCmds()...)
 	return cmd
 }

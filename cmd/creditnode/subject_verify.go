@@ -17,11 +17,10 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node/consent"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/registry"
+	"github.com/creditexchange/node/node/subjectcheck"
 	"github.com/creditexchange/node/node/subjectlog"
-	"github.com/creditexchange/node/node/witness"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -67,23 +66,19 @@ func (o *inquiryOpts) run(ctx context.Context, out io.Writer, sc *peer.SubjectCl
 	if !ok {
 		return errors.New("no federation registry to verify with")
 	}
-	// threats.md 29: the log must be the one of the subject this key is certified for.
 	cert, err := os.ReadFile(certPath)
 	if err != nil {
 		return err
 	}
-	sub, err := consent.VerifySubjectCert(cert, reg, time.Now(), time.Minute)
-	if err != nil {
-		return fmt.Errorf("your subject certificate: %w", err)
-	}
-	if log.Subject != sub.Claims.Subject {
-		return fmt.Errorf("the provider answered with the log of %q, not yours", log.Subject)
+	// threats.md 29: the log must be the one of the subject this key is certified for.
+	if _, err := subjectcheck.Own(log, cert, reg, time.Now()); err != nil {
+		return err
 	}
 	printInquiries(out, log)
 	var res *subjectlog.Result
 	var verr error
 	if o.verify {
-		res, verr = witness.VerifySubjectLog(log, witness.RegistryMembers{Current: func() *registry.Registry { return reg }}, o.witnesses)
+		res, verr = subjectcheck.Complete(log, reg, o.witnesses)
 		printVerification(out, res, verr, o.witnesses)
 	}
 	if o.export != "" {

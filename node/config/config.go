@@ -114,11 +114,23 @@ type Config struct {
 	// Runtime tunes the Go runtime of `creditnode serve` (see Runtime).
 	Runtime Runtime `yaml:"runtime,omitempty"`
 
+	// Portal serves the subject portal on the public listener (see Portal).
+	Portal Portal `yaml:"portal,omitempty"`
+
 	// Dir is the node directory the config was loaded from (not in YAML).
 	Dir string `yaml:"-"`
 	// FromEnv names the environment variables that overrode the file's
 	// values (not in YAML).
 	FromEnv []string `yaml:"-"`
+}
+
+// Portal is the subject portal (package node/portal): with Enabled, the
+// public listener serves it under /portal/. Witnesses is how many witness
+// cosignatures the page requires of each provider's checkpoint (as
+// `subject inquiries --witnesses`; default 0).
+type Portal struct {
+	Enabled   bool `yaml:"enabled,omitempty"`
+	Witnesses int  `yaml:"witnesses,omitempty"`
 }
 
 // PolicySource names a signed policy bundle: a file, a directory holding
@@ -283,6 +295,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: id %q: use lower-case letters, digits and '-'", c.ID)
 	case c.FreeReportsPerYear < 0:
 		return errors.New("config: free_reports_per_year must not be negative")
+	case c.Portal.Witnesses < 0:
+		return errors.New("config: portal.witnesses must not be negative")
 	case c.PublicRate.PerSecond < 0 || c.PublicRate.Burst < 0:
 		return errors.New("config: public_rate.per_second and public_rate.burst must not be negative")
 	case c.Organisation == "":

@@ -130,9 +130,16 @@ func IssueSubjectCert(registrar crypto.Signer, registrarID, kid string, subject,
 	return jose.Sign(registrar, kid, schemas.TypSubjectCert, payload)
 }
 
+// revokedCerts is implemented by a registry that lists the subject
+// certificates each registrar revoked (*registry.Registry).
+type revokedCerts interface {
+	SubjectCertRevoked(registrar, certID string) bool
+}
+
 // VerifySubjectCert checks that tok is a subject certificate signed by a
-// registrar's registered key, valid at now within skew, binding a well-formed
-// subject id to an Ed25519 key. Every failure has code subject_cert_invalid.
+// registrar's registered key, not revoked by that registrar (when reg lists
+// revocations), valid at now within skew, binding a well-formed subject id
+// to an Ed25519 key. Every failure has code subject_cert_invalid.
 func VerifySubjectCert(tok []byte, reg Registrars, now time.Time, skew time.Duration) (*SubjectCert, error) {
 	skew = nonNegative(skew)
 	fail := func(err error, msg string) error { return schemas.Wrap(schemas.CodeSubjectCertInvalid, err, msg) }
@@ -154,6 +161,9 @@ func VerifySubjectCert(tok []byte, reg Registrars, now time.Time, skew time.Dura
 	}
 	if _, _, err := jose.Verify(tok, schemas.TypSubjectCert, regKey); err != nil {
 		return nil, fail(err, "subject certificate signature does not verify")
+	}
+	if rv, ok := reg.(revokedCerts); ok && rv.SubjectCertRevoked(cert.Claims.Issuer, cert.Claims.ID) {
+		return nil, fail(nil, "subject certificate revoked by its registrar")
 	}
 	if expired(cert.Claims.Expiry, now, skew) {
 		return nil, fail(nil, "subject certificate expired")

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/subjectcheck"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -57,24 +57,5 @@ func (s *SubjectClient) Rights(ctx context.Context, baseURL, provider string) (*
 	if s.Registry == nil {
 		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "no registry to verify the provider's signature")
 	}
-	hdr, err := jose.ParseJWSHeader(body)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "answer is not a signed token")
-	}
-	pub, ok := s.Registry.SigningKey(provider, hdr.KeyID)
-	if !ok {
-		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "answer signed by a key not registered to %s", provider)
-	}
-	payload, _, err := jose.Verify(body, schemas.TypRightsList, pub)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "provider signature does not verify")
-	}
-	var out schemas.SubjectRights
-	if err := schemas.DecodeStrict(payload, &out); err != nil {
-		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "rights list malformed")
-	}
-	if out.Issuer != provider {
-		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "rights list issued by %q, not %q", out.Issuer, provider)
-	}
-	return &out, nil
+	return subjectcheck.OpenRights(body, provider, s.Registry)
 }

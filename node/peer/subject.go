@@ -8,15 +8,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/node/consent"
-	"github.com/creditexchange/node/node/inquirylog"
+	"github.com/creditexchange/node/node/subjectcheck"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -79,25 +77,13 @@ func (s *SubjectClient) InquiriesSigned(ctx context.Context, baseURL, provider s
 }
 
 // OpenSubjectLog verifies a provider-signed subject log offline: the
-// provider's registered signature, the issuer, every entry's leaf hash.
+// provider's registered signature, the issuer, every entry's leaf hash
+// (subjectcheck.Open, which the portal's browser verifier runs too).
 func (s *SubjectClient) OpenSubjectLog(tok []byte, provider string) (*schemas.SubjectLog, error) {
-	payload, err := s.verify(tok, provider)
-	if err != nil {
-		return nil, err
+	if s.Registry == nil {
+		return nil, errors.New("peer: no registry to verify the provider's signature")
 	}
-	var out schemas.SubjectLog
-	if err := schemas.DecodeStrict(payload, &out); err != nil {
-		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "subject log malformed")
-	}
-	if out.Issuer != provider {
-		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "subject log issued by %q, not %q", out.Issuer, provider)
-	}
-	for _, e := range out.Entries {
-		if err := inquirylog.VerifyLogged(e); err != nil {
-			return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, fmt.Sprintf("entry %d fails its leaf hash", e.Index))
-		}
-	}
-	return &out, nil
+	return subjectcheck.Open(tok, provider, s.Registry)
 }
 
 // Revoke withdraws consentID at provider. It returns the provider's log index
@@ -119,25 +105,6 @@ func (s *SubjectClient) Revoke(ctx context.Context, baseURL, provider, consentID
 		return 0, schemas.Errorf(schemas.CodePeerBadResponse, "unexpected revocation answer")
 	}
 	return out.LogIndex, nil
-}
-
-func (s *SubjectClient) verify(tok []byte, provider string) ([]byte, error) {
-	hdr, err := jose.ParseJWSHeader(tok)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "answer is not a signed token")
-	}
-	if s.Registry == nil {
-		return nil, errors.New("peer: no registry to verify the provider's signature")
-	}
-	pub, ok := s.Registry.SigningKey(provider, hdr.KeyID)
-	if !ok {
-		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "answer signed by a key not registered to %s", provider)
-	}
-	payload, _, err := jose.Verify(tok, schemas.TypSubjectLog, pub)
-	if err != nil {
-		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "provider signature does not verify")
-	}
-	return payload, nil
 }
 
 func (s *SubjectClient) post(ctx context.Context, baseURL, path string, tok []byte) ([]byte, error) {

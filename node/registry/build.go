@@ -111,6 +111,9 @@ type MemberParts struct {
 	EncryptionKey []byte
 	// CertPEM is the node's TLS certificate; its fingerprint is pinned.
 	CertPEM []byte
+	// RevokedSubjectCerts, for a registrar, are the subject certificates it
+	// revoked (ids).
+	RevokedSubjectCerts []string
 }
 
 // MemberFromParts builds and validates a registry entry. The keys are
@@ -156,6 +159,7 @@ func MemberFromParts(p MemberParts) (schemas.Member, error) {
 		ID: p.ID, Organisation: p.Organisation, USCC: p.USCC, Roles: slices.Clone(p.Roles),
 		Jurisdiction: p.Jurisdiction, Endpoint: p.Endpoint, PublicEndpoint: p.PublicEndpoint,
 		SigningKeys: sigJSON, EncryptionKey: encJSON, TLSCertSHA256: fp,
+		RevokedSubjectCerts: slices.Clone(p.RevokedSubjectCerts),
 	}
 	if _, err := parseMember(m); err != nil {
 		return schemas.Member{}, fmt.Errorf("%w: %w", ErrInvalid, err)

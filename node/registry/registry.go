@@ -89,6 +89,7 @@ type entry struct {
 	signing map[string]ed25519.PublicKey
 	enc     *ecdh.PublicKey
 	encKID  string
+	revoked map[string]bool // subject certificate ids the registrar revoked
 }
 
 // Verify checks that tok is a registry signed by authority (its JWS kid must
@@ -227,7 +228,20 @@ func parseMember(m schemas.Member) (*entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q: encryption_key: %w", m.ID, err)
 	}
-	return &entry{member: copyMember(m), signing: signing, enc: enc, encKID: encKID}, nil
+	var revoked map[string]bool
+	if len(m.RevokedSubjectCerts) > 0 {
+		if !m.HasRole(RoleRegistrar) {
+			return nil, fmt.Errorf("%q: revoked_subject_certs on a member that is not a registrar", m.ID)
+		}
+		revoked = make(map[string]bool, len(m.RevokedSubjectCerts))
+		for _, id := range m.RevokedSubjectCerts {
+			if checkID(id) != nil || revoked[id] {
+				return nil, fmt.Errorf("%q: revoked_subject_certs: invalid or repeated id %q", m.ID, truncate(id))
+			}
+			revoked[id] = true
+		}
+	}
+	return &entry{member: copyMember(m), signing: signing, enc: enc, encKID: encKID, revoked: revoked}, nil
 }
 
 // checkID accepts the ids node configuration accepts: 1..64 lower-case
@@ -290,6 +304,7 @@ func copyMember(m schemas.Member) schemas.Member {
 	m.Roles = slices.Clone(m.Roles)
 	m.SigningKeys = bytes.Clone(m.SigningKeys)
 	m.EncryptionKey = bytes.Clone(m.EncryptionKey)
+	m.RevokedSubjectCerts = slices.Clone(m.RevokedSubjectCerts)
 	return m
 }
 
@@ -361,6 +376,13 @@ func (r *Registry) RegistrarKey(memberID, kid string) (ed25519.PublicKey, bool) 
 	}
 	pub, ok := e.signing[kid]
 	return pub, ok
+}
+
+// SubjectCertRevoked reports whether registrar has revoked the subject
+// certificate with id certID (its revoked_subject_certs entry).
+func (r *Registry) SubjectCertRevoked(registrar, certID string) bool {
+	e, ok := r.members[registrar]
+	return ok && e.revoked[certID]
 }
 
 // EncryptionKey returns memberID's X25519 encryption key and its key id.

@@ -254,6 +254,15 @@ func (w *Watcher) RegistrarKey(memberID, kid string) (ed25519.PublicKey, bool) {
 	return nil, false
 }
 
+// SubjectCertRevoked reports whether registrar revoked the subject
+// certificate certID in the registry in force.
+func (w *Watcher) SubjectCertRevoked(registrar, certID string) bool {
+	if reg := w.live(); reg != nil {
+		return reg.SubjectCertRevoked(registrar, certID)
+	}
+	return false
+}
+
 // EncryptionKey looks up a member's encryption key in the registry in force.
 func (w *Watcher) EncryptionKey(memberID string) (*ecdh.PublicKey, string, bool) {
 	if reg := w.live(); reg != nil {
