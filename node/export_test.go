@@ -7,7 +7,7 @@ import "github.com/creditexchange/node/schemas"
 func ListenerRoutes(n *Node) map[string][]string {
 	return map[string][]string{
 		schemas.ListenerMember:   n.memberMux(0).Patterns(),
-		schemas.ListenerSubject:  n.Provider.PublicHandler(0).Patterns(),
+		schemas.ListenerSubject:  n.publicMux(0).Patterns(),
 		schemas.ListenerOps:      n.opsMux(0).Patterns(),
 		schemas.ListenerInternal: internalPatterns(n),
 	}

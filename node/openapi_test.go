@@ -46,6 +46,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.InternalListen, cfg.Dir = "127.0.0.1:1", ""
+	cfg.Portal.Enabled = true // and the subject portal's pages
 	if err := cfg.Save(n.NodeDir("tax-dept")); err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +63,9 @@ func TestOpenAPIRoutes(t *testing.T) {
 		if !slices.Contains(routes[schemas.ListenerMember], r) {
 			t.Errorf("the member listener has no route %s", r)
 		}
+	}
+	if !slices.Contains(routes[schemas.ListenerSubject], "GET /portal/") {
+		t.Errorf("the subject listener has no portal: %v", routes[schemas.ListenerSubject])
 	}
 	if !slices.Contains(routes[schemas.ListenerInternal], "POST /internal/v1/query") {
 		t.Errorf("the internal listener has no query route: %v", routes[schemas.ListenerInternal])
@@ -179,7 +183,8 @@ func TestOpenAPIJOSETypes(t *testing.T) {
 	}
 	onWire := []string{schemas.TypQuery, schemas.TypResponse, schemas.TypDiscover, schemas.TypDiscovery, schemas.TypCatalog,
 		schemas.TypJointRequest, schemas.TypJointAnswer, feeds.TypRequest, schemas.TypSubjectRead, schemas.TypSubjectLog,
-		schemas.TypRevocation, schemas.TypObjection, schemas.TypRepair, schemas.TypRightsStatus, schemas.TypRightsList}
+		schemas.TypRevocation, schemas.TypObjection, schemas.TypRepair, schemas.TypRightsStatus, schemas.TypRightsList,
+		schemas.TypRegistry}
 	named := map[string]bool{}
 	note := func(where string, c openapi3.Content) {
 		for media, mt := range c {

@@ -32,6 +32,13 @@ func (n *Node) memberHandler(maxBody int64) http.Handler {
 
 // publicHandler is the subject API, instrumented.
 func (n *Node) publicHandler(maxBody int64) http.Handler {
+	public := n.publicMux(maxBody)
+	return n.Metrics.Instrument("public", routed(public, public.Patterns()...))
+}
+
+// publicMux is the subject API with, when portal.enabled is set, the
+// subject portal's pages (wire_portal.go).
+func (n *Node) publicMux(maxBody int64) *gate.Mux {
 	public := n.Provider.PublicHandler(maxBody)
 	if n.Config.Portal.Enabled {
 		p := n.portal()
@@ -39,7 +46,7 @@ func (n *Node) publicHandler(maxBody int64) http.Handler {
 			public.Handle(pattern, p)
 		}
 	}
-	return n.Metrics.Instrument("public", routed(public, public.Patterns()...))
+	return public
 }
 
 // opsMux is the plain-HTTP ops listener: /metrics, the provider's own
