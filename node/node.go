@@ -45,7 +45,7 @@ type Node struct {
 	log          *slog.Logger
 	tlsCert      tls.Certificate
 	caPool       *x509.CertPool
-	closers      closers // what Open acquired, released by Close
+	closers      closers           // what Open acquired, released by Close
 	authority    ed25519.PublicKey // the federation authority key (trust anchor), served to the portal
 
 	// CatalogToken is this node's signed catalogue, served at
