@@ -58,6 +58,11 @@ func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, 
 		Witnesses: func() note.Verifiers {
 			return note.VerifierList(witness.CosignatureVerifiers(members, members.Peers()...)...)
 		},
+		// A checkpoint superseded within twice the poll interval (the
+		// peers', taken to be this node's) may still get the cosignature a
+		// peer made of it when it was the newest; the most witnessed ones
+		// stay until newer ones are as witnessed.
+		Retention: subjectlog.Retention{Window: subjectlog.RetentionWindow(cfg.Witness.Poll())},
 	})
 	if err != nil {
 		return nil, err
