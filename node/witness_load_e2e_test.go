@@ -1,0 +1,138 @@
+package node_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/devnet"
+	"github.com/creditexchange/node/node/registry"
+	"github.com/creditexchange/node/node/subjectlog"
+	"github.com/creditexchange/node/node/witness"
+)
+
+// witnessEveryTick makes every node of the network poll its peers every
+// second and commit its subject map every 100 ms.
+func witnessEveryTick(t *testing.T) func(*devnet.Network) {
+	return func(n *devnet.Network) {
+		for _, s := range n.Specs {
+			dir := n.NodeDir(s.ID)
+			cfg, err := config.Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Witness.PollInterval = config.Duration(time.Second)
+			cfg.Witness.CommitInterval = config.Duration(100 * time.Millisecond)
+			if err := cfg.Save(dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// steadyLoad has bank-a query tax-dept about the enrolled subject every
+// 150 ms until ctx ends or max queries were sent; wait returns how many
+// were answered.
+func steadyLoad(ctx context.Context, t *testing.T, f *fed, max int) (wait func() int) {
+	tok, _ := f.consent(t, "loan_approval", []string{"tax_payment", "social_insurance"}, max)
+	var wg sync.WaitGroup
+	answered := 0
+	wg.Go(func() {
+		tick := time.NewTicker(150 * time.Millisecond)
+		defer tick.Stop()
+		for range max {
+			if _, err := f.bank().Query(ctx, f.loanQuery(tok)); err != nil {
+				if ctx.Err() == nil {
+					t.Errorf("query under load: %v", err)
+				}
+				return
+			}
+			answered++
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() int { wg.Wait(); return answered }
+}
+
+// TestWitnessedVerificationUnderLoad: while tax-dept answers queries
+// several times a second (a new subject checkpoint every commit, ten times
+// per witness poll), the subject reading its log at any moment gets a
+// proof anchored at a checkpoint a witness cosigned: its verification
+// with one required witness succeeds every time, over several poll
+// intervals. The kept revisions stay bounded.
+func TestWitnessedVerificationUnderLoad(t *testing.T) {
+	f := startFed(t, witnessEveryTick(t))
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	wait := steadyLoad(ctx, t, f, 400)
+
+	reg := f.nodes["bank-a"].Registry.Current()
+	members := witness.RegistryMembers{Current: func() *registry.Registry { return reg }}
+	sc := f.subjectClient(t, f.subj)
+	verify := func() (*subjectlog.Result, error) {
+		log, _, err := sc.InquiriesSigned(ctx, f.publicURL("tax-dept"), "tax-dept")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return witness.VerifySubjectLog(log, members, 1)
+	}
+	// The first cosignature is collected within a few poll rounds.
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if _, err = verify(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("no witnessed verification under load: %v", err)
+	}
+	// From then on, every read verifies: twelve reads over six poll
+	// intervals, while the log keeps growing.
+	start := f.logSize(t, "tax-dept")
+	var sizes []uint64
+	for i := range 12 {
+		time.Sleep(500 * time.Millisecond)
+		res, err := verify()
+		if err != nil {
+			t.Fatalf("read %d under load: %v", i, err)
+		}
+		sizes = append(sizes, res.Checkpoint.Size)
+	}
+	grown := f.logSize(t, "tax-dept") - start
+	stop()
+	sent := wait()
+	if grown < 12 {
+		t.Fatalf("the log grew by %d entries during the reads: no steady load", grown)
+	}
+
+	revs, err := f.nodes["tax-dept"].Store.SubjectMapRevisions(t.Context(), 10*subjectlog.DefaultMaxRevisions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(revs) > subjectlog.DefaultMaxRevisions {
+		t.Fatalf("%d revisions kept, bound %d", len(revs), subjectlog.DefaultMaxRevisions)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(f.net.NodeDir("tax-dept"), "node.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows := map[string]int{}
+	for _, table := range []string{"subject_map_revisions", "subject_map_nodes", "subject_map_stale", "subject_map_cosignatures"} {
+		var n int
+		if err := db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		rows[table] = n
+	}
+	t.Logf("%d queries answered, log grew by %d during the reads; checkpoint sizes verified against %v; kept %d revisions (%d to %d); rows %v",
+		sent, grown, sizes, len(revs), revs[0].Rev, revs[len(revs)-1].Rev, rows)
+}
