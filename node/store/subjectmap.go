@@ -19,8 +19,10 @@ import (
 // position, the row of the largest revision ≤ r. A revision is the inquiry
 // log's tree size of the subject checkpoint that commits to it. When a row is
 // replaced, its key goes into a stale index with the revision that replaced
-// it (JMT's StaleNodeIndex); pruning deletes the rows replaced at or before
-// the oldest revision kept, which no kept revision can reach.
+// it (JMT's StaleNodeIndex): a row written at r and replaced at s is
+// reachable from the revisions in [r, s) only. Pruning keeps the newest
+// revisions and any older ones the caller retains, and deletes the rows whose
+// range holds no kept revision.
 //
 // The store knows nothing of the tree: positions and node encodings are
 // opaque bytes defined by node/subjectlog.
