@@ -500,22 +500,34 @@ func (s *ops) pruneSubjectMap(ctx context.Context, tx conn, keep int, retain []u
 	if len(older) == 0 {
 		return pruneBelow(ctx, tx, oldest)
 	}
-	// Revisions first: the nodes' test below reads the ones that stay.
 	cond, args := anyOf(s.d, "rev", older)
+	byOldest := append([]any{oldest}, args...)
+	// A row reachable from none of the kept revisions after this prune but
+	// from one before it reaches one of those pruned now: its range
+	// [rev, stale_since) holds one, so it ends after the lowest and starts
+	// at or before the highest (the stale index's order).
+	var lo, hi *int64
+	if err := tx.queryRow(ctx, `SELECT MIN(rev), MAX(rev) FROM subject_map_revisions WHERE rev < ? AND NOT `+cond, byOldest...).Scan(&lo, &hi); err != nil {
+		return unavailable("pruning subject map", err)
+	}
+	if lo == nil {
+		return nil // nothing to prune
+	}
+	// Revisions first: the nodes' test below reads the ones that stay.
 	for _, q := range []string{
 		`DELETE FROM subject_map_cosignatures WHERE rev < ? AND NOT ` + cond,
 		`DELETE FROM subject_map_revisions WHERE rev < ? AND NOT ` + cond,
 	} {
-		if _, err := tx.exec(ctx, q, append([]any{oldest}, args...)...); err != nil {
+		if _, err := tx.exec(ctx, q, byOldest...); err != nil {
 			return unavailable("pruning subject map", err)
 		}
 	}
-	const unreachable = `NOT EXISTS (SELECT 1 FROM subject_map_revisions k WHERE k.rev >= st.rev AND k.rev < st.stale_since)`
+	const unreachable = `st.stale_since > ? AND st.rev <= ? AND NOT EXISTS (SELECT 1 FROM subject_map_revisions k WHERE k.rev >= st.rev AND k.rev < st.stale_since)`
 	for _, q := range []string{
 		`DELETE FROM subject_map_nodes WHERE (id, rev) IN (SELECT st.id, st.rev FROM subject_map_stale st WHERE ` + unreachable + `)`,
 		`DELETE FROM subject_map_stale WHERE (stale_since, id, rev) IN (SELECT st.stale_since, st.id, st.rev FROM subject_map_stale st WHERE ` + unreachable + `)`,
 	} {
-		if _, err := tx.exec(ctx, q); err != nil {
+		if _, err := tx.exec(ctx, q, *lo, *hi); err != nil {
 			return unavailable("pruning subject map", err)
 		}
 	}

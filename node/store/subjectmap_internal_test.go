@@ -47,21 +47,22 @@ func TestSubjectMapPruneDeletesRows(t *testing.T) {
 }
 
 // TestSubjectMapPruneRetainedDeletesRows: with older revisions retained,
-// pruning still frees every row that no kept revision reaches, on both
-// backends.
+// pruning still frees every row that no kept revision reaches, as retained
+// revisions are released one by one, on both backends.
 func TestSubjectMapPruneRetainedDeletesRows(t *testing.T) {
 	for _, b := range pruneBackends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			// Revision r rewrites node "hot" and adds node "r<r>"; keep
-			// the newest 2 and revision 3.
+			// the newest 2 and those retained.
 			var prev *uint64
-			for r := uint64(1); r <= 10; r++ {
+			commit := func(r uint64, retain ...uint64) {
+				t.Helper()
 				u := SubjectMapUpdate{
 					Prev:     prev,
 					Revision: SubjectMapRevision{Rev: r, Root: bytes.Repeat([]byte{1}, HashSize), Note: []byte("n")},
 					Nodes:    []SubjectMapNode{{ID: []byte("hot"), Data: []byte{byte(r)}}, {ID: fmt.Appendf(nil, "r%d", r), Data: []byte{1}}},
 					Keep:     2,
-					Retain:   []uint64{3},
+					Retain:   retain,
 				}
 				if r > 1 {
 					u.Replaced = []SubjectMapRef{{ID: []byte("hot"), Rev: r - 1}}
@@ -71,16 +72,23 @@ func TestSubjectMapPruneRetainedDeletesRows(t *testing.T) {
 				}
 				prev = &r
 			}
-			// Kept: revisions 3, 9, 10; "hot" of 3, 9 and 10; the ten others.
-			if n := b.count("subject_map_revisions"); n != 3 {
-				t.Fatalf("%d revisions", n)
+			counts := func(revs, nodes, stale int) {
+				t.Helper()
+				got := [3]int{b.count("subject_map_revisions"), b.count("subject_map_nodes"), b.count("subject_map_stale")}
+				if got != [3]int{revs, nodes, stale} {
+					t.Fatalf("revisions, nodes, stale index rows: %v, want %v", got, [3]int{revs, nodes, stale})
+				}
 			}
-			if n := b.count("subject_map_nodes"); n != 3+10 {
-				t.Fatalf("%d nodes", n)
+			for r := uint64(1); r <= 10; r++ {
+				commit(r, 3, 6)
 			}
-			if n := b.count("subject_map_stale"); n != 2 { // hot@3 and hot@9, stale since 4 and 10
-				t.Fatalf("%d stale index rows", n)
-			}
+			// Kept: revisions 3, 6, 9, 10; "hot" of each; the ten
+			// others; stale: hot@3, hot@6, hot@9.
+			counts(4, 4+10, 3)
+			commit(11, 6) // 3 released: 6, 10, 11
+			counts(3, 3+11, 2)
+			commit(12) // 6 released: 11, 12, contiguous again
+			counts(2, 2+12, 1)
 		})
 	}
 }
