@@ -65,9 +65,10 @@ func steadyLoad(ctx context.Context, t *testing.T, f *fed, max int, answered *at
 // TestWitnessedVerificationUnderLoad: while tax-dept answers queries
 // several times a second (a new subject checkpoint every commit, ten times
 // per witness poll), the subject reading its log at any moment gets a
-// proof anchored at a checkpoint a witness cosigned: its verification
-// with one required witness succeeds every time, over several poll
-// intervals. The kept revisions stay bounded.
+// proof anchored at a checkpoint both other members cosigned (the
+// witnesses follow each other): its verification requiring two witnesses
+// succeeds every time, over several poll intervals. The kept revisions
+// stay bounded.
 func TestWitnessedVerificationUnderLoad(t *testing.T) {
 	f := startFed(t, witnessEveryTick(t))
 	ctx, stop := context.WithCancel(t.Context())
@@ -83,9 +84,9 @@ func TestWitnessedVerificationUnderLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return witness.VerifySubjectLog(log, members, 1)
+		return witness.VerifySubjectLog(log, members, 2)
 	}
-	// The first cosignature is collected within a few poll rounds.
+	// The first cosignatures are collected within a few poll rounds.
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		if _, err = verify(); err == nil {

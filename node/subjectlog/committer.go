@@ -87,6 +87,10 @@ type CommitterOptions struct {
 	// Retention is which committed revisions are kept (in the store, and
 	// their checkpoints in memory); zero fields take the defaults.
 	Retention Retention
+	// Quorum returns how many cosignatures Prove prefers at least, when
+	// its caller asks for fewer (the witnesses in force: a subject may
+	// require all of them); nil leaves it to the caller.
+	Quorum func() int
 }
 
 // snapshot is one kept revision: its checkpoint, as signed and with the
@@ -593,8 +597,8 @@ func (s *snapshot) noteWithCosigs() ([]byte, error) {
 
 // Prove returns the subject proof for subject's entries (their log
 // indexes, ascending), against the newest checkpoint holding at least
-// minCosigs cosignatures, or if none does the newest of those holding the
-// most (the Committer keeps them: Retention).
+// minCosigs cosignatures (at least Quorum, if set), or if none does the
+// newest of those holding the most (the Committer keeps them: Retention).
 //
 // The caller reads the subject's entries before calling Prove, and a
 // checkpoint may be committed in between: its count would then include an
@@ -638,6 +642,9 @@ func below(indexes []uint64, size uint64) uint64 {
 }
 
 func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64, minCosigs int, retry bool) (*schemas.SubjectProof, error) {
+	if c.opts.Quorum != nil {
+		minCosigs = max(minCosigs, c.opts.Quorum())
+	}
 	cands := c.candidates(minCosigs)
 	if len(cands) == 0 {
 		return nil, ErrNoCheckpoint

@@ -75,11 +75,13 @@
 // and the stale-node index in one transaction; the checkpoint is served
 // only once that transaction has committed, so no checkpoint is ever out
 // without its map, nor a map stored without its checkpoint. A witness
-// cosigns the newest checkpoint when it polls, and this node collects the
-// cosignature when it polls that witness, up to a poll interval later;
-// under steady load the map moves on every commit interval meanwhile. So
-// revisions are kept by time and by witnessing ([Retention]): every one
-// superseded less than twice the poll interval ago (at least 10 s), and
+// cosigns the newest checkpoint when it polls (or the newer one another
+// witness cosigned: node/witness follows the others, so that k witnesses
+// cosign one checkpoint), and this node collects the cosignature when it
+// polls that witness: up to two poll intervals later in all, while under
+// steady load the map moves on every commit interval. So revisions are
+// kept by time and by witnessing ([Retention]): every one superseded less
+// than three poll intervals ago (at least 10 s), and
 // each one holding more cosignatures than every newer one (at most one per
 // witness count, however old), at most 256 in all; a subject is answered
 // against the newest checkpoint with the cosignatures it prefers, or the

@@ -10,7 +10,7 @@ const (
 	MinRetentionWindow = 10 * time.Second
 	// DefaultRetentionWindow is the window of a Committer configured with
 	// none: RetentionWindow of the default 30 s poll interval.
-	DefaultRetentionWindow = time.Minute
+	DefaultRetentionWindow = 90 * time.Second
 	// DefaultMaxRevisions bounds the revisions a Committer keeps, in the
 	// store and in memory (their checkpoints, about 0.5 KiB each with their
 	// cosignatures), unless Retention.Max says otherwise.
@@ -22,10 +22,12 @@ const (
 // answered against a cosigned checkpoint while the map moves on every
 // commit interval.
 //
-// A witness cosigns the newest checkpoint when it polls this node, and this
-// node collects that cosignature when it polls the witness, up to one poll
-// interval later: so a checkpoint superseded less than a poll interval ago
-// may still receive cosignatures. Kept, newest first until Max:
+// A witness cosigns the newest checkpoint when it polls this node (or the
+// newer one another witness cosigned, up to a poll interval later:
+// node/witness follows the others), and this node collects that
+// cosignature when it polls the witness, up to one more poll interval
+// later: so a checkpoint superseded less than two poll intervals ago may
+// still receive cosignatures. Kept, newest first until Max:
 //
 //   - the newest revision;
 //   - the witnessed ones: each revision holding more cosignatures than every
@@ -33,8 +35,8 @@ const (
 //     one per witness, kept however old until a newer one is as witnessed;
 //   - those superseded less than Window ago, newest first.
 type Retention struct {
-	// Window is how long a superseded revision stays: at least the
-	// witnesses' poll interval plus the time a poll round takes
+	// Window is how long a superseded revision stays: at least twice the
+	// witnesses' poll interval plus the time poll rounds take
 	// (RetentionWindow); zero is DefaultRetentionWindow.
 	Window time.Duration
 	// Max bounds the kept revisions (at least 1); zero is
@@ -42,10 +44,11 @@ type Retention struct {
 	Max int
 }
 
-// RetentionWindow is the window for witnesses polling every poll: twice
-// the poll interval, at least MinRetentionWindow.
+// RetentionWindow is the window for witnesses polling every poll: three
+// poll intervals (two, and one for the rounds' durations), at least
+// MinRetentionWindow.
 func RetentionWindow(poll time.Duration) time.Duration {
-	return max(2*poll, MinRetentionWindow)
+	return max(3*poll, MinRetentionWindow)
 }
 
 func (r Retention) withDefaults() Retention {

@@ -73,7 +73,10 @@ func TestRetention(t *testing.T) {
 	if w := RetentionWindow(time.Second); w != MinRetentionWindow {
 		t.Fatalf("window of a 1s poll: %v", w)
 	}
-	if w := RetentionWindow(30 * time.Second); w != time.Minute {
+	if w := RetentionWindow(30 * time.Second); w != 90*time.Second {
 		t.Fatalf("window of a 30s poll: %v", w)
+	}
+	if DefaultRetentionWindow != RetentionWindow(30*time.Second) {
+		t.Fatalf("default window %v", DefaultRetentionWindow)
 	}
 }

@@ -244,11 +244,15 @@ func (w *Witness) alarm(ctx context.Context, a Alarm) {
 }
 
 // Poll fetches peer's latest subject checkpoint over mutual TLS, observes
-// it, then collects peer's cosignature of this node's own checkpoint.
+// it (or the one another witness cosigned, see follow), then collects
+// peer's cosignature of this node's own checkpoint.
 func (w *Witness) Poll(ctx context.Context, peer string) error {
 	text, err := w.opts.Fetch.Get(ctx, peer, PathCheckpoint)
 	if err != nil {
 		return err
+	}
+	if other := w.follow(ctx, peer, text); other != nil {
+		text = other
 	}
 	proof := func(ctx context.Context, from, to uint64) ([][]byte, error) {
 		b, err := w.opts.Fetch.Get(ctx, peer, PathConsistency+"?from="+strconv.FormatUint(from, 10)+"&to="+strconv.FormatUint(to, 10))
@@ -266,6 +270,49 @@ func (w *Witness) Poll(ctx context.Context, peer string) error {
 		}
 	}
 	return obsErr
+}
+
+// follow returns the checkpoint of peer that another witness cosigned
+// last, if it is newer than the one this witness cosigned last and not
+// newer than latest (peer's own latest): nil otherwise. Witnesses polling
+// a busy peer at different moments would each cosign another checkpoint,
+// and none would ever hold k cosignatures; following the newest one another
+// witness cosigned, each checkpoint a witness cosigns is cosigned by the
+// others at their next poll. The followed checkpoint is checked as any
+// other (Observe: the peer's signature, consistency with the last one).
+// Other witnesses that do not answer are skipped.
+func (w *Witness) follow(ctx context.Context, peer string, latest []byte) []byte {
+	newest, _, err := w.open(peer, latest)
+	if err != nil {
+		return nil
+	}
+	var floor uint64
+	last, err := w.opts.State.Last(ctx, peer)
+	switch {
+	case errors.Is(err, ErrNoRecord):
+		return nil // first sight: the peer's own latest
+	case err != nil:
+		return nil
+	default:
+		floor = last.Size
+	}
+	var best []byte
+	var bestSize uint64
+	for _, other := range w.opts.Members.Peers() {
+		if other == peer {
+			continue
+		}
+		b, err := w.opts.Fetch.Get(ctx, other, PathCosigned+peer)
+		if err != nil {
+			continue
+		}
+		cp, _, err := w.open(peer, b)
+		if err != nil || cp.Size <= floor || cp.Size > newest.Size || cp.Size <= bestSize {
+			continue
+		}
+		best, bestSize = b, cp.Size
+	}
+	return best
 }
 
 // PollAll polls every peer once, logging failures.
