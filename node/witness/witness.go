@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -272,6 +273,9 @@ func (w *Witness) Poll(ctx context.Context, peer string) error {
 	return obsErr
 }
 
+// followTimeout bounds the requests of follow.
+const followTimeout = 5 * time.Second
+
 // follow returns the checkpoint of peer that another witness cosigned
 // last, if it is newer than the one this witness cosigned last and not
 // newer than latest (peer's own latest): nil otherwise. Witnesses polling
@@ -296,14 +300,25 @@ func (w *Witness) follow(ctx context.Context, peer string, latest []byte) []byte
 	default:
 		floor = last.Size
 	}
+	// Asked at once, for at most followTimeout: a member that is down
+	// delays the poll of each peer by that much at most.
+	others := slices.DeleteFunc(w.opts.Members.Peers(), func(id string) bool { return id == peer })
+	got := make([][]byte, len(others))
+	fctx, cancel := context.WithTimeout(ctx, followTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, other := range others {
+		wg.Go(func() {
+			if b, err := w.opts.Fetch.Get(fctx, other, PathCosigned+peer); err == nil {
+				got[i] = b
+			}
+		})
+	}
+	wg.Wait()
 	var best []byte
 	var bestSize uint64
-	for _, other := range w.opts.Members.Peers() {
-		if other == peer {
-			continue
-		}
-		b, err := w.opts.Fetch.Get(ctx, other, PathCosigned+peer)
-		if err != nil {
+	for _, b := range got {
+		if b == nil {
 			continue
 		}
 		cp, _, err := w.open(peer, b)
