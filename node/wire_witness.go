@@ -58,6 +58,14 @@ func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, 
 		Witnesses: func() note.Verifiers {
 			return note.VerifierList(witness.CosignatureVerifiers(members, members.Peers()...)...)
 		},
+		// A checkpoint superseded within two poll intervals (the peers',
+		// taken to be this node's) may still get the cosignatures peers
+		// made of it; the most witnessed ones stay until newer ones are as
+		// witnessed.
+		Retention: subjectlog.Retention{Window: subjectlog.RetentionWindow(cfg.Witness.Poll())},
+		// Subjects are answered against a checkpoint every other member
+		// cosigned, when one is kept: a subject may require all of them.
+		Quorum: func() int { return len(members.Peers()) },
 	})
 	if err != nil {
 		return nil, err

@@ -19,8 +19,10 @@ import (
 // position, the row of the largest revision ≤ r. A revision is the inquiry
 // log's tree size of the subject checkpoint that commits to it. When a row is
 // replaced, its key goes into a stale index with the revision that replaced
-// it (JMT's StaleNodeIndex); pruning deletes the rows replaced at or before
-// the oldest revision kept, which no kept revision can reach.
+// it (JMT's StaleNodeIndex): a row written at r and replaced at s is
+// reachable from the revisions in [r, s) only. Pruning keeps the newest
+// revisions and any older ones the caller retains, and deletes the rows whose
+// range holds no kept revision.
 //
 // The store knows nothing of the tree: positions and node encodings are
 // opaque bytes defined by node/subjectlog.
@@ -29,6 +31,9 @@ import (
 const (
 	MaxSubjectMapID   = 64  // SubjectMapNode.ID
 	MaxSubjectMapNode = 256 // SubjectMapNode.Data
+	// MaxSubjectMapRetain bounds SubjectMapUpdate.Retain (and so the
+	// revisions kept beyond Keep).
+	MaxSubjectMapRetain = 4096
 )
 
 // ErrSubjectMapConflict is returned by CommitSubjectMap when the newest
@@ -76,8 +81,13 @@ type SubjectMapUpdate struct {
 	// Replaced are the stored nodes that Nodes replace: stale from
 	// Revision.Rev on.
 	Replaced []SubjectMapRef
-	// Keep is how many revisions stay, counting this one (at least 1).
+	// Keep is how many of the newest revisions stay, counting this one (at
+	// least 1).
 	Keep int
+	// Retain are older stored revisions that stay as well (node/subjectlog
+	// keeps recently superseded and witnessed checkpoints); a revision of
+	// Retain that is not stored is ignored.
+	Retain []uint64
 }
 
 func (u *SubjectMapUpdate) validate() error {
@@ -91,6 +101,8 @@ func (u *SubjectMapUpdate) validate() error {
 		return invalid("subject map revision %d", r.Rev)
 	case u.Keep < 1:
 		return invalid("subject map keep %d", u.Keep)
+	case len(u.Retain) > MaxSubjectMapRetain:
+		return invalid("subject map retaining %d revisions", len(u.Retain))
 	case u.Prev != nil && !u.Reset && *u.Prev >= r.Rev:
 		return invalid("subject map revision %d after %d", r.Rev, *u.Prev)
 	}
@@ -465,19 +477,67 @@ func (s *ops) CommitSubjectMap(ctx context.Context, u SubjectMapUpdate) error {
 			rev, u.Revision.Root, int64(u.Revision.Keys), u.Revision.Note); err != nil {
 			return unavailable("storing subject map revision", err)
 		}
-		return pruneSubjectMap(ctx, tx, u.Keep)
+		return s.pruneSubjectMap(ctx, tx, u.Keep, u.Retain)
 	})
 }
 
-// pruneSubjectMap keeps the newest keep revisions: a row replaced at
-// revision s is reachable from revisions below s only, so the rows replaced
-// at or before the oldest kept revision go, and the revisions before it with
-// their cosignatures.
-func pruneSubjectMap(ctx context.Context, tx conn, keep int) error {
+// pruneSubjectMap keeps the newest keep revisions and those of retain: a
+// row written at revision r and replaced at revision s is reachable from
+// the revisions in [r, s) only, so it goes when none of them is kept, with
+// its stale index entry; the revisions not kept go with their
+// cosignatures.
+func (s *ops) pruneSubjectMap(ctx context.Context, tx conn, keep int, retain []uint64) error {
 	oldest, ok, err := oldestKept(tx.queryRow(ctx, `SELECT rev FROM subject_map_revisions ORDER BY rev DESC LIMIT 1 OFFSET ?`, keep-1))
 	if err != nil || !ok {
 		return err // nil: fewer than keep
 	}
+	var older []int64 // the retained revisions older than the newest keep
+	for _, r := range retain {
+		if r <= 1<<63-1 && int64(r) < oldest && !slices.Contains(older, int64(r)) {
+			older = append(older, int64(r))
+		}
+	}
+	if len(older) == 0 {
+		return pruneBelow(ctx, tx, oldest)
+	}
+	cond, args := anyOf(s.d, "rev", older)
+	byOldest := append([]any{oldest}, args...)
+	// A row reachable from none of the kept revisions after this prune but
+	// from one before it reaches one of those pruned now: its range
+	// [rev, stale_since) holds one, so it ends after the lowest and starts
+	// at or before the highest (the stale index's order).
+	var lo, hi *int64
+	if err := tx.queryRow(ctx, `SELECT MIN(rev), MAX(rev) FROM subject_map_revisions WHERE rev < ? AND NOT `+cond, byOldest...).Scan(&lo, &hi); err != nil {
+		return unavailable("pruning subject map", err)
+	}
+	if lo == nil {
+		return nil // nothing to prune
+	}
+	// Revisions first: the nodes' test below reads the ones that stay.
+	for _, q := range []string{
+		`DELETE FROM subject_map_cosignatures WHERE rev < ? AND NOT ` + cond,
+		`DELETE FROM subject_map_revisions WHERE rev < ? AND NOT ` + cond,
+	} {
+		if _, err := tx.exec(ctx, q, byOldest...); err != nil {
+			return unavailable("pruning subject map", err)
+		}
+	}
+	const unreachable = `st.stale_since > ? AND st.rev <= ? AND NOT EXISTS (SELECT 1 FROM subject_map_revisions k WHERE k.rev >= st.rev AND k.rev < st.stale_since)`
+	for _, q := range []string{
+		`DELETE FROM subject_map_nodes WHERE (id, rev) IN (SELECT st.id, st.rev FROM subject_map_stale st WHERE ` + unreachable + `)`,
+		`DELETE FROM subject_map_stale WHERE (stale_since, id, rev) IN (SELECT st.stale_since, st.id, st.rev FROM subject_map_stale st WHERE ` + unreachable + `)`,
+	} {
+		if _, err := tx.exec(ctx, q, *lo, *hi); err != nil {
+			return unavailable("pruning subject map", err)
+		}
+	}
+	return nil
+}
+
+// pruneBelow keeps the revisions from oldest on (contiguous): the rows
+// replaced at or before oldest go, and the revisions before it with their
+// cosignatures.
+func pruneBelow(ctx context.Context, tx conn, oldest int64) error {
 	for _, q := range []string{
 		`DELETE FROM subject_map_nodes WHERE (id, rev) IN (SELECT id, rev FROM subject_map_stale WHERE stale_since <= ?)`,
 		`DELETE FROM subject_map_stale WHERE stale_since <= ?`,

@@ -118,7 +118,7 @@ func buildStoredMap(b *testing.B, st MapStore, n int) *mapRevision {
 	}
 	// Revisions without changes, so that the bulk revisions are pruned
 	// before anything is measured.
-	for range keepSnapshots {
+	for range storeKeep {
 		rev++
 		r = commitBatch(b, st, r, rev, nil)
 	}
@@ -177,7 +177,7 @@ func BenchmarkStoredMap(b *testing.B) {
 						next := &mapRevision{rev: r.rev + uint64(k), root: up.root, keys: up.keys}
 						if err := st.CommitSubjectMap(context.Background(), store.SubjectMapUpdate{
 							Prev: &prev, Revision: store.SubjectMapRevision{Rev: next.rev, Root: up.root[:], Keys: up.keys, Note: []byte("bench\n")},
-							Nodes: up.nodes, Replaced: up.replaced, Keep: keepSnapshots,
+							Nodes: up.nodes, Replaced: up.replaced, Keep: storeKeep,
 						}); err != nil {
 							b.Fatal(err)
 						}

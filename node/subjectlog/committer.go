@@ -19,12 +19,6 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-// keepSnapshots is how many committed map revisions a Committer keeps (in
-// the store, and their checkpoints in memory), so a subject can be answered
-// against a slightly older, already cosigned checkpoint while witnesses
-// catch up with the newest.
-const keepSnapshots = 4
-
 // maxFoldLeaves bounds the leaves folded into one revision, and so the
 // memory and transaction size of one update: a log far ahead of the stored
 // map (the first start after an upgrade, a rebuild) is caught up in steps,
@@ -90,6 +84,13 @@ type CommitterOptions struct {
 	Witnesses func() note.Verifiers
 	// Logger reports dropped stored cosignatures; nil is slog.Default().
 	Logger *slog.Logger
+	// Retention is which committed revisions are kept (in the store, and
+	// their checkpoints in memory); zero fields take the defaults.
+	Retention Retention
+	// Quorum returns how many cosignatures Prove prefers at least, when
+	// its caller asks for fewer (the witnesses in force: a subject may
+	// require all of them); nil leaves it to the caller.
+	Quorum func() int
 }
 
 // snapshot is one kept revision: its checkpoint, as signed and with the
@@ -99,6 +100,10 @@ type snapshot struct {
 	keys   uint64           // subjects in the map
 	note   []byte           // signed by this node
 	cosigs []note.Signature // collected witness cosignatures
+	// superseded is when a newer revision was committed, or, for one read
+	// from the store, when it was read (zero while the newest). Guarded by
+	// the Committer's adv.
+	superseded time.Time
 }
 
 func (s *snapshot) revision() mapRevision {
@@ -137,6 +142,7 @@ func NewCommitter(opts CommitterOptions) (*Committer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts.Retention = opts.Retention.withDefaults()
 	return &Committer{opts: opts, maxFold: maxFoldLeaves, reload: true}, nil
 }
 
@@ -209,7 +215,7 @@ func (c *Committer) Advance(ctx context.Context) (uint64, error) {
 // load rereads the kept revisions when the store's newest is not the one
 // this Committer last saw, checking each checkpoint not already held.
 func (c *Committer) load(ctx context.Context) error {
-	revs, err := c.opts.Store.SubjectMapRevisions(ctx, keepSnapshots)
+	revs, err := c.opts.Store.SubjectMapRevisions(ctx, c.opts.Retention.Max)
 	if err != nil {
 		return err
 	}
@@ -273,6 +279,15 @@ func (c *Committer) load(ctx context.Context) error {
 	verified := make([][]note.Signature, len(snaps))
 	for i, s := range snaps {
 		verified[i] = c.verifyStored(ctx, s, stored[s.cp.Size], witnesses)
+	}
+	// When a stored revision was superseded is not stored: the window of
+	// one read now (or that the newest held is no longer the newest)
+	// starts now.
+	now := c.opts.Clock()
+	for i, s := range snaps {
+		if i < len(snaps)-1 && s.superseded.IsZero() {
+			s.superseded = now
+		}
 	}
 	c.mu.Lock()
 	for i, s := range snaps {
@@ -389,30 +404,49 @@ func (c *Committer) fold(ctx context.Context, last *snapshot, from, to uint64) e
 	if err != nil {
 		return err
 	}
+	s := &snapshot{cp: cp, keys: up.keys, note: signed}
+	kept, undo := c.retainWith(s)
+	retain := make([]uint64, 0, len(kept))
+	for _, k := range kept[:len(kept)-1] {
+		retain = append(retain, k.cp.Size)
+	}
 	err = c.opts.Store.CommitSubjectMap(ctx, store.SubjectMapUpdate{
 		Prev:     c.newest,
 		Reset:    c.rebuild,
 		Revision: store.SubjectMapRevision{Rev: to, Root: up.root[:], Keys: up.keys, Note: signed},
 		Nodes:    up.nodes,
 		Replaced: up.replaced,
-		Keep:     keepSnapshots,
+		Keep:     1,
+		Retain:   retain,
 	})
 	if err != nil {
+		undo()
 		return err
 	}
 	c.newest = &to
-	s := &snapshot{cp: cp, keys: up.keys, note: signed}
-	c.mu.Lock()
-	if c.rebuild {
-		c.snaps = nil
-	}
-	c.snaps = append(c.snaps, s)
-	if len(c.snaps) > keepSnapshots {
-		c.snaps = c.snaps[len(c.snaps)-keepSnapshots:]
-	}
-	c.mu.Unlock()
+	c.setSnaps(kept)
 	c.rebuild = false
 	return nil
+}
+
+// retainWith returns the snapshots kept once s is committed (s last), the
+// newest held one marked superseded now; undo unmarks it, if the commit
+// fails. The caller holds adv.
+func (c *Committer) retainWith(s *snapshot) (kept []*snapshot, undo func()) {
+	now := c.opts.Clock()
+	undo = func() {}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var snaps []*snapshot
+	if !c.rebuild {
+		snaps = slices.Clone(c.snaps)
+	}
+	if n := len(snaps); n > 0 {
+		last := snaps[n-1]
+		last.superseded = now
+		undo = func() { last.superseded = time.Time{} }
+	}
+	return c.opts.Retention.retain(append(snaps, s), now), undo
 }
 
 // scan reads the leaves [from, to) and groups them by map key, sorted.
@@ -563,16 +597,17 @@ func (s *snapshot) noteWithCosigs() ([]byte, error) {
 
 // Prove returns the subject proof for subject's entries (their log
 // indexes, ascending), against the newest checkpoint holding at least
-// minCosigs cosignatures, or the newest one if none does.
+// minCosigs cosignatures (at least Quorum, if set), or if none does the
+// newest of those holding the most (the Committer keeps them: Retention).
 //
 // The caller reads the subject's entries before calling Prove, and a
 // checkpoint may be committed in between: its count would then include an
 // entry the caller did not read, and the subject would see a false alarm.
 // So a checkpoint is used only if the indexes below its size are as many as
-// the count it commits; otherwise the next older kept checkpoint is tried
-// (the one in force when the entries were read is still kept, unless four
-// were committed meanwhile). If none agrees, the preferred one is used and
-// the subject's verification fails visibly.
+// the count it commits; otherwise the next kept checkpoint in order of
+// preference is tried (the one in force when the entries were read is kept
+// for Retention.Window after it was superseded). If none agrees, the
+// preferred one is used and the subject's verification fails visibly.
 //
 // The map proof reads the nodes on the subject's path from the store, each
 // checked against its parent's hash up to the checkpoint's map root: a
@@ -582,27 +617,16 @@ func (c *Committer) Prove(ctx context.Context, subject string, indexes []uint64,
 	return c.prove(ctx, subject, indexes, minCosigs, true)
 }
 
-// candidates are the kept snapshots in the order Prove tries them: the
-// preferred one (the newest with at least minCosigs cosignatures, else the
-// newest), then the others, newest first.
+// candidates are the kept snapshots in the order Prove tries them: by
+// cosignatures, counted up to minCosigs, then newest first.
 func (c *Committer) candidates(minCosigs int) []*snapshot {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var s *snapshot
-	for i := len(c.snaps) - 1; i >= 0; i-- {
-		if s == nil || len(c.snaps[i].cosigs) >= minCosigs && len(s.cosigs) < minCosigs {
-			s = c.snaps[i]
-		}
-	}
-	if s == nil {
-		return nil
-	}
-	out := []*snapshot{s}
-	for i := len(c.snaps) - 1; i >= 0; i-- {
-		if c.snaps[i] != s {
-			out = append(out, c.snaps[i])
-		}
-	}
+	out := slices.Clone(c.snaps)
+	slices.Reverse(out)
+	slices.SortStableFunc(out, func(a, b *snapshot) int {
+		return min(len(b.cosigs), minCosigs) - min(len(a.cosigs), minCosigs)
+	})
 	return out
 }
 
@@ -618,6 +642,9 @@ func below(indexes []uint64, size uint64) uint64 {
 }
 
 func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64, minCosigs int, retry bool) (*schemas.SubjectProof, error) {
+	if c.opts.Quorum != nil {
+		minCosigs = max(minCosigs, c.opts.Quorum())
+	}
 	cands := c.candidates(minCosigs)
 	if len(cands) == 0 {
 		return nil, ErrNoCheckpoint

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -186,15 +187,37 @@ func TestProveOlderRevision(t *testing.T) {
 	if err != nil || res.Checkpoint.Size != 6 || res.Committed != 4 {
 		t.Fatalf("against the newest: %+v %v", res, err)
 	}
-	// Two more revisions: 3 is pruned from the store and from memory.
+	// Long after, under load: 3 stays (the only witnessed revision); the
+	// unwitnessed ones go once superseded for longer than the window (8,
+	// superseded just now, stays).
 	for range 3 {
+		f.advance(2 * DefaultRetentionWindow)
 		f.log(subjB)
 		f.commit()
 	}
-	if got := f.revisions(); len(got) != keepSnapshots || got[0] == 3 {
+	if got := f.revisions(); fmt.Sprint(got) != "[3 8 9]" {
 		t.Fatalf("revisions %v", got)
 	}
-	res, err = Verify(f.answer1(subjA, 1), f.opts())
+	res, err = Verify(f.answer1(subjA, 1), opts)
+	if err != nil || res.Checkpoint.Size != 3 {
+		t.Fatalf("against the pinned revision 3: %+v %v", res, err)
+	}
+	// A newer revision is cosigned: 3 goes at the next commit.
+	newest, _ := f.com.Latest()
+	n, _ = note.Open(newest, note.VerifierList(f.opts().Log))
+	if cosigned, err = note.Sign(&note.Note{Text: n.Text, Sigs: n.Sigs}, ws); err != nil {
+		t.Fatal(err)
+	}
+	if added, err := f.com.AddCosignatures(t.Context(), cosigned, note.VerifierList(wv)); err != nil || added != 1 {
+		t.Fatalf("%d %v", added, err)
+	}
+	f.advance(2 * DefaultRetentionWindow)
+	f.log(subjB)
+	f.commit()
+	if got := f.revisions(); fmt.Sprint(got) != "[9 10]" {
+		t.Fatalf("revisions %v", got)
+	}
+	res, err = Verify(f.answer1(subjA, 1), opts)
 	if err != nil || res.Checkpoint.Size != 9 || res.Committed != 4 {
 		t.Fatalf("after pruning: %+v %v", res, err)
 	}

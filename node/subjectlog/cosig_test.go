@@ -172,7 +172,9 @@ func (e *cosigEnv) start(witnesses ...note.Verifier) {
 		e.t.Fatal(err)
 	}
 	e.tree = tlog.NewTree(e.st, store.LogInquiry)
-	opts := CommitterOptions{Tree: e.tree, Store: e.st, Signer: signer, VRF: vrf, Logger: slog.New(slog.NewTextHandler(e.logs, nil))}
+	// At most four revisions, all within the window (the real clock).
+	opts := CommitterOptions{Tree: e.tree, Store: e.st, Signer: signer, VRF: vrf, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+		Retention: Retention{Max: 4}}
 	if witnesses != nil {
 		opts.Witnesses = func() note.Verifiers { return note.VerifierList(witnesses...) }
 	}
@@ -395,11 +397,21 @@ func TestSubjectCosignaturesDurable(t *testing.T) {
 				t.Fatalf("without witness keys: held %q, want %q", got, want)
 			}
 
-			// Revisions 3 and 4 pruned: their cosignatures go with them.
+			// Revision 3 stays while it is the most witnessed; once a newer
+			// one is as witnessed, the older ones are pruned and their
+			// cosignatures go with them.
 			e.restart(e.wv[:]...)
 			e.commit()
+			if got, want := e.held(), "3:witness-1 5: 6: 7:"; got != want {
+				t.Fatalf("held %q, want %q", got, want)
+			}
+			e.add(e.cosign(0, 1), 2)
 			e.commit()
-			if got := e.stored(3, 4, 5, 6, 7, 8); fmt.Sprint(got) != "[0 0 1 0 0 0]" {
+			e.commit()
+			if got, want := e.held(), "6: 7:witness-1,witness-2 8: 9:"; got != want {
+				t.Fatalf("held %q, want %q", got, want)
+			}
+			if got := e.stored(3, 4, 5, 6, 7, 8, 9); fmt.Sprint(got) != "[0 0 0 0 2 0 0]" {
 				t.Fatalf("stored after pruning %v", got)
 			}
 		})

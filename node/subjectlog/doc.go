@@ -74,10 +74,19 @@
 // (O(k log n) for k changed subjects among n), the signed subject checkpoint
 // and the stale-node index in one transaction; the checkpoint is served
 // only once that transaction has committed, so no checkpoint is ever out
-// without its map, nor a map stored without its checkpoint. The four newest
-// revisions are kept, so a subject can be answered against an older
-// checkpoint witnesses already cosigned; older ones are pruned with the
-// nodes only they reached. At start-up the Committer reads the kept
+// without its map, nor a map stored without its checkpoint. A witness
+// cosigns the newest checkpoint when it polls (or the newer one another
+// witness cosigned: node/witness follows the others, so that k witnesses
+// cosign one checkpoint), and this node collects the cosignature when it
+// polls that witness: up to two poll intervals later in all, while under
+// steady load the map moves on every commit interval. So revisions are
+// kept by time and by witnessing ([Retention]): every one superseded less
+// than three poll intervals ago (at least 10 s), and
+// each one holding more cosignatures than every newer one (at most one per
+// witness count, however old), at most 256 in all; a subject is answered
+// against the newest checkpoint with the cosignatures it prefers, or the
+// most cosigned one kept. The others are pruned with the nodes only they
+// reached. At start-up the Committer reads the kept
 // revisions (checking that each checkpoint is exactly what it signs) and
 // folds only the leaves integrated after the newest; a log far ahead (the
 // first start after an upgrade) is folded in steps of 65,536 leaves. A

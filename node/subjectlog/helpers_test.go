@@ -30,8 +30,15 @@ type fixture struct {
 	com    *Committer
 	key    ed25519.PrivateKey
 	origin string
-	path   string // the SQLite file
+	path   string    // the SQLite file
+	now    time.Time // the Committer's clock
 }
+
+// storeKeep is how many revisions the store tests of this package keep.
+const storeKeep = 4
+
+// advance moves the fixture's clock on by d.
+func (f *fixture) advance(d time.Duration) { f.now = f.now.Add(d) }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
@@ -58,11 +65,12 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	tree := tlog.NewTree(st, store.LogInquiry)
-	com, err := NewCommitter(CommitterOptions{Tree: tree, Store: st, Signer: signer, VRF: vrf})
+	f := &fixture{t: t, st: st, seq: seq, tree: tree, key: key, origin: origin, path: path, now: time.Unix(1_800_000_000, 0)}
+	f.com, err = NewCommitter(CommitterOptions{Tree: tree, Store: st, Signer: signer, VRF: vrf, Clock: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, st: st, seq: seq, tree: tree, com: com, key: key, origin: origin, path: path}
+	return f
 }
 
 // log appends one entry per subject given ("" for an unattributed denial).

@@ -105,7 +105,7 @@ func commitBatch(t testing.TB, st MapStore, base *mapRevision, rev uint64, ups [
 		Revision: store.SubjectMapRevision{Rev: rev, Root: up.root[:], Keys: up.keys, Note: []byte("test\n")},
 		Nodes:    up.nodes,
 		Replaced: up.replaced,
-		Keep:     keepSnapshots,
+		Keep:     storeKeep,
 	}); err != nil {
 		t.Fatalf("revision %d: %v", rev, err)
 	}

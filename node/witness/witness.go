@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -244,11 +245,15 @@ func (w *Witness) alarm(ctx context.Context, a Alarm) {
 }
 
 // Poll fetches peer's latest subject checkpoint over mutual TLS, observes
-// it, then collects peer's cosignature of this node's own checkpoint.
+// it (or the one another witness cosigned, see follow), then collects
+// peer's cosignature of this node's own checkpoint.
 func (w *Witness) Poll(ctx context.Context, peer string) error {
 	text, err := w.opts.Fetch.Get(ctx, peer, PathCheckpoint)
 	if err != nil {
 		return err
+	}
+	if other := w.follow(ctx, peer, text); other != nil {
+		text = other
 	}
 	proof := func(ctx context.Context, from, to uint64) ([][]byte, error) {
 		b, err := w.opts.Fetch.Get(ctx, peer, PathConsistency+"?from="+strconv.FormatUint(from, 10)+"&to="+strconv.FormatUint(to, 10))
@@ -266,6 +271,63 @@ func (w *Witness) Poll(ctx context.Context, peer string) error {
 		}
 	}
 	return obsErr
+}
+
+// followTimeout bounds the requests of follow.
+const followTimeout = 5 * time.Second
+
+// follow returns the checkpoint of peer that another witness cosigned
+// last, if it is newer than the one this witness cosigned last and not
+// newer than latest (peer's own latest): nil otherwise. Witnesses polling
+// a busy peer at different moments would each cosign another checkpoint,
+// and none would ever hold k cosignatures; following the newest one another
+// witness cosigned, each checkpoint a witness cosigns is cosigned by the
+// others at their next poll. The followed checkpoint is checked as any
+// other (Observe: the peer's signature, consistency with the last one).
+// Other witnesses that do not answer are skipped.
+func (w *Witness) follow(ctx context.Context, peer string, latest []byte) []byte {
+	newest, _, err := w.open(peer, latest)
+	if err != nil {
+		return nil
+	}
+	var floor uint64
+	last, err := w.opts.State.Last(ctx, peer)
+	switch {
+	case errors.Is(err, ErrNoRecord):
+		return nil // first sight: the peer's own latest
+	case err != nil:
+		return nil
+	default:
+		floor = last.Size
+	}
+	// Asked at once, for at most followTimeout: a member that is down
+	// delays the poll of each peer by that much at most.
+	others := slices.DeleteFunc(w.opts.Members.Peers(), func(id string) bool { return id == peer })
+	got := make([][]byte, len(others))
+	fctx, cancel := context.WithTimeout(ctx, followTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, other := range others {
+		wg.Go(func() {
+			if b, err := w.opts.Fetch.Get(fctx, other, PathCosigned+peer); err == nil {
+				got[i] = b
+			}
+		})
+	}
+	wg.Wait()
+	var best []byte
+	var bestSize uint64
+	for _, b := range got {
+		if b == nil {
+			continue
+		}
+		cp, _, err := w.open(peer, b)
+		if err != nil || cp.Size <= floor || cp.Size > newest.Size || cp.Size <= bestSize {
+			continue
+		}
+		best, bestSize = b, cp.Size
+	}
+	return best
 }
 
 // PollAll polls every peer once, logging failures.

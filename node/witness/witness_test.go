@@ -344,3 +344,68 @@ func TestConsistencyEndpoint(t *testing.T) {
 		t.Fatalf("swapped roots: %v", err)
 	}
 }
+
+// TestWitnessFollowsOtherWitnesses: a witness cosigns the checkpoint
+// another witness cosigned when it is newer than its own last (and not
+// beyond the peer's latest), so that two witnesses polling at different
+// moments cosign one checkpoint, which the provider then proves against
+// for a subject requiring both; otherwise it cosigns the peer's latest.
+func TestWitnessFollowsOtherWitnesses(t *testing.T) {
+	ctx := context.Background()
+	ka, kb, kc := keyPair(t), keyPair(t), keyPair(t)
+	a, b, c := newLogNode(t, "tax-dept", ka, 0), newLogNode(t, "bank-a", kb, 0), newLogNode(t, "market-reg", kc, 0)
+	reg := members{a.id: ka.Public().(ed25519.PublicKey), b.id: kb.Public().(ed25519.PublicKey), c.id: kc.Public().(ed25519.PublicKey)}
+	hs := &handlers{h: map[string]http.Handler{}}
+	cnt := &counter{}
+	wa, wb, wc := newWitness(t, a, reg, hs, cnt), newWitness(t, b, reg, hs, cnt), newWitness(t, c, reg, hs, cnt)
+	hs.h[a.id], hs.h[b.id], hs.h[c.id] = Handler(wa, a.com, a.tree), Handler(wb, b.com, b.tree), Handler(wc, c.com, c.tree)
+	b.add(subject, 1)
+	c.add(subject, 1)
+	last := func(w *Witness) uint64 {
+		t.Helper()
+		rec, err := w.opts.State.Last(ctx, a.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.Size
+	}
+	poll := func(w *Witness, peer string) {
+		t.Helper()
+		if err := w.Poll(ctx, peer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.add(subject, 3)
+	poll(wb, a.id)
+	poll(wc, a.id)
+	a.add(subject, 2)
+	poll(wb, a.id) // c's 3 is not newer than b's own: a's latest, 5
+	a.add(subject, 1)
+	poll(wc, a.id) // follows b: 5, not a's latest 6
+	if got := [2]uint64{last(wb), last(wc)}; got != [2]uint64{5, 5} {
+		t.Fatalf("b and c cosigned sizes %v, want both 5", got)
+	}
+	// a collects both cosignatures of 5: a subject requiring two witnesses
+	// is answered against it.
+	poll(wa, b.id)
+	poll(wa, c.id)
+	logV, _ := tlog.NewVerifier(tlog.Origin(a.id, store.LogInquiry), ka.Public().(ed25519.PublicKey))
+	var cos []note.Verifier
+	for _, n := range []*logNode{b, c} {
+		v, _ := NewVerifier(Name(n.id), n.key.Public().(ed25519.PublicKey))
+		cos = append(cos, v)
+	}
+	res, err := subjectlog.Verify(subjectAnswer(t, a, 2), subjectlog.VerifyOptions{Log: logV, Witnesses: cos, MinWitnesses: 2})
+	if err != nil || res.Checkpoint.Size != 5 || len(res.Witnesses) != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	// Nothing newer to follow: c cosigns a's latest; b, following c, too.
+	poll(wc, a.id)
+	poll(wb, a.id)
+	if got := [2]uint64{last(wb), last(wc)}; got != [2]uint64{6, 6} {
+		t.Fatalf("b and c cosigned sizes %v, want both 6", got)
+	}
+	if len(cnt.n) != 0 {
+		t.Fatalf("alarms %v", cnt.n)
+	}
+}

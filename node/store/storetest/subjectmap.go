@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -38,6 +39,7 @@ func RunSubjectMap(t *testing.T, newDB func(t *testing.T) SubjectMapOpener) {
 		{"InvalidWritesNothing", testMapInvalid},
 		{"FailureHalfWayWritesNothing", testMapHalfWay},
 		{"Prune", testMapPrune},
+		{"PruneRetained", testMapPruneRetained},
 		{"Reset", testMapReset},
 		{"Durability", testMapDurability},
 		{"ConcurrentCommits", testMapConcurrent},
@@ -322,6 +324,75 @@ func testMapPrune(t *testing.T, o SubjectMapOpener) {
 		if err != nil || fmt.Sprint(got) != want[r] {
 			t.Fatalf("kept revision %d: %v %v, want %s", r, got, err, want[r])
 		}
+	}
+}
+
+// testMapPruneRetained: older revisions named in Retain stay beside the
+// newest Keep, each still reading exactly as written (with its
+// cosignatures), while the others between them go; once no longer
+// retained, they go too.
+func testMapPruneRetained(t *testing.T, o SubjectMapOpener) {
+	b := openMap(t, o)
+	mustCommit(t, b, mapUpdate(nil, 1, []string{"a", "b", "c"}))
+	// Each revision r rewrites a, and b on even r; c never changes.
+	lastA, lastB := uint64(1), uint64(1)
+	want := map[uint64]string{1: "map[id:a:a@1 id:b:b@1 id:c:c@1]"}
+	commit := func(r uint64, retain ...uint64) {
+		t.Helper()
+		ids := []string{"a"}
+		rep := []store.SubjectMapRef{ref("a", lastA)}
+		if r%2 == 0 {
+			ids = append(ids, "b")
+			rep = append(rep, ref("b", lastB))
+			lastB = r
+		}
+		lastA = r
+		u := mapUpdate(ptr(r-1), r, ids, rep...)
+		u.Keep, u.Retain = 2, retain
+		mustCommit(t, b, u)
+		want[r] = fmt.Sprintf("map[id:a:a@%d id:b:b@%d id:c:c@1]", r, lastB)
+	}
+	check := func(kept ...uint64) {
+		t.Helper()
+		if got := revs(t, b); fmt.Sprint(got) != fmt.Sprint(kept) {
+			t.Fatalf("revisions %v, want %v", got, kept)
+		}
+		for r := uint64(1); r <= lastA; r++ {
+			got, err := nodesAt(t, b, r, "a", "b", "c")
+			if !slices.Contains(kept, r) {
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("pruned revision %d: %v %v", r, got, err)
+				}
+				continue
+			}
+			if err != nil || fmt.Sprint(got) != want[r] {
+				t.Fatalf("kept revision %d: %v %v, want %s", r, got, err, want[r])
+			}
+		}
+	}
+	commit(2)
+	mustAddCosigs(t, b, 1, cosig(2, "w1", 1, "a"))
+	mustAddCosigs(t, b, 1, cosig(2, "w2", 2, "b"))
+	commit(3, 2)
+	commit(4, 2, 3, 99) // 99 is not stored: ignored
+	commit(5, 2)
+	commit(6, 2, 4)
+	commit(7, 2, 4)
+	check(2, 4, 6, 7)
+	if got := cosigsOf(t, b, 2, 3, 4); fmt.Sprint(got) != "[2 w1 00000001 a 2 w2 00000002 b]" {
+		t.Fatalf("cosignatures of the retained revision: %v", got)
+	}
+	commit(8, 4) // 2 is no longer retained
+	check(4, 7, 8)
+	if got := cosigsOf(t, b, 2); len(got) != 0 {
+		t.Fatalf("cosignatures of a pruned revision: %v", got)
+	}
+	commit(9)
+	check(8, 9)
+	u := mapUpdate(ptr(9), 10, nil)
+	u.Retain = make([]uint64, store.MaxSubjectMapRetain+1)
+	if err := b.CommitSubjectMap(t.Context(), u); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("retaining %d revisions: %v", len(u.Retain), err)
 	}
 }
 
