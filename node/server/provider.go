@@ -213,7 +213,7 @@ func (p *Provider) Query(ctx context.Context, peerID string, body []byte) (a Ans
 	}
 	q.decision, q.input = &res, in
 	if !res.Allow {
-		return p.deny(ctx, q, schemas.Errorf(res.WireCode(), "denied by policy: %s", strings.Join(res.Reasons, ", ")))
+		return p.deny(ctx, q, policyDenial(res, in))
 	}
 	return p.release(ctx, reg, q, cons, now)
 }

@@ -61,14 +61,30 @@ func (s *ops) Revoked(ctx context.Context, subject, consentID string) (bool, err
 		subject, consentID)
 }
 
+// Usage is a requester's allowed queries about one subject for one purpose
+// in a fair-use period: how many, and when the oldest of them was logged
+// (zero when there is none), from which the period frees a slot.
+type Usage struct {
+	Queries int
+	Oldest  time.Time
+}
+
 // AllowedQueries counts the allowed query entries of requester about subject
-// logged at or after since: the usage the fair-use policy limits. It reads
-// the inquiry log (index inquiry_log_subject_time), so the count is exactly
-// what the subject can see.
-func (s *ops) AllowedQueries(ctx context.Context, requester, subject string, since time.Time) (int, error) {
-	var n int
-	if err := s.d.reader().queryRow(ctx, s.d.allowedQueriesSQL(), subject, since.UnixNano(), requester).Scan(&n); err != nil {
-		return 0, unavailable("counting allowed queries", err)
+// for purpose logged at or after since: the usage the fair-use policy limits,
+// per purpose (traffic for one purpose never uses up another's limit). It
+// reads the inquiry log (index inquiry_log_subject_time), so the count is
+// exactly what the subject can see.
+func (s *ops) AllowedQueries(ctx context.Context, requester, subject, purpose string, since time.Time) (Usage, error) {
+	var (
+		n      int
+		oldest *int64
+	)
+	if err := s.d.reader().queryRow(ctx, s.d.allowedQueriesSQL(), subject, since.UnixNano(), requester, purpose).Scan(&n, &oldest); err != nil {
+		return Usage{}, unavailable("counting allowed queries", err)
 	}
-	return n, nil
+	u := Usage{Queries: n}
+	if oldest != nil {
+		u.Oldest = time.Unix(0, *oldest).UTC()
+	}
+	return u, nil
 }
