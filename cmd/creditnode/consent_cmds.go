@@ -109,11 +109,11 @@ func (a *app) consentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			idx, err := sc.Revoke(cmd.Context(), sf.node, sf.provider, id)
+			r, err := sc.Revoke(cmd.Context(), sf.node, sf.provider, id)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "revoked consent %s at %s (log index %d)\n", id, sf.provider, idx)
+			fmt.Fprintf(a.out, "%s consent %s at %s (log index %d)\n", strings.ReplaceAll(r.Status, "_", " "), id, sf.provider, r.LogIndex)
 			return nil
 		},
 	}

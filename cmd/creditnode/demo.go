@@ -201,11 +201,11 @@ func (a *app) runDemo(ctx context.Context, keep string) error {
 		return err
 	}
 	taxPublic := memberPublic(reg, "tax-dept")
-	idx, err := sc.Revoke(ctx, taxPublic, "tax-dept", consentID)
+	rv, err := sc.Revoke(ctx, taxPublic, "tax-dept", consentID)
 	if err != nil {
 		return err
 	}
-	t.say("revocation stored and logged at tax-dept (log index %d)", idx)
+	t.say("revocation stored and logged at tax-dept (log index %d)", rv.LogIndex)
 
 	t.step("bank-a queries again with the revoked consent (a fresh request)")
 	_, err = bank.Client.Query(ctx, q)

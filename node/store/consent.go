@@ -30,6 +30,15 @@ func (s *ops) ConsentUses(ctx context.Context, subject, consentID string) (int, 
 	return uses, nil
 }
 
+// ConsentUsedElsewhere reports whether a subject other than subject has
+// used a consent with the id consentID: then a revocation of that id by
+// subject names a consent the provider knows as someone else's. It scans
+// consent_uses by consent id (revocations are rare).
+func (s *ops) ConsentUsedElsewhere(ctx context.Context, subject, consentID string) (bool, error) {
+	return exists(ctx, s.d.reader(), "reading consent uses", `SELECT EXISTS (SELECT 1 FROM consent_uses WHERE consent_id = ? AND subject <> ?)`,
+		consentID, subject)
+}
+
 // Revoke records that r.Subject withdrew the consent r.ConsentID. It is
 // idempotent per (subject, consent): revoking again succeeds and keeps the
 // first revocation. A revocation counts only for its own subject: one sent by
