@@ -41,7 +41,9 @@ func (p *Provider) memberBody(h func(ctx context.Context, peerID string, body []
 			p.write(w, r, Answer{Err: e})
 			return
 		}
-		p.write(w, r, h(r.Context(), peer, body))
+		ctx, cancel := p.answerContext(r.Context())
+		defer cancel()
+		p.write(w, r, h(ctx, peer, body))
 	}
 }
 

@@ -43,7 +43,9 @@ func (p *Provider) MemberHandler(maxBody int64) *gate.Mux {
 			p.write(w, r, Answer{Err: e})
 			return
 		}
-		p.write(w, r, p.Query(r.Context(), peer, body))
+		ctx, cancel := p.answerContext(r.Context())
+		defer cancel()
+		p.write(w, r, p.Query(ctx, peer, body))
 	})
 	mux.HandleFunc(RouteDiscover, p.memberBody(p.Discover))
 	mux.HandleFunc(RouteMemberJWKS, p.serveJWKS)
@@ -98,8 +100,20 @@ func (p *Provider) bodyHandler(h func(context.Context, []byte) Answer) http.Hand
 			p.write(w, r, Answer{Err: e})
 			return
 		}
-		p.write(w, r, h(r.Context(), body))
+		ctx, cancel := p.answerContext(r.Context())
+		defer cancel()
+		p.write(w, r, h(ctx, body))
 	}
+}
+
+// answerContext is ctx bounded by Options.AnswerWithin: the time the
+// provider gives itself to answer a request, failing closed with a code
+// rather than leaving the requester to time out.
+func (p *Provider) answerContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.opts.AnswerWithin <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, p.opts.AnswerWithin)
 }
 
 // peerOf names the registry member holding the TLS client certificate.

@@ -74,6 +74,13 @@ type Options struct {
 	// member API, behind its mutual TLS and body limit: e.g. the signed
 	// catalogue (node/catalog). They must not shadow the routes above.
 	MemberRoutes map[string]http.Handler
+
+	// AnswerWithin, if positive, bounds the provider's own work on one
+	// request (answerContext): waits on the store and the log end then, so
+	// a provider whose store or log is stuck answers its code
+	// (store_unavailable, log_unavailable) while the requester still
+	// listens. It must be shorter than the requesters' request timeout.
+	AnswerWithin time.Duration
 }
 
 // Provider answers queries and subject requests.
