@@ -113,7 +113,11 @@ func (a *app) consentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "%s consent %s at %s (log index %d)\n", strings.ReplaceAll(r.Status, "_", " "), id, sf.provider, r.LogIndex)
+			note := ""
+			if r.Status == "revoked_before_use" {
+				note = ", before its first use there: it will be refused if presented"
+			}
+			fmt.Fprintf(a.out, "revoked consent %s at %s (log index %d)%s\n", id, sf.provider, r.LogIndex, note)
 			return nil
 		},
 	}
