@@ -22,7 +22,7 @@ func OpenKeys(ctx context.Context, cfg *config.Config) (*keys.NodeKeys, error) {
 	case config.BackendVault:
 		return openVaultKeys(ctx, cfg)
 	default:
-		signer, err := keys.LoadSigningKey(cfg.Path(cfg.Keys.Signing))
+		signer, err := keys.LoadVersionedSigningKey(cfg.Path(cfg.Keys.Signing)) // with its earlier versions (keys rotate)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node/config"
@@ -42,6 +43,7 @@ func openLogs(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, st Log
 			MaxBatch:             cfg.Log.MaxBatch,
 			CheckpointInterval:   cfg.Log.CheckpointInterval.D(),
 			CheckpointAfterBatch: cfg.Log.AfterBatch(),
+			WriteTimeout:         logWriteTimeout(cfg),
 			Logger:               logger,
 		})
 	}
@@ -60,3 +62,14 @@ func openLogs(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, st Log
 
 // Close stops both sequencers after their last batch and final checkpoint.
 func (l *Logs) Close() error { return errors.Join(l.Inquiry.Close(), l.Outbound.Close()) }
+
+// answerWithin is the time the provider gives itself to answer a request:
+// half the request timeout, which the federation's nodes share by default
+// (config request_timeout), so a provider failing closed answers its code
+// before the requester gives up.
+func answerWithin(cfg *config.Config) time.Duration { return cfg.RequestTimeout.D() / 2 }
+
+// logWriteTimeout bounds one batch write of a log: a quarter of the request
+// timeout, so that a provider whose store is locked learns it, and can still
+// answer log_unavailable, within answerWithin.
+func logWriteTimeout(cfg *config.Config) time.Duration { return cfg.RequestTimeout.D() / 4 }

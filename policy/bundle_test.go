@@ -291,6 +291,9 @@ func TestUsagePeriodFromData(t *testing.T) {
 	if got := e.UsagePeriod("guarantee_review"); got != 30*24*time.Hour {
 		t.Errorf("guarantee_review period %v", got)
 	}
+	if got := e.QueryLimit("post_loan_management"); got != (QueryLimit{MaxQueries: 4, Period: 30 * 24 * time.Hour}) {
+		t.Errorf("post_loan_management limit %+v", got)
+	}
 	if got := NewHolder(e).UsagePeriod("administrative_supervision"); got != 0 {
 		t.Errorf("unlimited purpose period %v", got)
 	}

@@ -16,7 +16,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
@@ -81,7 +80,7 @@ type Engine struct {
 	tests    map[string]string // test modules by name
 	data     []byte            // the data document as canonical JSON
 	purposes []string
-	periods  map[string]time.Duration // fair-use period per purpose
+	limits   map[string]QueryLimit // fair-use query limit per purpose
 	revision string
 	serial   int64 // of the bundle loaded (LoadBundle); 0 otherwise
 
@@ -116,7 +115,7 @@ func build(ctx context.Context, modules, tests map[string]string, data []byte, r
 	if err != nil {
 		return nil, err
 	}
-	periods := periodsOf(doc) // before the store takes doc
+	limits := limitsOf(doc) // before the store takes doc
 	store := inmem.NewFromObjectWithOpts(doc,
 		inmem.OptRoundTripOnWrite(false),
 		inmem.OptReturnASTValuesOnRead(true))
@@ -140,7 +139,7 @@ func build(ctx context.Context, modules, tests map[string]string, data []byte, r
 		tests:    tests,
 		data:     data,
 		purposes: purposes,
-		periods:  periods,
+		limits:   limits,
 		revision: cmp.Or(rev, revision(modules, data)),
 	}, nil
 }

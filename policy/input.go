@@ -89,10 +89,16 @@ type Consent struct {
 }
 
 // Usage is what the node's inquiry log says about this requester and
-// subject: allowed queries in the purpose's fair-use period
-// (Engine.UsagePeriod), not counting this one.
+// subject: allowed queries for this purpose in the purpose's fair-use
+// period (Engine.QueryLimit), not counting this one.
 type Usage struct {
 	QueriesInPeriod int `json:"queries_in_period"`
+
+	// Limit and OldestInPeriod are not policy input: they let the caller
+	// tell a requester denied query_limit_exceeded what the limit is and
+	// when the period frees a slot.
+	Limit          QueryLimit `json:"-"`
+	OldestInPeriod time.Time  `json:"-"`
 }
 
 // Approval is a special approval for restricted categories, already

@@ -37,6 +37,7 @@ const (
 	CodeConsentExpired        Code = "consent_expired"         // past its expiry
 	CodeConsentNotYetValid    Code = "consent_not_yet_valid"   // before its not-before
 	CodeConsentRevoked        Code = "consent_revoked"         // the subject revoked it
+	CodeConsentUnknown        Code = "consent_unknown"         // revoking a consent id the provider has seen used only by other subjects
 	CodeConsentExhausted      Code = "consent_exhausted"       // no uses left
 	CodeConsentWrongSubject   Code = "consent_wrong_subject"   // given by another subject
 	CodeConsentWrongRequester Code = "consent_wrong_requester" // granted to another requester
@@ -128,6 +129,7 @@ var codeStatus = map[Code]int{
 	CodeConsentExpired:        http.StatusForbidden,
 	CodeConsentNotYetValid:    http.StatusForbidden,
 	CodeConsentRevoked:        http.StatusForbidden,
+	CodeConsentUnknown:        http.StatusNotFound,
 	CodeConsentExhausted:      http.StatusForbidden,
 	CodeConsentWrongSubject:   http.StatusForbidden,
 	CodeConsentWrongRequester: http.StatusForbidden,

@@ -109,11 +109,15 @@ func (a *app) consentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			idx, err := sc.Revoke(cmd.Context(), sf.node, sf.provider, id)
+			r, err := sc.Revoke(cmd.Context(), sf.node, sf.provider, id)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "revoked consent %s at %s (log index %d)\n", id, sf.provider, idx)
+			note := ""
+			if r.Status == "revoked_before_use" {
+				note = ", before its first use there: it will be refused if presented"
+			}
+			fmt.Fprintf(a.out, "revoked consent %s at %s (log index %d)%s\n", id, sf.provider, r.LogIndex, note)
 			return nil
 		},
 	}

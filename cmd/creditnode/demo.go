@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/peer"
@@ -53,7 +54,7 @@ the demo subject's key file, until Ctrl-C.`,
 		},
 	}
 	cmd.Flags().BoolVar(&portal, "portal", false, "keep the federation running with the subject portal and print its address, until Ctrl-C")
-	cmd.Flags().StringVar(&keep, "keep", "", "build the network in this directory and keep it (default: a temporary directory, removed)")
+	cmd.Flags().StringVar(&keep, "keep", "", "build the network in this directory and keep it, with the SME's key, certificate and a fresh consent, and print commands to go on by hand (default: a temporary directory, removed)")
 	return cmd
 }
 
@@ -210,11 +211,11 @@ func (a *app) runDemo(ctx context.Context, keep string, portal bool) error {
 		return err
 	}
 	taxPublic := memberPublic(reg, "tax-dept")
-	idx, err := sc.Revoke(ctx, taxPublic, "tax-dept", consentID)
+	rv, err := sc.Revoke(ctx, taxPublic, "tax-dept", consentID)
 	if err != nil {
 		return err
 	}
-	t.say("revocation stored and logged at tax-dept (log index %d)", idx)
+	t.say("revocation stored and logged at tax-dept (log index %d)", rv.LogIndex)
 
 	t.step("bank-a queries again with the revoked consent (a fresh request)")
 	_, err = bank.Client.Query(ctx, q)
@@ -239,10 +240,55 @@ func (a *app) runDemo(ctx context.Context, keep string, portal bool) error {
 		return err
 	}
 
+	if keep != "" {
+		if err := keepForHand(t, net, reg, subj, sme, dir); err != nil {
+			return err
+		}
+	}
 	if portal {
 		return a.demoPortal(ctx, t, net, reg, subj)
 	}
 	fmt.Fprintln(a.out, "\ndemo complete")
+	return nil
+}
+
+// keepForHand writes, into the kept directory, what a user needs to go on
+// by hand as the SME: its key and certificate and a fresh consent for
+// bank-a (the demo's own was revoked), and prints the next commands to try.
+func keepForHand(t *transcript, net *devnet.Network, reg *schemas.Registry, subj *devnet.Subject, sme devnet.SME, dir string) error {
+	t.step("Kept for you in %s: the nodes, and the SME's key, certificate and a fresh consent", dir)
+	pemKey, err := keys.MarshalSigningKey(subj.Key)
+	if err != nil {
+		return err
+	}
+	keyFile, certFile, consentFile := filepath.Join(dir, "sme.key"), filepath.Join(dir, "sme.cert"), filepath.Join(dir, "consent.jws")
+	if err := keys.WritePrivateFile(keyFile, pemKey); err != nil {
+		return err
+	}
+	if err := os.WriteFile(certFile, subj.Cert, 0o644); err != nil {
+		return err
+	}
+	tok, id, err := devnet.GrantConsent(subj, "bank-a", "loan_approval", []string{"tax_payment", "social_insurance"}, []string{"tax-dept"}, 30*24*time.Hour, 3)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(consentFile, []byte(tok), 0o644); err != nil {
+		return err
+	}
+	t.say("%s  the SME's private key (mode 0600)", keyFile)
+	t.say("%s  its certificate from market-reg", certFile)
+	t.say("%s  consent %s: bank-a, loan_approval, tax_payment + social_insurance at tax-dept, 3 uses", consentFile, id)
+	trust := fmt.Sprintf("--ca %s --registry %s --authority %s", filepath.Join(dir, devnet.CACertFile), filepath.Join(dir, devnet.RegistryFile), filepath.Join(dir, devnet.AuthorityJWK))
+	fmt.Fprintf(t.w, "\nNext, by hand (the nodes have stopped; start tax-dept first):\n")
+	for _, c := range []string{
+		fmt.Sprintf("creditnode serve --dir %s &", net.NodeDir("tax-dept")),
+		fmt.Sprintf("creditnode query --dir %s --provider tax-dept --subject %s --purpose loan_approval --categories tax_payment,social_insurance --consent %s", net.NodeDir("bank-a"), sme.USCC, consentFile),
+		fmt.Sprintf("creditnode subject inquiries --key %s --cert %s --node %s --provider tax-dept %s", keyFile, certFile, memberPublic(reg, "tax-dept"), trust),
+		fmt.Sprintf("creditnode consent revoke --key %s --cert %s --consent %s --node %s --provider tax-dept %s", keyFile, certFile, consentFile, memberPublic(reg, "tax-dept"), trust),
+		fmt.Sprintf("creditnode log verify --dir %s", net.NodeDir("tax-dept")),
+	} {
+		fmt.Fprintf(t.w, "  %s\n", c)
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditexchange/node/crypto/keys"
 	"github.com/creditexchange/node/crypto/vault"
 	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
@@ -19,8 +20,12 @@ const keysTimeout = 30 * time.Second
 func (a *app) keysCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Manage a node's keys in Vault: set up, list, rotate, retire",
-		Long: `With keys.backend vault the node's Ed25519 signing key lives in Vault's Transit engine (one key, several
+		Short: "Manage a node's signing key (local file or Vault): set up Vault, list, rotate, retire",
+		Long: `With keys.backend file (the default) the signing key is a local file; "keys rotate" writes a new key
+and keeps the earlier versions' public keys (never their private keys) in KEYFILE.previous.jwks, published
+exactly as Vault versions are: list, rotate and retire work the same way on both backends.
+
+With keys.backend vault the node's Ed25519 signing key lives in Vault's Transit engine (one key, several
 versions, each named by the RFC 7638 thumbprint of its public key) and its X25519 key in a KV v2 secret.
 
 Rotating: "keys rotate" adds a version. Every version that is not retired is published in the node's JWKS
@@ -83,9 +88,9 @@ func (a *app) keysListCmd() *cobra.Command {
 		Short: "List the versions of the node's Transit key with their kids",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withTransit(cmd.Context(), dir, func(ctx context.Context, t *vault.Transit) (vault.KeyState, error) {
+			return a.withKeys(cmd.Context(), dir, func(ctx context.Context, t *vault.Transit) (vault.KeyState, error) {
 				return t.Read(ctx)
-			})
+			}, func(string) error { return nil })
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "node directory")
@@ -100,9 +105,9 @@ func (a *app) keysRotateCmd() *cobra.Command {
 		Short: "Add a new version of the node's Transit signing key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withTransit(cmd.Context(), dir, func(ctx context.Context, t *vault.Transit) (vault.KeyState, error) {
+			return a.withKeys(cmd.Context(), dir, func(ctx context.Context, t *vault.Transit) (vault.KeyState, error) {
 				return t.Rotate(ctx)
-			})
+			}, keys.RotateLocal)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "node directory")
@@ -118,9 +123,9 @@ func (a *app) keysRetireCmd() *cobra.Command {
 		Short: "Stop publishing and accepting versions older than N (sets min_decryption_version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withTransit(cmd.Context(), dir, func(ctx context.Context, t *vault.Transit) (vault.KeyState, error) {
+			return a.withKeys(cmd.Context(), dir, func(ctx context.Context, t *vault.Transit) (vault.KeyState, error) {
 				return t.Retire(ctx, below)
-			})
+			}, func(path string) error { return keys.RetireLocal(path, below) })
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "node directory")
@@ -128,6 +133,33 @@ func (a *app) keysRetireCmd() *cobra.Command {
 	cmd.MarkFlagRequired("dir")
 	cmd.MarkFlagRequired("below")
 	return cmd
+}
+
+// withKeys runs a key operation on the node's signing key: op on its
+// Transit key with keys.backend vault, local on its key file otherwise;
+// then lists the versions.
+func (a *app) withKeys(ctx context.Context, dir string, op func(context.Context, *vault.Transit) (vault.KeyState, error), local func(path string) error) error {
+	cfg, err := loadConfig(dir)
+	if err != nil {
+		return err
+	}
+	if cfg.Keys.Backend == config.BackendVault {
+		return a.withTransit(ctx, dir, op)
+	}
+	path := cfg.Path(cfg.Keys.Signing)
+	if err := local(path); err != nil {
+		return err
+	}
+	pubs, retired, err := keys.LocalVersions(path)
+	if err != nil {
+		return err
+	}
+	st := vault.KeyState{Name: path, Latest: len(pubs), MinDecryptionVersion: retired + 1}
+	for i, p := range pubs {
+		st.Versions = append(st.Versions, vault.Version{Number: i + 1, Public: p, KID: keys.SigningKID(p), Retired: i < retired})
+	}
+	printKeyState(a.out, st)
+	return nil
 }
 
 func (a *app) withTransit(ctx context.Context, dir string, op func(context.Context, *vault.Transit) (vault.KeyState, error)) error {
@@ -146,7 +178,7 @@ func (a *app) withTransit(ctx context.Context, dir string, op func(context.Conte
 }
 
 func printKeyState(w io.Writer, st vault.KeyState) {
-	fmt.Fprintf(w, "transit key %s: latest version %d, oldest published %d\n", st.Name, st.Latest, max(st.MinDecryptionVersion, 1))
+	fmt.Fprintf(w, "signing key %s: latest version %d, oldest published %d\n", st.Name, st.Latest, max(st.MinDecryptionVersion, 1))
 	for _, v := range st.Versions {
 		state := "published"
 		switch {

@@ -166,6 +166,8 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 		a.logCmd(),
 		a.reportCmd(),
 		a.catalogCmd(),
+		a.purposesCmd(),
+		a.categoriesCmd(),
 		a.listsCmd(),
 		a.gradeCmd(),
 		a.commitmentsCmd(),

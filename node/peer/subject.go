@@ -86,25 +86,33 @@ func (s *SubjectClient) OpenSubjectLog(tok []byte, provider string) (*schemas.Su
 	return subjectcheck.Open(tok, provider, s.Registry)
 }
 
-// Revoke withdraws consentID at provider. It returns the provider's log index
-// of the revocation.
-func (s *SubjectClient) Revoke(ctx context.Context, baseURL, provider, consentID string) (uint64, error) {
+// Revocation is a provider's answer to a revocation: Status is "revoked"
+// (a consent the provider has seen used) or "revoked_before_use" (one it
+// has not seen used yet; it is refused if ever presented).
+type Revocation struct {
+	Status   string
+	LogIndex uint64
+}
+
+// Revoke withdraws consentID at provider. A provider that has seen this
+// consent id used only by other subjects answers consent_unknown.
+func (s *SubjectClient) Revoke(ctx context.Context, baseURL, provider, consentID string) (Revocation, error) {
 	tok, err := consent.Revoke(s.Key, s.Cert, provider, consentID, s.now())
 	if err != nil {
-		return 0, err
+		return Revocation{}, err
 	}
 	body, err := s.post(ctx, baseURL, "/v1/consent/revoke", tok)
 	if err != nil {
-		return 0, err
+		return Revocation{}, err
 	}
 	var out struct {
 		Status   string `json:"status"`
 		LogIndex uint64 `json:"log_index"`
 	}
-	if err := json.Unmarshal(body, &out); err != nil || out.Status != "revoked" {
-		return 0, schemas.Errorf(schemas.CodePeerBadResponse, "unexpected revocation answer")
+	if err := json.Unmarshal(body, &out); err != nil || (out.Status != "revoked" && out.Status != "revoked_before_use") {
+		return Revocation{}, schemas.Errorf(schemas.CodePeerBadResponse, "unexpected revocation answer")
 	}
-	return out.LogIndex, nil
+	return Revocation{Status: out.Status, LogIndex: out.LogIndex}, nil
 }
 
 func (s *SubjectClient) post(ctx context.Context, baseURL, path string, tok []byte) ([]byte, error) {

@@ -30,6 +30,7 @@ type Store interface {
 	Records(ctx context.Context, subject string, categories []string) ([]records.Record, error)
 	RequestSeen(ctx context.Context, requester, requestID string) (bool, error)
 	ConsentUses(ctx context.Context, subject, consentID string) (int, error)
+	ConsentUsedElsewhere(ctx context.Context, subject, consentID string) (bool, error)
 	Revoked(ctx context.Context, subject, consentID string) (bool, error)
 	Revoke(ctx context.Context, r store.Revocation) error
 	CommitInquiry(ctx context.Context, c store.Commit) (store.Appended, error)

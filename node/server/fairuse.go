@@ -2,23 +2,28 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
 )
 
-// usagePeriods is implemented by deciders whose policy limits query rates
+// queryLimits is implemented by deciders whose policy limits query rates
 // (policy.Engine, policy.Holder).
-type usagePeriods interface {
-	UsagePeriod(purpose string) time.Duration
+type queryLimits interface {
+	QueryLimit(purpose string) policy.QueryLimit
 }
 
 // usageCounter is implemented by stores that can count a requester's
-// allowed queries about a subject from the inquiry log (store.SQLite).
+// allowed queries about a subject for a purpose from the inquiry log
+// (store.SQLite, store.Postgres).
 type usageCounter interface {
-	AllowedQueries(ctx context.Context, requester, subject string, since time.Time) (int, error)
+	AllowedQueries(ctx context.Context, requester, subject, purpose string, since time.Time) (store.Usage, error)
 }
 
 // addFairUse puts the consent's terms and the requester's usage into the
@@ -32,22 +37,40 @@ func (p *Provider) addFairUse(ctx context.Context, in *policy.Input, cons *conse
 		in.Consent.DataFrom = cons.Claims.DataFrom
 		in.Consent.DataTo = cons.Claims.DataTo
 	}
-	up, ok := p.opts.Policy.(usagePeriods)
+	ql, ok := p.opts.Policy.(queryLimits)
 	if !ok {
 		return nil
 	}
-	period := up.UsagePeriod(in.Purpose)
-	if period <= 0 {
+	limit := ql.QueryLimit(in.Purpose)
+	if limit.Period <= 0 {
 		return nil
 	}
 	uc, ok := p.opts.Store.(usageCounter)
 	if !ok {
 		return schemas.Errorf(schemas.CodeStoreUnavailable, "store cannot count usage")
 	}
-	n, err := uc.AllowedQueries(ctx, in.Requester.ID, in.Subject.ID, now.Add(-period))
+	u, err := uc.AllowedQueries(ctx, in.Requester.ID, in.Subject.ID, in.Purpose, now.Add(-limit.Period))
 	if err != nil {
 		return schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
 	}
-	in.Usage.QueriesInPeriod = n
+	in.Usage = policy.Usage{QueriesInPeriod: u.Queries, Limit: limit, OldestInPeriod: u.Oldest}
 	return nil
+}
+
+// policyDenial is the error for a policy's denial. A denial for the query
+// limit tells the requester the limit, how many queries it counted and
+// when the period frees a slot (the oldest counted query's time plus the
+// period).
+func policyDenial(res policy.Result, in policy.Input) *schemas.Error {
+	e := schemas.Errorf(res.WireCode(), "denied by policy: %s", strings.Join(res.Reasons, ", "))
+	u := in.Usage
+	if !slices.Contains(res.Reasons, string(schemas.CodeQueryLimitExceeded)) || u.Limit.Period <= 0 {
+		return e
+	}
+	e.Message += fmt.Sprintf("; purpose %s allows %d queries per %d days about one subject, %d counted",
+		in.Purpose, u.Limit.MaxQueries, int(u.Limit.Period/(24*time.Hour)), u.QueriesInPeriod)
+	if !u.OldestInPeriod.IsZero() {
+		e.Message += ", next slot frees at " + u.OldestInPeriod.Add(u.Limit.Period).UTC().Format(time.RFC3339)
+	}
+	return e
 }

@@ -58,7 +58,9 @@ func (p *Provider) memberBody(kind string, maxBody int64, h func(ctx context.Con
 			p.write(w, r, p.deny(r.Context(), &inquiry{kind: kind, peer: peer.ID, peerOrg: peer.Org}, e))
 			return
 		}
-		p.write(w, r, h(r.Context(), peer.ID, body))
+		ctx, cancel := p.answerContext(r.Context())
+		defer cancel()
+		p.write(w, r, h(ctx, peer.ID, body))
 	}
 }
 
@@ -107,8 +109,20 @@ func (p *Provider) bodyHandler(kind string, maxBody int64, h func(context.Contex
 			p.write(w, r, p.denyUnattributed(ctx, kind, nil, e))
 			return
 		}
+		ctx, cancel := p.answerContext(ctx)
+		defer cancel()
 		p.write(w, r, h(ctx, body))
 	}
+}
+
+// answerContext is ctx bounded by Options.AnswerWithin: the time the
+// provider gives itself to answer a request, failing closed with a code
+// rather than leaving the requester to time out.
+func (p *Provider) answerContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.opts.AnswerWithin <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, p.opts.AnswerWithin)
 }
 
 // write turns an Answer into an HTTP response through the gate's one writer.

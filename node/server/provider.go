@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/creditexchange/node/crypto/keys"
@@ -70,6 +69,13 @@ type Options struct {
 	// member API, behind its mutual TLS and body limit: e.g. the signed
 	// catalogue (node/catalog). They must not shadow the routes above.
 	MemberRoutes map[string]http.Handler
+
+	// AnswerWithin, if positive, bounds the provider's own work on one
+	// request (answerContext): waits on the store and the log end then, so
+	// a provider whose store or log is stuck answers its code
+	// (store_unavailable, log_unavailable) while the requester still
+	// listens. It must be shorter than the requesters' request timeout.
+	AnswerWithin time.Duration
 }
 
 // Provider answers queries and subject requests.
@@ -224,7 +230,7 @@ func (p *Provider) Query(ctx context.Context, peerID string, body []byte) (a Ans
 	}
 	q.decision, q.input = &res, in
 	if !res.Allow {
-		return p.deny(ctx, q, schemas.Errorf(res.WireCode(), "denied by policy: %s", strings.Join(res.Reasons, ", ")))
+		return p.deny(ctx, q, policyDenial(res, in))
 	}
 	return p.release(ctx, reg, q, cons, now)
 }

@@ -77,6 +77,12 @@ func (s *fakeStore) RequestSeen(context.Context, string, string) (bool, error) {
 	return s.seen, nil
 }
 
+func (s *fakeStore) ConsentUses(context.Context, string, string) (int, error) { return 0, nil }
+
+func (s *fakeStore) ConsentUsedElsewhere(context.Context, string, string) (bool, error) {
+	return false, nil
+}
+
 func (s *fakeStore) Revoke(context.Context, store.Revocation) error {
 	s.calls = append(s.calls, "revoke")
 	return s.revokeErr

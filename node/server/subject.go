@@ -66,6 +66,11 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 
 // Revoke handles a subject's signed revocation of a consent. From the moment
 // it is stored, queries carrying that consent are denied consent_revoked.
+// The answer says what the provider knows (revocationStatus): "revoked" for
+// a consent of this subject's it has seen used, "revoked_before_use" for a
+// consent id it has never seen used (kept for the future), and
+// consent_unknown, storing nothing, for an id it has seen used only by
+// other subjects. The status is also the log entry's outcome.
 //
 // The log entry is committed first and the revocation stored after it, so
 // no revocation is ever in force without its entry, and a replayed token is
@@ -90,6 +95,11 @@ func (p *Provider) Revoke(ctx context.Context, body []byte) Answer {
 	subject, jti := rv.Subject(), rv.ID()
 	entry := subjectEntry(now, schemas.KindRevocation, subject, jti, body)
 	entry.ConsentID = rv.Claims.ConsentID
+	status, e := p.revocationStatus(ctx, subject, rv.Claims.ConsentID)
+	if e != nil {
+		return p.denySubject(ctx, entry, e)
+	}
+	entry.Outcome = status
 	app, denied := p.commitSubjectRequest(ctx, entry, now)
 	if denied != nil {
 		return *denied // replay (logged) or log_unavailable: nothing stored
@@ -104,13 +114,48 @@ func (p *Provider) Revoke(ctx context.Context, body []byte) Answer {
 		idx := app.Index
 		return Answer{RequestID: jti, LogIndex: &idx, Err: e}
 	}
-	p.log.LogAttrs(ctx, slog.LevelInfo, "consent revoked", slog.String("consent_id", rv.Claims.ConsentID), slog.Uint64("log_index", app.Index))
-	body, err = json.Marshal(map[string]any{"status": "revoked", "consent_id": rv.Claims.ConsentID, "log_index": app.Index})
+	p.log.LogAttrs(ctx, slog.LevelInfo, "consent revoked", slog.String("consent_id", rv.Claims.ConsentID),
+		slog.String("status", status), slog.Uint64("log_index", app.Index))
+	body, err = json.Marshal(map[string]any{"status": status, "consent_id": rv.Claims.ConsentID, "log_index": app.Index})
 	if err != nil {
 		return Answer{Err: schemas.Wrap(schemas.CodeInternal, err, "encode")}
 	}
 	idx := app.Index
 	return Answer{Body: body, ContentType: schemas.ContentTypeJSON, LogIndex: &idx, RequestID: jti}
+}
+
+// Statuses of a stored revocation.
+const (
+	// RevokedUsed: the subject's consent has been used here; from now on it
+	// is refused.
+	RevokedUsed = "revoked"
+	// RevokedBeforeUse: the provider has not seen the consent used (by
+	// anyone); the revocation is kept so that the consent is refused if it is
+	// ever presented.
+	RevokedBeforeUse = "revoked_before_use"
+)
+
+// revocationStatus says what a revocation of consentID by subject can
+// truthfully do here. A consent id seen used under subject is revoked; one
+// seen used only under other subjects names no consent of subject's that
+// the provider knows, so nothing is revoked (consent_unknown); one never
+// seen is recorded for the future (RevokedBeforeUse).
+func (p *Provider) revocationStatus(ctx context.Context, subject, consentID string) (string, *schemas.Error) {
+	uses, err := p.opts.Store.ConsentUses(ctx, subject, consentID)
+	if err != nil {
+		return "", schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	if uses > 0 {
+		return RevokedUsed, nil
+	}
+	elsewhere, err := p.opts.Store.ConsentUsedElsewhere(ctx, subject, consentID)
+	switch {
+	case err != nil:
+		return "", schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	case elsewhere:
+		return "", schemas.Errorf(schemas.CodeConsentUnknown, "no consent of this subject with this id has been used here; nothing was revoked")
+	}
+	return RevokedBeforeUse, nil
 }
 
 // subjectEntry is the log entry of an authenticated subject request.

@@ -30,6 +30,15 @@ func (s *ops) ConsentUses(ctx context.Context, subject, consentID string) (int, 
 	return uses, nil
 }
 
+// ConsentUsedElsewhere reports whether a subject other than subject has
+// used a consent with the id consentID: then a revocation of that id by
+// subject names a consent the provider knows as someone else's. It scans
+// consent_uses by consent id (revocations are rare).
+func (s *ops) ConsentUsedElsewhere(ctx context.Context, subject, consentID string) (bool, error) {
+	return exists(ctx, s.d.reader(), "reading consent uses", `SELECT EXISTS (SELECT 1 FROM consent_uses WHERE consent_id = ? AND subject <> ?)`,
+		consentID, subject)
+}
+
 // Revoke records that r.Subject withdrew the consent r.ConsentID. It is
 // idempotent per (subject, consent): revoking again succeeds and keeps the
 // first revocation. A revocation counts only for its own subject: one sent by
@@ -61,14 +70,30 @@ func (s *ops) Revoked(ctx context.Context, subject, consentID string) (bool, err
 		subject, consentID)
 }
 
+// Usage is a requester's allowed queries about one subject for one purpose
+// in a fair-use period: how many, and when the oldest of them was logged
+// (zero when there is none), from which the period frees a slot.
+type Usage struct {
+	Queries int
+	Oldest  time.Time
+}
+
 // AllowedQueries counts the allowed query entries of requester about subject
-// logged at or after since: the usage the fair-use policy limits. It reads
-// the inquiry log (index inquiry_log_subject_time), so the count is exactly
-// what the subject can see.
-func (s *ops) AllowedQueries(ctx context.Context, requester, subject string, since time.Time) (int, error) {
-	var n int
-	if err := s.d.reader().queryRow(ctx, s.d.allowedQueriesSQL(), subject, since.UnixNano(), requester).Scan(&n); err != nil {
-		return 0, unavailable("counting allowed queries", err)
+// for purpose logged at or after since: the usage the fair-use policy limits,
+// per purpose (traffic for one purpose never uses up another's limit). It
+// reads the inquiry log (index inquiry_log_subject_time), so the count is
+// exactly what the subject can see.
+func (s *ops) AllowedQueries(ctx context.Context, requester, subject, purpose string, since time.Time) (Usage, error) {
+	var (
+		n      int
+		oldest *int64
+	)
+	if err := s.d.reader().queryRow(ctx, s.d.allowedQueriesSQL(), subject, since.UnixNano(), requester, purpose).Scan(&n, &oldest); err != nil {
+		return Usage{}, unavailable("counting allowed queries", err)
 	}
-	return n, nil
+	u := Usage{Queries: n}
+	if oldest != nil {
+		u.Oldest = time.Unix(0, *oldest).UTC()
+	}
+	return u, nil
 }

@@ -60,8 +60,9 @@ type dialect interface {
 	// bytewise names the collation that orders text bytewise.
 	bytewise() string
 	// allowedQueriesSQL counts a requester's allowed queries about a
-	// subject since a time (parameters subject, since, requester): reading
-	// the JSON of a log entry is dialect-specific.
+	// subject for a purpose since a time, and the time of the oldest
+	// (parameters subject, since, requester, purpose): reading the JSON of
+	// a log entry is dialect-specific.
 	allowedQueriesSQL() string
 }
 

@@ -289,9 +289,10 @@ func (s *Postgres) bytewise() string { return `"C"` }
 // allowedQueriesSQL reads the entry (canonical JSON in a BYTEA column) as
 // jsonb, converting each row of the subject's period once.
 func (s *Postgres) allowedQueriesSQL() string {
-	return `SELECT COUNT(*) FROM (
-			SELECT convert_from(entry, 'UTF8')::jsonb AS e FROM inquiry_log
+	return `SELECT COUNT(*), MIN(l.time) FROM (
+			SELECT time, convert_from(entry, 'UTF8')::jsonb AS e FROM inquiry_log
 			WHERE subject = ? AND time >= ?
 		) l
-		WHERE l.e ->> 'kind' = 'query' AND l.e ->> 'decision' = 'allow' AND l.e ->> 'requester' = ?`
+		WHERE l.e ->> 'kind' = 'query' AND l.e ->> 'decision' = 'allow' AND l.e ->> 'requester' = ?
+		  AND l.e ->> 'purpose' = ?`
 }

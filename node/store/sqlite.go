@@ -211,9 +211,10 @@ func (s *SQLite) bytewise() string { return "BINARY" }
 // allowedQueriesSQL reads the entry's JSON with json_extract; the index
 // inquiry_log_subject_time narrows the rows first.
 func (s *SQLite) allowedQueriesSQL() string {
-	return `SELECT COUNT(*) FROM inquiry_log
+	return `SELECT COUNT(*), MIN(time) FROM inquiry_log
 		WHERE subject = ? AND time >= ?
 		  AND json_extract(entry, '$.kind') = 'query'
 		  AND json_extract(entry, '$.decision') = 'allow'
-		  AND json_extract(entry, '$.requester') = ?`
+		  AND json_extract(entry, '$.requester') = ?
+		  AND json_extract(entry, '$.purpose') = ?`
 }

@@ -46,8 +46,13 @@ type SequencerOptions struct {
 	// CheckpointAfterBatch also publishes a checkpoint each time new leaves
 	// are integrated, in the same transaction.
 	CheckpointAfterBatch bool
-	Clock                func() time.Time // time.Now if nil
-	Logger               *slog.Logger     // slog.Default() if nil
+	// WriteTimeout, if positive, bounds each batch's write: a store that
+	// holds the batch longer (a lock held by another process or
+	// connection) fails it with store.ErrUnavailable, so appends fail
+	// closed in bounded time instead of waiting on the lock.
+	WriteTimeout time.Duration
+	Clock        func() time.Time // time.Now if nil
+	Logger       *slog.Logger     // slog.Default() if nil
 }
 
 // Sequencer is the single writer of one log. Appends from any number of
@@ -225,7 +230,12 @@ func (s *Sequencer) writeBatch(batch []*request) {
 		return
 	}
 	t0 := time.Now()
-	res, err := s.opts.Store.AppendBatch(context.Background(), s.opts.Log, items)
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if s.opts.WriteTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, s.opts.WriteTimeout)
+	}
+	res, err := s.opts.Store.AppendBatch(ctx, s.opts.Log, items)
+	cancel()
 	if err != nil {
 		s.log.LogAttrs(context.Background(), slog.LevelError, "batch append failed",
 			slog.Int("entries", len(items)), slog.Any("err", err))

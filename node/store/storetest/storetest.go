@@ -39,6 +39,7 @@ type Backend interface {
 
 	RequestSeen(ctx context.Context, requester, requestID string) (bool, error)
 	ConsentUses(ctx context.Context, subject, consentID string) (int, error)
+	ConsentUsedElsewhere(ctx context.Context, subject, consentID string) (bool, error)
 	Revoke(ctx context.Context, r store.Revocation) error
 	Revoked(ctx context.Context, subject, consentID string) (bool, error)
 
@@ -69,6 +70,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"ReplayConcurrent", testReplayConcurrent},
 		{"ConsentUsesConcurrent", testConsentUsesConcurrent},
 		{"ConsentUsesPerSubject", testConsentUsesPerSubject},
+		{"ConsentUsedElsewhere", testConsentUsedElsewhere},
 		{"ReplayWritesNothing", testReplayWritesNothing},
 		{"ExhaustedWritesNothing", testExhaustedWritesNothing},
 		{"RevokedConsentWritesNothing", testRevokedWritesNothing},
@@ -397,6 +399,24 @@ func testConsentUsesPerSubject(t *testing.T, o Opener) {
 	}
 	if n := mustUses(t, b, "s3", "shared-id"); n != 0 {
 		t.Fatalf("s3 uses = %d, want 0", n)
+	}
+}
+
+// testConsentUsedElsewhere: a consent id used by s1 is used elsewhere for
+// s2 and s3, not for s1 itself; an id nobody used is used nowhere.
+func testConsentUsedElsewhere(t *testing.T, o Opener) {
+	b := open(t, o)
+	if _, err := b.CommitInquiry(t.Context(), commit("bank-a", "r1", "c1", 5, leaf("s1", 1))); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		subject, consent string
+		want             bool
+	}{{"s1", "c1", false}, {"s2", "c1", true}, {"s3", "c1", true}, {"s2", "c2", false}} {
+		got, err := b.ConsentUsedElsewhere(t.Context(), tt.subject, tt.consent)
+		if err != nil || got != tt.want {
+			t.Errorf("ConsentUsedElsewhere(%s, %s) = %v, %v; want %v", tt.subject, tt.consent, got, err, tt.want)
+		}
 	}
 }
 
@@ -848,6 +868,10 @@ func testClosedUnavailable(t *testing.T, o Opener) {
 		"Records":       func() error { _, err := b.Records(ctx, "s1", []string{"loans"}); return err },
 		"RequestSeen":   func() error { _, err := b.RequestSeen(ctx, "bank-a", "r1"); return err },
 		"ConsentUses":   func() error { _, err := b.ConsentUses(ctx, "s1", "c1"); return err },
+		"ConsentUsedElsewhere": func() error {
+			_, err := b.ConsentUsedElsewhere(ctx, "s1", "c1")
+			return err
+		},
 		"Revoke": func() error {
 			return b.Revoke(ctx, store.Revocation{ConsentID: "c1", Subject: "s1", RevocationID: "rv", RevokedAt: baseTime})
 		},

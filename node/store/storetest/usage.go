@@ -14,7 +14,7 @@ import (
 type UsageBackend interface {
 	Close() error
 	AppendInquiry(ctx context.Context, l store.Leaf) (store.Appended, error)
-	AllowedQueries(ctx context.Context, requester, subject string, since time.Time) (int, error)
+	AllowedQueries(ctx context.Context, requester, subject, purpose string, since time.Time) (store.Usage, error)
 }
 
 // RunUsage runs the usage suite.
@@ -25,16 +25,17 @@ func RunUsage[B UsageBackend](t *testing.T, newDB func(t *testing.T) func(contex
 }
 
 // testAllowedQueries: only allowed queries, by that requester, about that
-// subject, from the start of the period on, count.
+// subject, for that purpose, from the start of the period on, count; the
+// oldest counted one is reported.
 func testAllowedQueries[B UsageBackend](t *testing.T, o func(context.Context) (B, error)) {
 	s := openWith(t, o)
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	add := func(at time.Time, requester, subject, decision string) {
+	add := func(at time.Time, requester, subject, purpose, decision string) {
 		t.Helper()
 		l, err := inquirylog.NewLeaf(schemas.InquiryEntry{
 			Time: at.Format(time.RFC3339Nano), Kind: schemas.KindQuery, Requester: requester,
-			Subject: subject, Decision: decision,
+			Subject: subject, Purpose: purpose, Decision: decision,
 		}, at)
 		if err != nil {
 			t.Fatal(err)
@@ -43,14 +44,24 @@ func testAllowedQueries[B UsageBackend](t *testing.T, o func(context.Context) (B
 			t.Fatal(err)
 		}
 	}
-	add(t0.Add(-time.Nanosecond), "bank-a", "S1", "allow") // before the period
-	add(t0, "bank-a", "S1", "allow")                       // boundary: counted
-	add(t0.Add(time.Hour), "bank-a", "S1", "allow")
-	add(t0.Add(time.Hour), "bank-a", "S1", "deny")  // denials do not count
-	add(t0.Add(time.Hour), "bank-b", "S1", "allow") // another requester
-	add(t0.Add(time.Hour), "bank-a", "S2", "allow") // another subject
-	n, err := s.AllowedQueries(ctx, "bank-a", "S1", t0)
-	if err != nil || n != 2 {
-		t.Fatalf("AllowedQueries = %d, %v; want 2", n, err)
+	const loan, post = "loan_approval", "post_loan_management"
+	add(t0.Add(-time.Nanosecond), "bank-a", "S1", loan, "allow") // before the period
+	add(t0, "bank-a", "S1", loan, "allow")                       // boundary: counted
+	add(t0.Add(time.Hour), "bank-a", "S1", loan, "allow")
+	add(t0.Add(time.Hour), "bank-a", "S1", loan, "deny")  // denials do not count
+	add(t0.Add(time.Hour), "bank-b", "S1", loan, "allow") // another requester
+	add(t0.Add(time.Hour), "bank-a", "S2", loan, "allow") // another subject
+	add(t0.Add(2*time.Hour), "bank-a", "S1", post, "allow")
+	u, err := s.AllowedQueries(ctx, "bank-a", "S1", loan, t0)
+	if err != nil || u.Queries != 2 || !u.Oldest.Equal(t0) {
+		t.Fatalf("AllowedQueries(loan_approval) = %+v, %v; want 2 queries, oldest %s", u, err, t0)
+	}
+	u, err = s.AllowedQueries(ctx, "bank-a", "S1", post, t0)
+	if err != nil || u.Queries != 1 || !u.Oldest.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("AllowedQueries(post_loan_management) = %+v, %v; want 1 query, oldest %s", u, err, t0.Add(2*time.Hour))
+	}
+	u, err = s.AllowedQueries(ctx, "bank-a", "S1", "guarantee_review", t0)
+	if err != nil || u.Queries != 0 || !u.Oldest.IsZero() {
+		t.Fatalf("AllowedQueries(guarantee_review) = %+v, %v; want none", u, err)
 	}
 }
