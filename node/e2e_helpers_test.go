@@ -170,9 +170,16 @@ func (f *fed) subjectClient(t *testing.T, s *devnet.Subject) *peer.SubjectClient
 }
 
 // validateExchanges makes every listener of nd check each request it
-// serves and its answer against the OpenAPI document (schemas/openapi.yaml):
-// a route or answer departing from it fails t.
-func validateExchanges(t *testing.T, nd *node.Node) { nd.Wrap = openapitest.Wrap(t.Error) }
+// serves and its answer against the OpenAPI document (schemas/openapi.yaml),
+// and nd's peer client each exchange it has with another node's member
+// listener: a route or answer departing from it fails t.
+func validateExchanges(t *testing.T, nd *node.Node) {
+	t.Helper()
+	nd.Wrap = openapitest.Wrap(t.Error)
+	nd.Client.WrapTransport(func(rt http.RoundTripper) http.RoundTripper {
+		return validatingTransport(t, schemas.ListenerMember, rt)
+	})
+}
 
 // validatingTransport checks every exchange of a client with a listener
 // against the OpenAPI document, as the client sees it.

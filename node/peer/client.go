@@ -69,6 +69,16 @@ type Client struct {
 
 	mu      sync.Mutex
 	clients map[string]*http.Client // by provider id
+	wrap    func(http.RoundTripper) http.RoundTripper
+}
+
+// WrapTransport makes every connection pool the client opens from now on
+// pass through wrap (tests validate each exchange with it). Call it before
+// the first request: pools already open keep their transport.
+func (c *Client) WrapTransport(wrap func(http.RoundTripper) http.RoundTripper) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wrap = wrap
 }
 
 // New makes a Client.
@@ -356,13 +366,17 @@ func (c *Client) httpClient(m *schemas.Member) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := &http.Client{Transport: &http.Transport{
+	var rt http.RoundTripper = &http.Transport{
 		TLSClientConfig:     cfg,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 5 * time.Second,
-	}}
+	}
+	if c.wrap != nil {
+		rt = c.wrap(rt)
+	}
+	hc := &http.Client{Transport: rt}
 	c.clients[id] = hc
 	return hc, nil
 }
