@@ -129,8 +129,11 @@ type Config struct {
 // cosignatures the page requires of each provider's checkpoint (as
 // `subject inquiries --witnesses`; default 0).
 type Portal struct {
-	Enabled   bool `yaml:"enabled,omitempty"`
-	Witnesses int  `yaml:"witnesses,omitempty"`
+	// Enabled serves the subject portal at /portal/ on the public listener.
+	Enabled bool `yaml:"enabled,omitempty"`
+	// Witnesses is how many witness cosignatures the portal requires of each
+	// provider's checkpoint, as `subject inquiries --verify --witnesses`.
+	Witnesses int `yaml:"witnesses,omitempty"`
 }
 
 // PolicySource names a signed policy bundle: a file, a directory holding

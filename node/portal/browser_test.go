@@ -237,12 +237,13 @@ func TestPortalInBrowser(t *testing.T) {
 	run(t, b, "grant a consent",
 		chromedp.SetValue(chromedp.ID("c-requester"), "bank-a"),
 		chromedp.SetValue(chromedp.ID("c-categories"), "tax_payment,social_insurance"),
+		chromedp.SetValue(chromedp.ID("c-providers"), "tax-dept"),
 		chromedp.SetValue(chromedp.ID("c-uses"), "2"),
 		chromedp.Click(chromedp.CSS(`#grant button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#consents li[data-consent]")))
 	tok := get(t, b, "consent token", chromedp.Value(chromedp.ID("c-token")))
 	claims := payloadOf(t, tok)
-	if claims["sub"] != sme || claims["requester"] != "bank-a" || claims["purpose"] != "loan_approval" {
+	if claims["sub"] != sme || claims["requester"] != "bank-a" || claims["purpose"] != "loan_approval" || fmt.Sprint(claims["providers"]) != "[tax-dept]" {
 		t.Fatalf("consent claims %v", claims)
 	}
 	browserLoan := loan

@@ -13,7 +13,7 @@ const T = {
     allow: 'allowed', deny: 'denied', from: 'From', to: 'To', exportCSV: 'Export CSV', exportJSON: 'Export JSON',
     time: 'Time', inquirer: 'Inquirer', categories: 'Categories', decisionReason: 'Decision and reason',
     verification: 'Verification', consentTitle: 'Consents', requester: 'Who may ask (member)',
-    categoriesHelp: 'Categories (comma-separated)', days: 'Valid for (days)', uses: 'Uses', grant: 'Sign consent',
+    categoriesHelp: 'Categories (comma-separated)', providersHelp: 'Providers it may be used at (comma-separated member ids)', days: 'Valid for (days)', uses: 'Uses', grant: 'Sign consent',
     token: 'Consent token (give it to the bank)', copy: 'Copy', download: 'Download consent.jws',
     granted: 'Granted from this browser', revoke: 'Revoke at the providers', revoked: 'revoked',
     footer: 'Verification runs in your browser. Each provider is asked directly; the node serving this page sees none of their answers.',
@@ -50,7 +50,7 @@ const T = {
     allow: '允许', deny: '拒绝', from: '起', to: '止', exportCSV: '导出 CSV', exportJSON: '导出 JSON',
     time: '时间', inquirer: '查询机构', categories: '数据类别', decisionReason: '决定及原因',
     verification: '验证', consentTitle: '授权', requester: '可查询的成员',
-    categoriesHelp: '数据类别（逗号分隔）', days: '有效期（天）', uses: '次数', grant: '签署授权',
+    categoriesHelp: '数据类别（逗号分隔）', providersHelp: '可使用的数据提供方（成员编号，逗号分隔）', days: '有效期（天）', uses: '次数', grant: '签署授权',
     token: '授权令牌（交给银行）', copy: '复制', download: '下载 consent.jws',
     granted: '本浏览器签署的授权', revoke: '在提供方撤销', revoked: '已撤销',
     footer: '验证在您的浏览器中进行。浏览器直接询问每个提供方；提供本页面的节点看不到它们的回答。',
@@ -403,7 +403,8 @@ async function grant(ev) {
   ev.preventDefault();
   const id = state.identity; if (!id) return;
   const requester = $('c-requester').value;
-  const claims = { requester, purpose: $('c-purpose').value.trim(), categories: $('c-categories').value.split(',').map((s) => s.trim()).filter(Boolean),
+  const list = (id) => $(id).value.split(',').map((s) => s.trim()).filter(Boolean);
+  const claims = { requester, purpose: $('c-purpose').value.trim(), categories: list('c-categories'), providers: list('c-providers'),
     exp: Math.floor(Date.now() / 1000) + 86400 * Number($('c-days').value), max_uses: Number($('c-uses').value) };
   try {
     const out = await callAsync('grant', id.cert, id.x, JSON.stringify(claims), Date.now(), signer());
