@@ -56,3 +56,16 @@ func PeerOf(r *http.Request, regs Registries, now time.Time) (Peer, *schemas.Err
 	}
 	return p, nil
 }
+
+// CertificateID names r's TLS client by its certificate when no registry
+// can say which member it is (the registry expired): "tls-sha256:" and the
+// first 16 hex digits of the certificate's SHA-256 fingerprint, so the
+// refusal can still be logged against the client that sent it. Empty
+// without a client certificate.
+func CertificateID(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return ""
+	}
+	fp := certs.Fingerprint(r.TLS.PeerCertificates[0].Raw)
+	return "tls-sha256:" + fp[:min(16, len(fp))]
+}

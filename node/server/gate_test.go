@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -128,6 +129,30 @@ func TestMemberRequestsRefuseAmbiguousClaims(t *testing.T) {
 			}
 			if tt.name == "query" && (!names[`duplicate "sub"`] || !names[`"PURPOSE" beside "purpose"`]) {
 				t.Fatalf("variants %v lack the two cases of the issue", names)
+			}
+		})
+	}
+}
+
+// TestRegistryExpiredRefusalIsLogged: with no valid registry a query or a
+// discovery is refused registry_unavailable and still logged, against the
+// client's certificate since no registry names the member.
+func TestRegistryExpiredRefusalIsLogged(t *testing.T) {
+	for route, kind := range map[string]string{RouteQuery: schemas.KindQuery, RouteDiscover: schemas.KindDiscovery} {
+		t.Run(route, func(t *testing.T) {
+			f := newMemberFixture(t)
+			f.p.opts.Registries.(*fakeRegistries).err = errors.New("registry expired")
+			rec := f.post(route, 1<<20, []byte("a token"))
+			if got := errorCode(t, rec); got != schemas.CodeRegistryUnavailable {
+				t.Fatalf("code %q, want registry_unavailable", got)
+			}
+			if len(f.st.appended) != 1 {
+				t.Fatalf("%d entries logged, want 1", len(f.st.appended))
+			}
+			e := f.st.appended[0]
+			want := "tls-sha256:" + certs.Fingerprint(f.cert)[:16]
+			if e.Code != schemas.CodeRegistryUnavailable || e.Kind != kind || e.Requester != want || e.Decision != schemas.DecisionDeny {
+				t.Fatalf("entry %+v, want requester %s", e, want)
 			}
 		})
 	}

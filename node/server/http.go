@@ -49,6 +49,12 @@ func (p *Provider) MemberHandler(maxBody int64) *gate.Mux {
 func (p *Provider) memberBody(kind string, maxBody int64, h func(ctx context.Context, peerID string, body []byte) Answer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		peer, e := gate.PeerOf(r, p.opts.Registries, p.opts.Clock())
+		if e != nil && e.Code == schemas.CodeRegistryUnavailable && gate.CertificateID(r) != "" {
+			// No valid registry to name the member: the refusal is still
+			// logged, against the client's certificate.
+			p.write(w, r, p.deny(r.Context(), &inquiry{kind: kind, peer: gate.CertificateID(r)}, e))
+			return
+		}
 		if e != nil {
 			p.write(w, r, Answer{Err: e})
 			return
