@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditexchange/node/crypto/dpnoise"
 	"github.com/creditexchange/node/node/gate"
+	"github.com/creditexchange/node/node/joint"
 	"github.com/creditexchange/node/node/joint/aggregate"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
@@ -94,7 +95,11 @@ func (s *Service) aggregateStat(ctx context.Context, reg gate.RegistryView, q *r
 	case err != nil:
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "aggregate failed"))
 	}
-	ans := schemas.JointAggregateResult{Value: out.Value, Bins: out.Bins, MinCohort: s.opts.Host.MinCohort}
+	minCohort := s.opts.Host.MinCohort
+	if minCohort <= 0 {
+		minCohort = joint.DefaultMinCohort // as aggregate.New applies it
+	}
+	ans := schemas.JointAggregateResult{Value: out.Value, Bins: out.Bins, MinCohort: minCohort}
 	if lim := s.opts.Aggregates.Limit.Epsilon; lim != nil && spent.Epsilon != nil {
 		ans.EpsilonSpent = spent.Epsilon.RatString()
 		ans.EpsilonLeft = new(big.Rat).Sub(lim, spent.Epsilon).RatString()
