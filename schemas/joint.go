@@ -79,6 +79,11 @@ type JointAggregate struct {
 type JointAggregateResult struct {
 	Value float64 `json:"value"`
 	Bins  []int64 `json:"bins,omitempty"`
+	// The host's terms, for the requester: the smallest query set it answers, and the ε the
+	// requester has spent at this host with this answer and has left there (exact rationals).
+	MinCohort    int    `json:"min_cohort,omitempty"`
+	EpsilonSpent string `json:"epsilon_spent,omitempty"`
+	EpsilonLeft  string `json:"epsilon_left,omitempty"`
 }
 
 // JointStatus is the Message of the answer to a status request: where the job stands at the

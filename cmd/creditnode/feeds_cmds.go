@@ -38,15 +38,19 @@ until the provider has nothing more.`,
 			sub.Limit = limit
 			for _, c := range categories {
 				total, removed, batches := 0, 0, 0
+				prog := newCountProgress(a.errOut, provider+"/"+c+" records")
 				for {
 					p, err := sub.Pull(cmd.Context(), provider, c)
 					if err != nil {
+						prog.End()
 						return fmt.Errorf("%s/%s: %w", provider, c, err)
 					}
 					batches++
 					total += p.Records
 					removed += p.Removed
+					prog.Count(total, 0)
 					if !p.More {
+						prog.End()
 						fmt.Fprintf(a.out, "%s/%s: %d record(s), %d withdrawn, in %d batch(es); cursor %d\n", provider, c, total, removed, batches, p.To)
 						break
 					}

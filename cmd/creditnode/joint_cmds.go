@@ -194,7 +194,7 @@ In process (--hosts NAME=FILE): each host's part of the model is read from DIR/h
 	f.StringVar(&sf.label, "label", "y", "name of the label column of the guest CSV, if it has one")
 	f.StringVar(&sf.applicant, "applicant", "", "identifier of the applicant (a USCC between nodes)")
 
-	cmd.AddCommand(run, score, a.jointCancelCmd(), a.jointStatusCmd())
+	cmd.AddCommand(run, score, a.jointCancelCmd(), a.jointStatusCmd(), a.jointAggregateCmd())
 	return cmd
 }
 

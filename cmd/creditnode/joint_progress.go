@@ -3,44 +3,26 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 )
 
 // jointProgress shows a training run's progress (joint.GuestOptions.Progress) on w, which is
 // stderr: a bar redrawn in place when w is a terminal, otherwise one plain line per step and
 // per tenth iteration, so that logs and scripts read it line by line. It never shows data.
 type jointProgress struct {
-	w          io.Writer
-	tty        bool
+	progressBar
 	hosts      int
 	iterations int
 	aligned    int
-	start      time.Time
-	drawn      bool // a bar is on the current line
 }
-
-const progressBarWidth = 30
 
 func newJointProgress(w io.Writer, hosts, iterations int) *jointProgress {
-	return &jointProgress{w: w, tty: isTerminal(w), hosts: hosts, iterations: iterations, start: time.Now()}
-}
-
-// isTerminal reports whether w is a character device other than a dumb terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return &jointProgress{progressBar: newProgressBar(w), hosts: hosts, iterations: iterations}
 }
 
 // Note prints a line of its own (above the bar on a terminal).
 func (p *jointProgress) Note(format string, args ...any) {
-	p.clear()
-	fmt.Fprintf(p.w, format+"\n", args...)
+	p.line(format, args...)
 }
 
 // Step is the guest's progress callback: step is "align HOST", "binning", "regression" (with
@@ -63,7 +45,7 @@ func (p *jointProgress) Step(step string, iter int) {
 		done = p.hosts + 1 + p.iterations
 	}
 	if p.tty {
-		p.bar(done, label)
+		p.bar(done, p.total(), label)
 		return
 	}
 	if step != "regression" || iter%10 == 0 || iter == p.iterations-1 {
@@ -77,28 +59,9 @@ func (p *jointProgress) End(ok bool) {
 		return
 	}
 	if ok {
-		p.bar(p.total(), "done")
+		p.bar(p.total(), p.total(), "done")
 	}
-	if p.drawn {
-		fmt.Fprintln(p.w)
-		p.drawn = false
-	}
+	p.endLine()
 }
 
 func (p *jointProgress) total() int { return p.hosts + 2 + p.iterations }
-
-func (p *jointProgress) bar(done int, label string) {
-	total := p.total()
-	done = min(max(done, 0), total)
-	fill := done * progressBarWidth / total
-	fmt.Fprintf(p.w, "\r%3d%% [%s%s] %s  %s\x1b[K", done*100/total, strings.Repeat("#", fill), strings.Repeat(".", progressBarWidth-fill),
-		time.Since(p.start).Round(time.Second), label)
-	p.drawn = true
-}
-
-func (p *jointProgress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\x1b[K")
-		p.drawn = false
-	}
-}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 
@@ -55,7 +56,9 @@ func (a *app) logCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				rep, err := tlog.Audit(ctx, st, l, v)
+				prog := newCountProgress(a.errOut, string(l)+" log rows")
+				rep, err := tlog.Audit(ctx, &auditProgress{AuditStore: st, log: l, prog: prog}, l, v)
+				prog.End()
 				if err != nil {
 					return err
 				}
@@ -105,4 +108,37 @@ func (a *app) logCmd() *cobra.Command {
 	verify.MarkFlagRequired("dir")
 	cmd.AddCommand(verify)
 	return cmd
+}
+
+// auditProgress counts the rows tlog.Audit reads against the size of the
+// log's tree, for a progress bar on large logs.
+type auditProgress struct {
+	tlog.AuditStore
+	log  store.LogID
+	prog *countProgress
+	size int
+}
+
+func (a *auditProgress) TreeState(ctx context.Context, log store.LogID) (store.TreeState, error) {
+	s, err := a.AuditStore.TreeState(ctx, log)
+	if err == nil && log == a.log {
+		a.size = int(s.Size)
+	}
+	return s, err
+}
+
+func (a *auditProgress) ScanLeaves(ctx context.Context, log store.LogID, fn func(store.StoredLeaf) error) error {
+	rows := 0
+	if a.size > 0 {
+		a.prog.Count(0, a.size)
+	}
+	err := a.AuditStore.ScanLeaves(ctx, log, func(l store.StoredLeaf) error {
+		rows++
+		a.prog.Count(min(rows, a.size), a.size)
+		return fn(l)
+	})
+	if err == nil && rows != a.size {
+		a.prog.Count(rows, 0) // more or fewer rows than the tree: show the count
+	}
+	return err
 }

@@ -47,7 +47,9 @@ transaction (records with an existing subject, category and id are replaced).`,
 				return err
 			}
 			defer st.Close()
-			rep, err := records.ImportFile(cmd.Context(), args[0], v, st)
+			prog := newCountProgress(a.errOut, "records")
+			prog.Note("checking every line of %s", args[0])
+			rep, err := records.ImportFile(cmd.Context(), args[0], v, importProgress{st, prog})
 			if len(rep.Bad) > 0 {
 				for _, b := range rep.Bad {
 					fmt.Fprintf(a.out, "%s:%d: %s\n", args[0], b.Line, b.Reason)
@@ -184,6 +186,18 @@ func readTrimmed(path string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// importProgress says when the checked records go to the store, in one
+// transaction that reports no progress of its own.
+type importProgress struct {
+	records.Importer
+	prog *countProgress
+}
+
+func (i importProgress) ImportRecords(ctx context.Context, recs []records.Record) error {
+	i.prog.Note("all %d records valid; importing them in one transaction", len(recs))
+	return i.Importer.ImportRecords(ctx, recs)
 }
 
 // recordStore is what `records import` writes to.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/creditexchange/node/certs"
 	"github.com/creditexchange/node/crypto/keys"
+	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/consent"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/records"
@@ -99,6 +101,7 @@ func (a *app) subjectCmd() *cobra.Command {
 
 	var enrolDir, enrolSubject, enrolPub, enrolOut string
 	var enrolValidity time.Duration
+	var enrolReplace bool
 	enrol := &cobra.Command{
 		Use:   "enrol --dir REGISTRAR_DIR --subject USCC --pub subject.key.jwk --out subject.cert",
 		Short: "As a registrar, certify that a subject id holds a public key",
@@ -129,12 +132,34 @@ identity out of band. It signs a subject certificate binding the USCC (or person
 			if err != nil {
 				return err
 			}
-			cert, err := consent.IssueSubjectCert(nk.Signer, cfg.ID, nk.SigningKID, id, typ, pub, enrolValidity, time.Now())
+			earlier, err := otherKeyCerts(enrolDir, id, keys.SigningKID(pub))
+			if err != nil {
+				return err
+			}
+			if len(earlier) > 0 && !enrolReplace {
+				return fmt.Errorf("%s already holds certificate %s from this registrar for another key (kid %s); "+
+					"pass --replace to certify the new key, then revoke the earlier certificate with `subject revoke-cert`",
+					id, earlier[0].ID, earlier[0].KeyID)
+			}
+			now := time.Now()
+			cert, err := consent.IssueSubjectCert(nk.Signer, cfg.ID, nk.SigningKID, id, typ, pub, enrolValidity, now)
+			if err != nil {
+				return err
+			}
+			sc, err := consent.VerifySubjectCert(cert, ownRegistrarKey{id: cfg.ID, kid: nk.SigningKID, key: nk.SigningPublic()}, now, 0)
 			if err != nil {
 				return err
 			}
 			if err := os.WriteFile(enrolOut, cert, 0o644); err != nil {
 				return err
+			}
+			if err := node.RecordIssuedSubjectCert(enrolDir, node.IssuedSubjectCert{ID: sc.Claims.ID, Subject: sc.Claims.Subject,
+				KeyID: sc.KeyID(), IssuedAt: sc.Claims.IssuedAt, Expiry: sc.Claims.Expiry}); err != nil {
+				return fmt.Errorf("wrote %s but could not record it: %w", enrolOut, err)
+			}
+			for _, e := range earlier {
+				fmt.Fprintf(a.errOut, "warning: %s still holds certificate %s for key %s; revoke it: creditnode subject revoke-cert --dir %s --cert CERT_FILE\n",
+					id, e.ID, e.KeyID, enrolDir)
 			}
 			fmt.Fprintf(a.out, "certified %s (%s) as registrar %s\n", id, typ, cfg.ID)
 			return nil
@@ -145,6 +170,7 @@ identity out of band. It signs a subject certificate binding the USCC (or person
 	enrol.Flags().StringVar(&enrolPub, "pub", "subject.key.jwk", "subject public JWK")
 	enrol.Flags().StringVar(&enrolOut, "out", "subject.cert", "certificate file to write")
 	enrol.Flags().DurationVar(&enrolValidity, "validity", 365*24*time.Hour, "certificate validity")
+	enrol.Flags().BoolVar(&enrolReplace, "replace", false, "certify the subject although this registrar certified it to another key (then revoke the earlier certificate)")
 	enrol.MarkFlagRequired("dir")
 	enrol.MarkFlagRequired("subject")
 
@@ -188,6 +214,38 @@ then returns your entries only, signed with its registered key. Each entry's lea
 	cmd.AddCommand(keygen, enrol, inquiries, a.revokeSubjectCertCmd())
 	cmd.AddCommand(a.subjectRightsCmds()...)
 	return cmd
+}
+
+// otherKeyCerts lists the certificates this registrar (dir) issued to
+// subject for a key other than kid, neither revoked nor expired.
+func otherKeyCerts(dir, subject, kid string) ([]node.IssuedSubjectCert, error) {
+	issued, err := node.IssuedSubjectCerts(dir)
+	if err != nil {
+		return nil, err
+	}
+	revoked, err := node.RevokedSubjectCerts(dir)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().Unix()
+	var out []node.IssuedSubjectCert
+	for _, c := range issued {
+		if c.Subject == subject && c.KeyID != kid && c.Expiry > now && !slices.Contains(revoked, c.ID) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// ownRegistrarKey is the registrar's own key, to read back a certificate it
+// has just signed.
+type ownRegistrarKey struct {
+	id, kid string
+	key     ed25519.PublicKey
+}
+
+func (o ownRegistrarKey) RegistrarKey(id, kid string) (ed25519.PublicKey, bool) {
+	return o.key, id == o.id && kid == o.kid
 }
 
 // printInquiries prints a subject's log as a table.

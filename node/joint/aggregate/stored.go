@@ -187,20 +187,29 @@ func (l StoredLedger) Spend(ctx context.Context, requester string, cost dpnoise.
 // admit composes a requester's earlier spends (prior, as encodeBudget wrote them) and cost with
 // dpnoise.Accountant under limit: ErrBudgetExceeded if cost does not fit in what remains.
 func admit(limit dpnoise.Budget, prior [][]byte, cost dpnoise.Budget) error {
+	_, err := admitted(limit, prior, cost)
+	return err
+}
+
+// admitted is admit, returning the requester's total spend once cost is charged.
+func admitted(limit dpnoise.Budget, prior [][]byte, cost dpnoise.Budget) (dpnoise.Budget, error) {
 	acct, err := dpnoise.NewAccountant(limit)
 	if err != nil {
-		return err
+		return dpnoise.Budget{}, err
 	}
 	for _, p := range prior {
 		b, err := decodeBudget(p)
 		if err != nil {
-			return err
+			return dpnoise.Budget{}, err
 		}
 		if err := acct.Spend(b); err != nil {
-			return fmt.Errorf("aggregate: stored spends exceed the limit (was it lowered?): %w", err)
+			return dpnoise.Budget{}, fmt.Errorf("aggregate: stored spends exceed the limit (was it lowered?): %w", err)
 		}
 	}
-	return acct.Spend(cost)
+	if err := acct.Spend(cost); err != nil {
+		return dpnoise.Budget{}, err
+	}
+	return acct.Spent(), nil
 }
 
 // AnswerStore is the store side of StoredRecorder (node/store implements it).
@@ -224,6 +233,9 @@ type StoredRecorder struct {
 	Store   AnswerStore
 	Dataset string
 	Limit   dpnoise.Budget
+	// Spent, if set, is told the requester's total spend under Limit once an answer's cost
+	// is admitted (the answer fails if the store then cannot record it).
+	Spent func(total dpnoise.Budget)
 }
 
 var _ Recorder = StoredRecorder{}
@@ -235,8 +247,12 @@ func (r StoredRecorder) Record(ctx context.Context, requester string, members []
 		if err != nil {
 			return nil, err
 		}
-		if err := admit(r.Limit, spends, cost); err != nil {
+		total, err := admitted(r.Limit, spends, cost)
+		if err != nil {
 			return nil, err
+		}
+		if r.Spent != nil {
+			r.Spent(total)
 		}
 		return encodeBudget(cost)
 	}, time.Now())

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -228,5 +229,35 @@ func TestStoredRecorderRaceAcrossProcesses(t *testing.T) {
 				t.Fatalf("answered %d, refused %d of %d overlapping query sets; want exactly 1 answered", answered.Load(), refused.Load(), n)
 			}
 		})
+	}
+}
+
+// TestStoredRecorderReportsTotalSpend: Spent is told the requester's total ε at this host once
+// an answer is admitted, and is not called for a refused query.
+func TestStoredRecorderReportsTotalSpend(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "node.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var totals []string
+	e := newEngine(t, aggregate.Options{MinCohort: 20, Recorder: aggregate.StoredRecorder{Store: st, Dataset: "tax",
+		Limit: dpnoise.Budget{Epsilon: big.NewRat(1, 1)}, Spent: func(b dpnoise.Budget) { totals = append(totals, b.Epsilon.RatString()) }}})
+	for _, q := range []aggregate.Query{
+		{Requester: "bank-a", Kind: aggregate.Count, Members: members(0, 25), Epsilon: big.NewRat(1, 4)},
+		{Requester: "bank-b", Kind: aggregate.Count, Members: members(25, 50), Epsilon: big.NewRat(1, 10)},
+		{Requester: "bank-a", Kind: aggregate.Count, Members: members(50, 75), Epsilon: big.NewRat(1, 2)},
+	} {
+		if _, err := e.Answer(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Answer(ctx, aggregate.Query{Requester: "bank-a", Kind: aggregate.Count, Members: members(75, 100),
+		Epsilon: big.NewRat(1, 2)}); !errors.Is(err, aggregate.ErrBudgetExceeded) {
+		t.Fatalf("over budget: %v", err)
+	}
+	if got := strings.Join(totals, " "); got != "1/4 1/10 3/4" {
+		t.Fatalf("totals %q, want 1/4 1/10 3/4", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditexchange/node/crypto/dpnoise"
 	"github.com/creditexchange/node/node/gate"
+	"github.com/creditexchange/node/node/joint"
 	"github.com/creditexchange/node/node/joint/aggregate"
 	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
@@ -74,8 +75,10 @@ func (s *Service) aggregateStat(ctx context.Context, reg gate.RegistryView, q *r
 	if err != nil {
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeCategoryUnknown, err, "no joint-modelling data for this category"))
 	}
+	var spent dpnoise.Budget
 	eng, err := aggregate.New(data, aggregate.Options{MinCohort: s.opts.Host.MinCohort,
-		Recorder: aggregate.StoredRecorder{Store: s.opts.Aggregates.Store, Dataset: a.Category, Limit: s.opts.Aggregates.Limit}})
+		Recorder: aggregate.StoredRecorder{Store: s.opts.Aggregates.Store, Dataset: a.Category, Limit: s.opts.Aggregates.Limit,
+			Spent: func(total dpnoise.Budget) { spent = total }}})
 	if err != nil {
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "aggregate engine"))
 	}
@@ -92,7 +95,16 @@ func (s *Service) aggregateStat(ctx context.Context, reg gate.RegistryView, q *r
 	case err != nil:
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeStoreUnavailable, err, "aggregate failed"))
 	}
-	msg, err := json.Marshal(schemas.JointAggregateResult{Value: out.Value, Bins: out.Bins})
+	minCohort := s.opts.Host.MinCohort
+	if minCohort <= 0 {
+		minCohort = joint.DefaultMinCohort // as aggregate.New applies it
+	}
+	ans := schemas.JointAggregateResult{Value: out.Value, Bins: out.Bins, MinCohort: minCohort}
+	if lim := s.opts.Aggregates.Limit.Epsilon; lim != nil && spent.Epsilon != nil {
+		ans.EpsilonSpent = spent.Epsilon.RatString()
+		ans.EpsilonLeft = new(big.Rat).Sub(lim, spent.Epsilon).RatString()
+	}
+	msg, err := json.Marshal(ans)
 	if err != nil {
 		return s.deny(ctx, q, schemas.Wrap(schemas.CodeInternal, err, "encode answer"))
 	}
