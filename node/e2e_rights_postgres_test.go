@@ -24,9 +24,9 @@ func TestObjectionEndToEndPostgres(t *testing.T) {
 	objectionEndToEnd(t, prep)
 }
 
-// TestThirdFreeReportRefusedPostgres: the free-report limit counted in
-// PostgreSQL.
-func TestThirdFreeReportRefusedPostgres(t *testing.T) {
+// TestSelfReadsSpendNoFreeReportPostgres: self reads spend no free report
+// with the store on PostgreSQL.
+func TestSelfReadsSpendNoFreeReportPostgres(t *testing.T) {
 	prep, _ := onPostgres(t)
-	thirdFreeReportRefused(t, prep)
+	selfReadsSpendNoFreeReport(t, prep)
 }

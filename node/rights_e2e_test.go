@@ -9,6 +9,7 @@ import (
 
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/devnet"
+	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/rights"
 	"github.com/creditexchange/node/schemas"
@@ -143,34 +144,85 @@ func objectionEndToEnd(t *testing.T, prepare ...func(*devnet.Network)) {
 	}
 }
 
-// threats.md item 30 over loopback: with the statutory limit of 2, the third
-// self read of the year is refused free_reports_exhausted, and the refusal is
-// itself in the log.
-func TestThirdFreeReportRefused(t *testing.T) { thirdFreeReportRefused(t) }
+// Reading one's own inquiry log is not a report (art. 17 counts reports):
+// with the statutory limit of 2 free reports, a subject reads its log more
+// times than that, every read allowed and in the log.
+func TestSelfReadsSpendNoFreeReport(t *testing.T) { selfReadsSpendNoFreeReport(t) }
 
-func thirdFreeReportRefused(t *testing.T, prepare ...func(*devnet.Network)) {
+func selfReadsSpendNoFreeReport(t *testing.T, prepare ...func(*devnet.Network)) {
 	f := startFed(t, append(prepare, freeReports("tax-dept", 2))...)
 	ctx := context.Background()
 	sc := f.subjectClient(t, f.subj)
-	for i := 0; i < 2; i++ {
+	before := f.logSize(t, "tax-dept")
+	const reads = 5
+	for i := 0; i < reads; i++ {
 		if _, err := sc.Inquiries(ctx, f.publicURL("tax-dept"), "tax-dept"); err != nil {
-			t.Fatalf("free read %d: %v", i+1, err)
+			t.Fatalf("read %d: %v", i+1, err)
+		}
+	}
+	if after := f.logSize(t, "tax-dept"); after != before+reads {
+		t.Fatalf("log grew %d → %d over %d reads", before, after, reads)
+	}
+}
+
+// subjectReads sets a node's per-subject limit on reads of one's own log
+// before it opens.
+func subjectReads(id string, perHour float64, burst int) func(*devnet.Network) {
+	return func(n *devnet.Network) {
+		cfg, err := config.Load(n.NodeDir(id))
+		if err != nil {
+			panic(err)
+		}
+		cfg.SubjectReads = config.SubjectReadLimit{PerHour: perHour, Burst: burst}
+		if err := cfg.Save(n.NodeDir(id)); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// Reads of one's own log are limited per subject: past the burst (the
+// bucket refills once an hour) the read is refused rate_limited, the
+// refusal in the subject's log; another subject, from the same address,
+// still reads.
+func TestSubjectReadsLimitedPerSubject(t *testing.T) {
+	f := startFed(t, subjectReads("tax-dept", 1, 3))
+	ctx := context.Background()
+	sc := f.subjectClient(t, f.subj)
+	for i := 0; i < 3; i++ {
+		if _, err := sc.Inquiries(ctx, f.publicURL("tax-dept"), "tax-dept"); err != nil {
+			t.Fatalf("read %d: %v", i+1, err)
 		}
 	}
 	before := f.logSize(t, "tax-dept")
 	_, err := sc.Inquiries(ctx, f.publicURL("tax-dept"), "tax-dept")
-	if codeOf(t, err) != schemas.CodeFreeReportsExhausted {
-		t.Fatalf("third read: %v", err)
+	if codeOf(t, err) != schemas.CodeRateLimited {
+		t.Fatalf("fourth read: %v", err)
 	}
 	if after := f.logSize(t, "tax-dept"); after != before+1 {
 		t.Fatalf("the refusal was not logged: %d → %d", before, after)
 	}
-	// The limit is per subject: another subject still reads.
+	leaves, err := f.nodes["tax-dept"].Store.SubjectInquiries(ctx, f.subj.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads []string
+	for _, l := range leaves {
+		le, err := inquirylog.Decode(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if le.Entry.Kind == schemas.KindSubjectRead {
+			reads = append(reads, le.Entry.Decision+"/"+string(le.Entry.Code))
+		}
+	}
+	if want := fmt.Sprint([]string{"allow/", "allow/", "allow/", "deny/rate_limited"}); fmt.Sprint(reads) != want {
+		t.Fatalf("self reads in the log: %v, want %v", reads, want)
+	}
 	other, err := f.net.EnrolSubject("market-reg", f.smes[1].USCC)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.subjectClient(t, other).Inquiries(ctx, f.publicURL("tax-dept"), "tax-dept"); err != nil {
-		t.Fatal(err)
+		t.Fatalf("another subject: %v", err)
 	}
 }

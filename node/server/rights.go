@@ -17,8 +17,9 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-// DefaultFreeReportsPerYear is how many self reads of its inquiry log a
-// subject gets free per calendar year (art. 17: twice a year).
+// DefaultFreeReportsPerYear is how many reports a subject gets free per
+// calendar year (art. 17: twice a year). Reads of its own inquiry log are
+// not reports and spend none.
 const DefaultFreeReportsPerYear = 2
 
 // RightsStore is what the subject-rights endpoints and the record screen
