@@ -24,6 +24,13 @@ func TestObjectionEndToEndPostgres(t *testing.T) {
 	objectionEndToEnd(t, prep)
 }
 
+// TestThirdFreeReportRefusedPostgres: the free-report limit counted in
+// PostgreSQL.
+func TestThirdFreeReportRefusedPostgres(t *testing.T) {
+	prep, _ := onPostgres(t)
+	thirdFreeReportRefused(t, prep)
+}
+
 // TestSelfReadsSpendNoFreeReportPostgres: self reads spend no free report
 // with the store on PostgreSQL.
 func TestSelfReadsSpendNoFreeReportPostgres(t *testing.T) {

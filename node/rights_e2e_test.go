@@ -165,6 +165,77 @@ func selfReadsSpendNoFreeReport(t *testing.T, prepare ...func(*devnet.Network)) 
 	}
 }
 
+// threats.md item 30 over loopback: with the statutory limit of 2, the third
+// credit report of the year is refused free_reports_exhausted, and the
+// refusal is itself in the log; a report holds the subject's records, an
+// objected one flagged disputed; reading the log in between spends nothing.
+func TestThirdFreeReportRefused(t *testing.T) { thirdFreeReportRefused(t) }
+
+func thirdFreeReportRefused(t *testing.T, prepare ...func(*devnet.Network)) {
+	f := startFed(t, append(prepare, freeReports("tax-dept", 2))...)
+	ctx := context.Background()
+	sc := f.subjectClient(t, f.subj)
+	taxURL := f.publicURL("tax-dept")
+	recordID := "tax-report-1"
+	if err := f.net.ImportRecords(ctx, "tax-dept", []records.Record{{Subject: f.smes[0].USCC, Category: "tax_payment", ID: recordID,
+		Data: json.RawMessage(`{"year":2023,"tax_paid":1000,"tax_credit_grade":"B","arrears":500}`), UpdatedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Object(ctx, taxURL, "tax-dept", "tax_payment", recordID, "arrears were paid in March"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		rep, err := sc.Report(ctx, taxURL, "tax-dept")
+		if err != nil {
+			t.Fatalf("free report %d: %v", i+1, err)
+		}
+		if rep.Subject != f.smes[0].USCC || rep.Receipt == nil {
+			t.Fatalf("report %d: %+v", i+1, rep)
+		}
+		found := false
+		for _, r := range rep.Records {
+			if r.Category == "tax_payment" && r.ID == recordID {
+				found = r.Disputed
+			}
+		}
+		if !found {
+			t.Fatalf("report %d lacks the disputed record %s: %+v", i+1, recordID, rep.Records)
+		}
+		if _, err := sc.Inquiries(ctx, taxURL, "tax-dept"); err != nil {
+			t.Fatalf("log read after report %d: %v", i+1, err)
+		}
+	}
+	before := f.logSize(t, "tax-dept")
+	_, err := sc.Report(ctx, taxURL, "tax-dept")
+	if codeOf(t, err) != schemas.CodeFreeReportsExhausted {
+		t.Fatalf("third report: %v", err)
+	}
+	if after := f.logSize(t, "tax-dept"); after != before+1 {
+		t.Fatalf("the refusal was not logged: %d → %d", before, after)
+	}
+	log, err := sc.Inquiries(ctx, taxURL, "tax-dept")
+	if err != nil {
+		t.Fatalf("log read after the reports ran out: %v", err)
+	}
+	var reports []string
+	for _, e := range log.Entries {
+		if e.Entry.Kind == schemas.KindSubjectReport {
+			reports = append(reports, e.Entry.Decision+"/"+string(e.Entry.Code))
+		}
+	}
+	if want := fmt.Sprint([]string{"allow/", "allow/", "deny/free_reports_exhausted"}); fmt.Sprint(reports) != want {
+		t.Fatalf("reports in the log: %v, want %v", reports, want)
+	}
+	// The limit is per subject: another subject still gets its report.
+	other, err := f.net.EnrolSubject("market-reg", f.smes[1].USCC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.subjectClient(t, other).Report(ctx, taxURL, "tax-dept"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // subjectReads sets a node's per-subject limit on reads of one's own log
 // before it opens.
 func subjectReads(id string, perHour float64, burst int) func(*devnet.Network) {
