@@ -72,7 +72,8 @@ func (p *Provider) memberBody(kind string, maxBody int64, h func(ctx context.Con
 }
 
 // PublicHandler serves subjects over server-authenticated TLS: reading their
-// own inquiry log and revoking consents. Authentication is the subject's
+// own inquiry log (free) and credit report (one of the year's free reports),
+// revoking consents, objections and repairs. Authentication is the subject's
 // signature, checked against its registrar-issued certificate.
 func (p *Provider) PublicHandler(maxBody int64) *gate.Mux {
 	mux := gate.NewMux(p.log, maxBody)
