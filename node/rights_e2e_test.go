@@ -1,13 +1,16 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/creditexchange/node/node/config"
+	"github.com/creditexchange/node/node/consent"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/records"
@@ -184,6 +187,17 @@ func thirdFreeReportRefused(t *testing.T, prepare ...func(*devnet.Network)) {
 	if _, err := sc.Object(ctx, taxURL, "tax-dept", "tax_payment", recordID, "arrears were paid in March"); err != nil {
 		t.Fatal(err)
 	}
+	// A request that fails verification costs nothing: a log-read token
+	// presented as a report request is refused bad_signature.
+	readTok, err := consent.SubjectRead(f.subj.Key, f.subj.Cert, "tax-dept", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if code := postPublic(t, sc.HTTP, taxURL+"/v1/subject/report", readTok); code != schemas.CodeBadSignature {
+			t.Fatalf("log-read token as report request %d: %s", i+1, code)
+		}
+	}
 	for i := 0; i < 2; i++ {
 		rep, err := sc.Report(ctx, taxURL, "tax-dept")
 		if err != nil {
@@ -206,7 +220,7 @@ func thirdFreeReportRefused(t *testing.T, prepare ...func(*devnet.Network)) {
 		}
 	}
 	before := f.logSize(t, "tax-dept")
-	_, err := sc.Report(ctx, taxURL, "tax-dept")
+	_, err = sc.Report(ctx, taxURL, "tax-dept")
 	if codeOf(t, err) != schemas.CodeFreeReportsExhausted {
 		t.Fatalf("third report: %v", err)
 	}
@@ -234,6 +248,25 @@ func thirdFreeReportRefused(t *testing.T, prepare ...func(*devnet.Network)) {
 	if _, err := f.subjectClient(t, other).Report(ctx, taxURL, "tax-dept"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// postPublic posts tok to a public route and returns the error code of the
+// answer (empty on 200).
+func postPublic(t *testing.T, hc *http.Client, url string, tok []byte) schemas.Code {
+	t.Helper()
+	resp, err := hc.Post(url, schemas.ContentTypeJOSE, bytes.NewReader(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return ""
+	}
+	var e schemas.ErrorBody
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatalf("error answer (status %d): %v", resp.StatusCode, err)
+	}
+	return e.Error.Code
 }
 
 // subjectReads sets a node's per-subject limit on reads of one's own log
