@@ -30,3 +30,10 @@ func TestThirdFreeReportRefusedPostgres(t *testing.T) {
 	prep, _ := onPostgres(t)
 	thirdFreeReportRefused(t, prep)
 }
+
+// TestSelfReadsSpendNoFreeReportPostgres: self reads spend no free report
+// with the store on PostgreSQL.
+func TestSelfReadsSpendNoFreeReportPostgres(t *testing.T) {
+	prep, _ := onPostgres(t)
+	selfReadsSpendNoFreeReport(t, prep)
+}

@@ -163,6 +163,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (_ *Node, err er
 		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: pol,
 		Catalog: levels, Skew: cfg.ClockSkew.D(), Logger: logger, Observer: metrics,
 		Sequencer: lg.Inquiry, Log: lg.InquiryTree, OutboundLog: lg.OutboundTree, FreeReportsPerYear: cfg.FreeReportsPerYear,
+		SubjectReads: server.SubjectReadLimit{PerHour: cfg.SubjectReads.PerHour, Burst: cfg.SubjectReads.Burst},
 		MemberRoutes: routes, SubjectProofs: wit.prover(), AnswerWithin: answerWithin(cfg),
 	})
 	if err != nil {

@@ -11,6 +11,11 @@ const (
 	TypRepair       = "cx-repair+jws"        // subject → provider: applies for repair of a negative record
 	TypRightsStatus = "cx-rights-status+jws" // subject → provider: asks for its objections and repairs
 	TypRightsList   = "cx-rights-list+jws"   // provider → subject: its objections and repairs, signed
+	// TypReportRequest (claims SubjectReadClaims) asks a provider for the
+	// subject's own credit report; each spends one of the year's free
+	// reports (art. 17).
+	TypReportRequest = "cx-report-request+jws" // subject → provider: asks for its own credit report
+	TypSubjectReport = "cx-subject-report+jws" // provider → subject: its records, signed
 )
 
 // Kinds of inquiry-log entry written by the subject-rights workflow and by
@@ -21,6 +26,7 @@ const (
 	KindRepair            = "repair"             // a subject applied for credit repair
 	KindRepairDecided     = "repair_decided"     // the operator approved or rejected one
 	KindRightsStatus      = "rights_status"      // a subject read its objections and repairs
+	KindSubjectReport     = "subject_report"     // a subject asked for its own credit report
 	KindPurge             = "retention_purge"    // expired negative records were deleted
 )
 
@@ -97,6 +103,19 @@ type SubjectRights struct {
 	Objections []ObjectionOut `json:"objections"`
 	Repairs    []RepairOut    `json:"repairs"`
 	Receipt    *Receipt       `json:"receipt,omitempty"`
+}
+
+// SubjectReport is the payload a provider signs (TypSubjectReport) in
+// answer to a subject's report request: every record the provider holds on
+// that subject, flagged disputed as queries show them. Records an
+// objection had removed are not in it; a record whose repair was approved
+// is (the subject sees its own record).
+type SubjectReport struct {
+	Issuer   string      `json:"iss"` // provider node id
+	Subject  string      `json:"sub"`
+	IssuedAt int64       `json:"iat"`
+	Records  []RecordOut `json:"records"`
+	Receipt  *Receipt    `json:"receipt,omitempty"` // the log entry recording this report
 }
 
 // RightsFiled is the JSON answer to a filed objection or repair application.

@@ -103,7 +103,48 @@ reviews, joint punishment checks, …) but stays visible to judicial enforcement
 	}
 	sf.add(status)
 	status.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
-	return []*cobra.Command{object, repair, status}
+	return []*cobra.Command{object, repair, status, a.subjectReportCmd()}
+}
+
+// subjectReportCmd is `creditnode subject report`: the subject's own credit
+// report at a provider, one of its free reports of the year.
+func (a *app) subjectReportCmd() *cobra.Command {
+	var sf subjectFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "report --node URL --provider ID --key subject.key --cert subject.cert",
+		Short: "Get your own credit report at a provider (spends one of your free reports of the year)",
+		Long: `report asks the provider for every record it holds on you, signed with its registered key; records under
+your open objection are marked disputed. Each report spends one of your free reports of the calendar year
+(2 by default); past them the provider answers free_reports_exhausted. Reading your inquiry log
+(subject inquiries) is free.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc, err := sf.client()
+			if err != nil {
+				return err
+			}
+			r, err := sc.Report(cmd.Context(), sf.node, sf.provider)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			fmt.Fprintf(a.out, "credit report of %s at %s: %d records (signature verified)\n", r.Subject, r.Issuer, len(r.Records))
+			tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "CATEGORY\tID\tDISPUTED\tDATA")
+			for _, rec := range r.Records {
+				fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", rec.Category, rec.ID, rec.Disputed, rec.Data)
+			}
+			return tw.Flush()
+		},
+	}
+	sf.add(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the verified report as JSON")
+	return cmd
 }
 
 func addRecordFlags(cmd *cobra.Command, category, record, reason *string) {

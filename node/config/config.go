@@ -90,10 +90,16 @@ type Config struct {
 	// (body_too_large beyond it).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 
-	// FreeReportsPerYear is how many self reads of its inquiry log a subject
-	// gets free per calendar year (art. 17: 2, the default); the next read
-	// is refused with free_reports_exhausted.
+	// FreeReportsPerYear is how many reports a subject gets free per
+	// calendar year (art. 17: 2, the default). Reading one's own inquiry
+	// log is not a report and spends none (see SubjectReads).
 	FreeReportsPerYear int `yaml:"free_reports_per_year,omitempty"`
+
+	// SubjectReads limits each subject's reads of its own inquiry log, once
+	// its signature verified: a token bucket per subject refilled at
+	// PerHour (default 30) holding Burst (default 10), kept in memory. Over
+	// it the read is refused rate_limited (429) and the refusal logged.
+	SubjectReads SubjectReadLimit `yaml:"subject_reads,omitempty"`
 
 	// PublicRate limits requests to the public (subject) API per client IP
 	// address (per /64 for IPv6), before any signature check or log append:
@@ -154,6 +160,14 @@ type RateLimit struct {
 	// PerSecond is the refill rate of each client's bucket.
 	PerSecond float64 `yaml:"per_second,omitempty"`
 	// Burst is how many requests a client may send at once.
+	Burst int `yaml:"burst,omitempty"`
+}
+
+// SubjectReadLimit is a token bucket per subject.
+type SubjectReadLimit struct {
+	// PerHour is the refill rate of each subject's bucket, in reads an hour.
+	PerHour float64 `yaml:"per_hour,omitempty"`
+	// Burst is how many reads a subject may make at once.
 	Burst int `yaml:"burst,omitempty"`
 }
 
@@ -284,6 +298,12 @@ func (c *Config) SetDefaults() {
 	if c.PublicRate.Burst == 0 {
 		c.PublicRate.Burst = 20
 	}
+	if c.SubjectReads.PerHour == 0 {
+		c.SubjectReads.PerHour = 30
+	}
+	if c.SubjectReads.Burst == 0 {
+		c.SubjectReads.Burst = 10
+	}
 	if c.Catalog == nil {
 		c.Catalog = map[string]string{}
 	}
@@ -302,6 +322,8 @@ func (c *Config) Validate() error {
 		return errors.New("config: portal.witnesses must not be negative")
 	case c.PublicRate.PerSecond < 0 || c.PublicRate.Burst < 0:
 		return errors.New("config: public_rate.per_second and public_rate.burst must not be negative")
+	case c.SubjectReads.PerHour < 0 || c.SubjectReads.Burst < 0:
+		return errors.New("config: subject_reads.per_hour and subject_reads.burst must not be negative")
 	case c.Organisation == "":
 		return errors.New("config: organisation is required")
 	case len(c.Roles) == 0:

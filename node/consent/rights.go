@@ -76,10 +76,22 @@ func recordRequest(typ string, subjectKey crypto.Signer, subjectCert []byte, pro
 // RightsStatus is run by the subject: it asks provider for the status of
 // its objections and repair applications.
 func RightsStatus(subjectKey crypto.Signer, subjectCert []byte, provider string, now time.Time) ([]byte, error) {
+	return signReadClaims(subjectKey, subjectCert, schemas.TypRightsStatus, provider, now)
+}
+
+// ReportRequest is run by the subject: it asks provider for its own credit
+// report, which spends one of the year's free reports there.
+func ReportRequest(subjectKey crypto.Signer, subjectCert []byte, provider string, now time.Time) ([]byte, error) {
+	return signReadClaims(subjectKey, subjectCert, schemas.TypReportRequest, provider, now)
+}
+
+// signReadClaims signs SubjectReadClaims addressed to provider as a token
+// of type typ.
+func signReadClaims(subjectKey crypto.Signer, subjectCert []byte, typ, provider string, now time.Time) ([]byte, error) {
 	if !validName(provider) {
 		return nil, invalidf("bad provider")
 	}
-	return signAsSubject(subjectKey, subjectCert, schemas.TypRightsStatus, now, func(cert *SubjectCert) (any, error) {
+	return signAsSubject(subjectKey, subjectCert, typ, now, func(cert *SubjectCert) (any, error) {
 		jti, err := newJTI()
 		if err != nil {
 			return nil, err
@@ -120,14 +132,27 @@ func VerifyRecordRequest(tok []byte, typ string, reg Registrars, provider string
 // VerifyRightsStatus checks a subject's request for its objections and
 // repairs, with the same checks and codes as VerifySubjectRead.
 func VerifyRightsStatus(tok []byte, reg Registrars, provider string, now time.Time, skew time.Duration) (*ReadRequest, error) {
+	return verifyReadClaims(tok, schemas.TypRightsStatus, reg, provider, now, skew)
+}
+
+// VerifyReportRequest checks a subject's request for its own credit report,
+// with the same checks and codes as VerifySubjectRead. A token of another
+// type (a log read) fails with bad_signature.
+func VerifyReportRequest(tok []byte, reg Registrars, provider string, now time.Time, skew time.Duration) (*ReadRequest, error) {
+	return verifyReadClaims(tok, schemas.TypReportRequest, reg, provider, now, skew)
+}
+
+// verifyReadClaims checks a subject-signed token of type typ carrying
+// SubjectReadClaims addressed to provider.
+func verifyReadClaims(tok []byte, typ string, reg Registrars, provider string, now time.Time, skew time.Duration) (*ReadRequest, error) {
 	skew = nonNegative(skew)
-	cert, payload, err := verifyBySubject(tok, schemas.TypRightsStatus, reg, now, skew, requestCodes())
+	cert, payload, err := verifyBySubject(tok, typ, reg, now, skew, requestCodes())
 	if err != nil {
 		return nil, err
 	}
 	var c schemas.SubjectReadClaims
 	if err := schemas.DecodeStrict(payload, &c); err != nil {
-		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "malformed status request claims")
+		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "malformed request claims")
 	}
 	if err := checkRequest(cert, c.ID, c.Issuer, c.Audience, c.IssuedAt, provider, now, skew); err != nil {
 		return nil, err

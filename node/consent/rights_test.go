@@ -93,6 +93,41 @@ func TestVerifyRightsStatus(t *testing.T) {
 	}
 }
 
+func TestVerifyReportRequest(t *testing.T) {
+	f := newFixture(t)
+	valid, err := consent.ReportRequest(f.keyA, f.certA, providerID, at(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := consent.SubjectRead(f.keyA, f.certA, providerID, at(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := consent.RightsStatus(f.keyA, f.certA, providerID, at(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := append(commonRequestCases(t, f, schemas.TypReportRequest, valid),
+		requestCase{"log read presented as report request", read, providerID, at(0), schemas.CodeBadSignature},
+		requestCase{"status request presented as report request", status, providerID, at(0), schemas.CodeBadSignature})
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := consent.VerifyReportRequest(tt.tok, f.reg, tt.provider, tt.now, skew)
+			if tt.code != "" {
+				wantCode(t, err, tt.code)
+				return
+			}
+			if err != nil || r.Subject() != enterpriseA {
+				t.Fatalf("r = %+v, err = %v", r, err)
+			}
+		})
+	}
+	// A report token is not a log read either.
+	if _, err := consent.VerifySubjectRead(valid, f.reg, providerID, at(0), skew); err == nil {
+		t.Fatal("a report request verified as a log read")
+	}
+}
+
 // FuzzVerifyRecordRequest checks that no input panics, that failures carry a
 // request code, and that whatever verifies is self-consistent.
 func FuzzVerifyRecordRequest(f *testing.F) {

@@ -68,6 +68,11 @@ func TestSignedObjectsRefuseAmbiguousNames(t *testing.T) {
 				_, err := consent.VerifyRightsStatus(tok, r, p, now, s)
 				return err
 			}), schemas.CodeMalformedRequest},
+		{"report request", must(consent.ReportRequest(f.keyA, f.certA, providerID, at(0))), f.keyA,
+			subjectRequest(func(tok []byte, r consent.Registrars, p string, now time.Time, s time.Duration) error {
+				_, err := consent.VerifyReportRequest(tok, r, p, now, s)
+				return err
+			}), schemas.CodeMalformedRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,14 +37,19 @@ type Spec struct {
 	Roles        []string
 	Catalog      map[string]string
 	Jurisdiction string // default CN
-	// FreeReportsPerYear is the node's free self reads per subject and year;
-	// 0 means DevFreeReportsPerYear, so demos and tests can read logs often.
+	// FreeReportsPerYear is the node's free credit reports per subject and
+	// year; 0 means DevFreeReportsPerYear, so demos and tests can ask often.
 	FreeReportsPerYear int
 }
 
 // DevFreeReportsPerYear is the free-report limit devnet nodes get unless
 // their Spec sets one (the production default is 2).
 const DevFreeReportsPerYear = 1000
+
+// DevSubjectReadBurst is how many reads of its own log a subject may make
+// at once on a devnet node (the production default is 10, refilled at 30
+// an hour), so demos and tests can read logs often.
+const DevSubjectReadBurst = 1000
 
 // Network is a federation laid out under Dir.
 type Network struct {
@@ -104,6 +109,7 @@ func Create(dir string, specs []Spec) (*Network, error) {
 			return nil, fmt.Errorf("devnet: init %s: %w", s.ID, err)
 		}
 		cfg.FreeReportsPerYear = cmp.Or(s.FreeReportsPerYear, DevFreeReportsPerYear)
+		cfg.SubjectReads.PerHour, cfg.SubjectReads.Burst = 3600*DevSubjectReadBurst, DevSubjectReadBurst
 		if err := cfg.Save(nd); err != nil {
 			return nil, err
 		}

@@ -59,3 +59,22 @@ func (s *SubjectClient) Rights(ctx context.Context, baseURL, provider string) (*
 	}
 	return subjectcheck.OpenRights(body, provider, s.Registry)
 }
+
+// Report asks provider for the subject's own credit report, verified
+// against the provider's registered signing key. Each report spends one of
+// the subject's free reports of the year there; past them the answer is
+// free_reports_exhausted.
+func (s *SubjectClient) Report(ctx context.Context, baseURL, provider string) (*schemas.SubjectReport, error) {
+	tok, err := consent.ReportRequest(s.Key, s.Cert, provider, s.now())
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.post(ctx, baseURL, "/v1/subject/report", tok)
+	if err != nil {
+		return nil, err
+	}
+	if s.Registry == nil {
+		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "no registry to verify the provider's signature")
+	}
+	return subjectcheck.OpenReport(body, provider, s.Registry)
+}

@@ -19,6 +19,7 @@ const (
 	RouteObjection        = "POST /v1/subject/objections"
 	RouteRepair           = "POST /v1/subject/repairs"
 	RouteRightsStatus     = "POST /v1/subject/rights"
+	RouteSubjectReport    = "POST /v1/subject/report"
 	RoutePublicJWKS       = "GET /.well-known/jwks.json"
 	RouteHealthz          = "GET /healthz"
 	RouteReadyz           = "GET /readyz"
@@ -71,11 +72,13 @@ func (p *Provider) memberBody(kind string, maxBody int64, h func(ctx context.Con
 }
 
 // PublicHandler serves subjects over server-authenticated TLS: reading their
-// own inquiry log and revoking consents. Authentication is the subject's
+// own inquiry log (free) and credit report (one of the year's free reports),
+// revoking consents, objections and repairs. Authentication is the subject's
 // signature, checked against its registrar-issued certificate.
 func (p *Provider) PublicHandler(maxBody int64) *gate.Mux {
 	mux := gate.NewMux(p.log, maxBody)
 	mux.HandleFunc(RouteSubjectInquiries, p.bodyHandler(schemas.KindSubjectRead, maxBody, p.SubjectInquiries))
+	mux.HandleFunc(RouteSubjectReport, p.bodyHandler(schemas.KindSubjectReport, maxBody, p.SubjectReport))
 	mux.HandleFunc(RouteRevoke, p.bodyHandler(schemas.KindRevocation, maxBody, p.Revoke))
 	mux.HandleFunc(RouteObjection, p.bodyHandler(schemas.KindObjection, maxBody, p.Object))
 	mux.HandleFunc(RouteRepair, p.bodyHandler(schemas.KindRepair, maxBody, p.ApplyRepair))

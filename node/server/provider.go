@@ -57,9 +57,15 @@ type Options struct {
 	// Categories says which categories are negative (retention); defaults
 	// to the embedded category schemas.
 	Categories rights.Negatives
-	// FreeReportsPerYear is how many self reads of its log a subject gets
-	// per calendar year; DefaultFreeReportsPerYear if 0.
+	// FreeReportsPerYear is how many reports a subject gets free per
+	// calendar year (art. 17); DefaultFreeReportsPerYear if 0. Reads of
+	// one's own inquiry log are not reports and spend none.
 	FreeReportsPerYear int
+	// SubjectReads limits each subject's reads of its own inquiry log (a
+	// token bucket per subject id, kept in memory); the zero value means
+	// DefaultSubjectReadsPerHour and DefaultSubjectReadBurst, a negative
+	// PerHour no limit.
+	SubjectReads SubjectReadLimit
 
 	// SubjectProofs, if set, adds to each subject's log the proof that it
 	// is complete up to a witnessed checkpoint (node/subjectlog).
@@ -86,6 +92,9 @@ type Provider struct {
 	// preAuth bounds the log cost of subject requests refused before any
 	// signature verified (nil: each is logged on its own).
 	preAuth *gate.PreAuth
+	// subjectReads holds a token bucket per subject for reads of its own
+	// log (nil: unlimited).
+	subjectReads *ipLimiter
 }
 
 // New makes a Provider.
@@ -126,7 +135,8 @@ func New(opts Options) (*Provider, error) {
 	if c, ok := opts.Observer.(gate.RefusalCounter); ok { // the node's metrics
 		preAuth.Counting(c)
 	}
-	return &Provider{opts: opts, log: opts.Logger, inq: inq, preAuth: preAuth}, nil
+	return &Provider{opts: opts, log: opts.Logger, inq: inq, preAuth: preAuth,
+		subjectReads: opts.SubjectReads.limiter(opts.Clock)}, nil
 }
 
 // Answer is what goes back to the caller: either a body with a status, or an

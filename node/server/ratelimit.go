@@ -82,7 +82,8 @@ func clientKey(remoteAddr string) string {
 	return a.String()
 }
 
-// ipLimiter holds a token bucket per client key, least recently seen last.
+// ipLimiter holds a token bucket per key (a client address, or a subject id
+// for SubjectReadLimit), least recently seen last.
 // An entry idle long enough for its bucket to refill is indistinguishable
 // from a new one and is dropped; past max entries the least recently seen
 // is dropped too, so memory is bounded whatever the number of clients.
@@ -148,4 +149,37 @@ func (l *ipLimiter) len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.entries)
+}
+
+// Defaults of SubjectReadLimit: 30 reads of one's own log an hour, 10 at
+// once.
+const (
+	DefaultSubjectReadsPerHour = 30
+	DefaultSubjectReadBurst    = 10
+)
+
+// MaxSubjectReadBuckets bounds how many subjects the read limiter
+// remembers; past it the least recently seen is forgotten.
+const MaxSubjectReadBuckets = 100_000
+
+// SubjectReadLimit is the limit on each subject's reads of its own inquiry
+// log: a token bucket per subject id refilled at PerHour, holding Burst.
+type SubjectReadLimit struct {
+	PerHour float64
+	Burst   int
+}
+
+// limiter makes the per-subject buckets, or nil when the limit is off
+// (PerHour negative).
+func (s SubjectReadLimit) limiter(now func() time.Time) *ipLimiter {
+	if s.PerHour < 0 {
+		return nil
+	}
+	if s.PerHour == 0 {
+		s.PerHour = DefaultSubjectReadsPerHour
+	}
+	if s.Burst <= 0 {
+		s.Burst = DefaultSubjectReadBurst
+	}
+	return newIPLimiter(s.PerHour/3600, s.Burst, MaxSubjectReadBuckets, now)
 }

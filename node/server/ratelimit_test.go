@@ -134,3 +134,34 @@ func TestClientKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSubjectReadLimit: the zero value takes the defaults (a burst of
+// DefaultSubjectReadBurst, then refused until the bucket refills at
+// DefaultSubjectReadsPerHour), each subject has its own bucket, and a
+// negative rate turns the limit off.
+func TestSubjectReadLimit(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	l := SubjectReadLimit{}.limiter(clock)
+	for i := range DefaultSubjectReadBurst {
+		if !l.allow("s1") {
+			t.Fatalf("read %d within the default burst refused", i+1)
+		}
+	}
+	if l.allow("s1") {
+		t.Fatal("read past the default burst allowed")
+	}
+	if !l.allow("s2") {
+		t.Fatal("another subject refused")
+	}
+	now = now.Add(time.Hour / DefaultSubjectReadsPerHour)
+	if !l.allow("s1") {
+		t.Fatal("no read allowed after the bucket refilled one token")
+	}
+	if l.allow("s1") {
+		t.Fatal("more than one read allowed after one token's refill")
+	}
+	if off := (SubjectReadLimit{PerHour: -1}).limiter(clock); off != nil {
+		t.Fatal("a negative rate did not turn the limit off")
+	}
+}

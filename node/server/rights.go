@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/creditexchange/node/node/consent"
@@ -17,8 +19,9 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-// DefaultFreeReportsPerYear is how many self reads of its inquiry log a
-// subject gets free per calendar year (art. 17: twice a year).
+// DefaultFreeReportsPerYear is how many reports a subject gets free per
+// calendar year (art. 17: twice a year). Reads of its own inquiry log are
+// not reports and spend none.
 const DefaultFreeReportsPerYear = 2
 
 // RightsStore is what the subject-rights endpoints and the record screen
@@ -225,4 +228,70 @@ func (p *Provider) RightsStatus(ctx context.Context, body []byte) Answer {
 	}
 	out.Receipt = &schemas.Receipt{Provider: p.opts.ID, LogIndex: app.Index, LeafHash: hex.EncodeToString(app.LeafHash)}
 	return p.signJSON(ctx, schemas.TypRightsList, out, jti, app.Index)
+}
+
+// SubjectReport answers a subject's signed request for its own credit
+// report: every record this node holds on the subject, in the categories it
+// provides, screened as for queries (records an objection had removed and
+// negative records past retention are not in it; open objections flag
+// theirs disputed), signed by this node. Unlike reading one's own log, a
+// report spends one of the subject's free reports of the year (art. 17):
+// past FreeReportsPerYear it is refused free_reports_exhausted, logged. A
+// request whose signature does not verify, or that cannot be answered
+// because the store is unavailable, spends none; one whose log append
+// fails after the report was counted stays counted.
+func (p *Provider) SubjectReport(ctx context.Context, body []byte) Answer {
+	now := p.opts.Clock()
+	reg, err := p.opts.Registries.Snapshot(now)
+	if err != nil {
+		return Answer{Err: schemas.Wrap(schemas.CodeRegistryUnavailable, err, "no valid federation registry")}
+	}
+	rd, err := consent.VerifyReportRequest(body, reg, p.opts.ID, now, p.opts.Skew)
+	if err != nil {
+		return p.denyUnattributed(ctx, schemas.KindSubjectReport, body, schemas.AsError(err, schemas.CodeSubjectCertInvalid, "rejected"))
+	}
+	subject, jti := rd.Subject(), rd.ID()
+	entry := subjectEntry(now, schemas.KindSubjectReport, subject, jti, body)
+	entry.Purpose = "self_query"
+	out, e := p.ownRecords(ctx, subject, now)
+	if e != nil {
+		return Answer{RequestID: jti, Err: e}
+	}
+	if entry.RecordsDigest, err = inquirylog.RecordsDigest(out); err != nil {
+		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeInternal, err, "digest failed")}
+	}
+	if refused := p.takeFreeReport(ctx, entry, now); refused != nil {
+		return *refused
+	}
+	app, denied := p.commitSubjectRequest(ctx, entry, now)
+	if denied != nil {
+		return *denied
+	}
+	rep := schemas.SubjectReport{Issuer: p.opts.ID, Subject: subject, IssuedAt: now.Unix(), Records: out,
+		Receipt: &schemas.Receipt{Provider: p.opts.ID, LogIndex: app.Index, LeafHash: hex.EncodeToString(app.LeafHash)}}
+	return p.signJSON(ctx, schemas.TypSubjectReport, rep, jti, app.Index)
+}
+
+// ownRecords is what this node holds on subject, in the categories it
+// provides, screened (screen) without any policy decision: the subject sees
+// its own records whole, a repaired one included.
+func (p *Provider) ownRecords(ctx context.Context, subject string, now time.Time) ([]schemas.RecordOut, *schemas.Error) {
+	cats := slices.Sorted(maps.Keys(p.opts.Catalog))
+	out := []schemas.RecordOut{}
+	if len(cats) == 0 {
+		return out, nil
+	}
+	recs, err := p.opts.Store.Records(ctx, subject, cats)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	recs, disputed, err := p.screen(ctx, subject, recs, nil, now)
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")
+	}
+	for _, r := range recs {
+		k := store.RecordKey{Category: r.Category, ID: r.ID}
+		out = append(out, schemas.RecordOut{Category: r.Category, ID: r.ID, Data: r.Data, Disputed: disputed[k]})
+	}
+	return out, nil
 }

@@ -20,7 +20,9 @@ import (
 func subjectRequester(subject string) string { return "subject:" + subject }
 
 // SubjectInquiries answers a subject's signed read of its own inquiry log.
-// The read itself is logged first, then the subject's entries (including the
+// The read spends none of the subject's free reports: it is limited per
+// subject (Options.SubjectReads) once the signature verified, and per
+// client address before that (RateLimit). The read itself is logged first, then the subject's entries (including the
 // read) are returned, signed by this node. Nobody but the certified subject
 // can read them: the token must be signed by the key a registrar bound to
 // that subject.
@@ -38,10 +40,10 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 	subject, jti := rd.Subject(), rd.ID()
 	entry := subjectEntry(now, schemas.KindSubjectRead, subject, jti, body)
 	entry.Purpose = "self_query"
-	// Free twice a year (art. 17): the next read of the year is refused,
-	// logged, with free_reports_exhausted (rights.go).
-	if refused := p.takeFreeReport(ctx, entry, now); refused != nil {
-		return *refused
+	// Reading one's own log is free (art. 17 counts reports, not reads); it
+	// is bounded per subject instead, the refusal logged like any other.
+	if p.subjectReads != nil && !p.subjectReads.allow(subject) {
+		return p.denySubject(ctx, entry, schemas.Errorf(schemas.CodeRateLimited, "too many reads of this subject's log; try again later"))
 	}
 	app, denied := p.commitSubjectRequest(ctx, entry, now)
 	if denied != nil {

@@ -72,6 +72,24 @@ func OpenRights(tok []byte, provider string, reg SigningKeys) (*schemas.SubjectR
 	return &out, nil
 }
 
+// OpenReport verifies a provider-signed credit report of the subject (an
+// answer to a report request): the signature under a key the registry lists
+// for provider, and the issuer. Failures are peer_bad_response.
+func OpenReport(tok []byte, provider string, reg SigningKeys) (*schemas.SubjectReport, error) {
+	payload, err := verifySigned(tok, schemas.TypSubjectReport, provider, reg)
+	if err != nil {
+		return nil, err
+	}
+	var out schemas.SubjectReport
+	if err := schemas.DecodeStrict(payload, &out); err != nil {
+		return nil, schemas.Wrap(schemas.CodePeerBadResponse, err, "report malformed")
+	}
+	if out.Issuer != provider {
+		return nil, schemas.Errorf(schemas.CodePeerBadResponse, "report issued by %q, not %q", out.Issuer, provider)
+	}
+	return &out, nil
+}
+
 // verifySigned checks a provider's signed answer of type typ.
 func verifySigned(tok []byte, typ, provider string, reg SigningKeys) ([]byte, error) {
 	hdr, err := jose.ParseJWSHeader(tok)
