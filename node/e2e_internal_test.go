@@ -17,6 +17,7 @@ import (
 	"github.com/creditexchange/node/certs"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/devnet"
+	"github.com/creditexchange/node/node/feeds"
 	"github.com/creditexchange/node/node/internalapi"
 	"github.com/creditexchange/node/node/lists"
 	"github.com/creditexchange/node/node/records"
@@ -415,5 +416,70 @@ func TestInternalAPIJointPunishmentCheck(t *testing.T) {
 	}
 	if len(found.Entries) != 2 || found.Entries[1].Entry.StaffID != "inspector-3" || found.Entries[1].Entry.Provider != "market-reg" {
 		t.Fatalf("audit: %+v", found.Entries)
+	}
+}
+
+// A department's supervision system pulls another department's change feed
+// through its node's internal API: the pull runs as a job, the job shows the
+// batches applied and the cursor, the records arrive, and a second pull
+// resumes at the cursor with nothing new. A client without the feeds
+// operation, or asking a provider off its allow-list, is refused.
+func TestInternalAPIFeedPull(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	smes, err := devnet.DemoSMEs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFedSpecs(t, specs(), withInternalAPIAt(t, "tax-dept", map[string]internalapi.AddOptions{
+		"supervision": {Operations: []string{internalapi.OpFeeds}, Purposes: []string{feeds.Purpose}, Providers: []string{"market-reg"}},
+		"loans":       {Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}},
+	}, issued), func(n *devnet.Network) {
+		var pen []records.Record
+		for i := range 3 {
+			pen = append(pen, penalty(smes[i].USCC, 100+i))
+		}
+		if err := n.ImportRecords(context.Background(), "market-reg", pen); err != nil {
+			t.Fatal(err)
+		}
+	})
+	tax := f.nodes["tax-dept"]
+	before := countRecords(t, tax, smes, "administrative_penalty")
+	sup := f.internalClientOf(t, "tax-dept", issued["supervision"])
+	pull := internalapi.FeedPullRequest{Provider: "market-reg", Feed: "administrative_penalty"}
+	wait := func(key string) internalapi.Job {
+		t.Helper()
+		var job internalapi.Job
+		if s, c := sup.call("POST", "/internal/v1/feeds/pull", "inspector-3", "", key, pull, &job); s != 200 {
+			t.Fatalf("feed pull: %d %s", s, c)
+		}
+		for job.State == internalapi.JobRunning {
+			time.Sleep(20 * time.Millisecond)
+			if s, c := sup.call("GET", "/internal/v1/jobs/"+job.ID, "inspector-3", "", "", nil, &job); s != 200 {
+				t.Fatalf("job: %d %s", s, c)
+			}
+		}
+		return job
+	}
+	job := wait("pull-1")
+	if job.State != internalapi.JobDone || job.Operation != internalapi.OpFeeds || job.Batches < 1 || job.Records != 3 || job.Cursor == 0 {
+		t.Fatalf("first pull: %+v", job)
+	}
+	if got := countRecords(t, tax, smes, "administrative_penalty"); got-before != 3 {
+		t.Fatalf("records after the pull: %d, before %d, job %+v", got, before, job)
+	}
+	again := wait("pull-2")
+	if again.State != internalapi.JobDone || again.Records != 0 || again.Cursor != job.Cursor {
+		t.Fatalf("second pull, from the cursor: %+v (first %+v)", again, job)
+	}
+
+	if s, c := sup.call("POST", "/internal/v1/feeds/pull", "inspector-3", "", "pull-3", internalapi.FeedPullRequest{Provider: "bank-a", Feed: "administrative_penalty"}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("provider off the allow-list: %d %s", s, c)
+	}
+	loans := f.internalClientOf(t, "tax-dept", issued["loans"])
+	if s, c := loans.call("POST", "/internal/v1/feeds/pull", "officer-1", "", "pull-4", pull, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("client without feeds: %d %s", s, c)
+	}
+	if s, c := loans.call("GET", "/internal/v1/jobs/"+job.ID, "officer-1", "", "", nil, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("job of a client without feeds: %d %s", s, c)
 	}
 }

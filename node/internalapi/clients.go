@@ -38,10 +38,11 @@ const (
 	OpAudit        = "audit"         // search the outbound log
 	OpLists        = "lists"         // joint punishment check
 	OpImport       = "import"        // records import for a provider's data platform, and its job status
+	OpFeeds        = "feeds"         // pull a provider's change feed, and its job status
 )
 
 // Operations is every operation, in a stable order.
-var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists, OpImport}
+var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists, OpImport, OpFeeds}
 
 // Operations lists every operation a client may be allowed.
 func Operations() []string { return slices.Clone(operations) }
