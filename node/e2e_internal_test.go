@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/feeds"
+	"github.com/creditexchange/node/node/grading"
 	"github.com/creditexchange/node/node/internalapi"
 	"github.com/creditexchange/node/node/lists"
 	"github.com/creditexchange/node/node/records"
@@ -482,4 +485,63 @@ func TestInternalAPIFeedPull(t *testing.T) {
 	if s, c := loans.call("GET", "/internal/v1/jobs/"+job.ID, "officer-1", "", "", nil, nil); s != 403 || c != schemas.CodeClientNotPermitted {
 		t.Fatalf("job of a client without feeds: %d %s", s, c)
 	}
+}
+
+// A supervision system grades a subject through its department's internal
+// API: without peers from the node's own records, with a peer also from the
+// peer's penalties (asked under the statutory purpose); all_peers asks only
+// the peers on the client's allow-list. A peer off the allow-list, or a
+// client without the grade operation, is refused.
+func TestInternalAPIGrade(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	smes, err := devnet.DemoSMEs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFedSpecs(t, specs(), withInternalAPIAt(t, "tax-dept", map[string]internalapi.AddOptions{
+		"supervision": {Operations: []string{internalapi.OpGrade}, Purposes: []string{grading.Purpose}, Providers: []string{"market-reg"}},
+		"loans":       {Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}},
+	}, issued), func(n *devnet.Network) {
+		if err := n.ImportRecords(context.Background(), "market-reg", []records.Record{recentPenalty(smes[0].USCC, 1), recentPenalty(smes[0].USCC, 2)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	sup := f.internalClientOf(t, "tax-dept", issued["supervision"])
+	grade := func(q internalapi.GradeRequest) internalapi.GradeAnswer {
+		t.Helper()
+		var ans internalapi.GradeAnswer
+		if s, c := sup.call("POST", "/internal/v1/grade", "inspector-3", "INSPECT-7", "", q, &ans); s != 200 {
+			t.Fatalf("grade %+v: %d %s", q, s, c)
+		}
+		return ans
+	}
+	own := grade(internalapi.GradeRequest{Subject: smes[0].USCC})
+	if !own.Complete || !slices.Equal(own.Sources, []string{grading.LocalSource}) || own.Grade == "" {
+		t.Fatalf("own records only: %+v", own)
+	}
+	withPeer := grade(internalapi.GradeRequest{Subject: smes[0].USCC, Peers: []string{"market-reg"}, At: time.Now().UTC().Format(time.DateOnly)})
+	if !withPeer.Complete || !slices.Equal(withPeer.Sources, []string{grading.LocalSource, "market-reg"}) || withPeer.Facts["penalties_recent"] != own.Facts["penalties_recent"]+2 {
+		t.Fatalf("with market-reg: %+v (own %+v)", withPeer, own)
+	}
+	all := grade(internalapi.GradeRequest{Subject: smes[0].USCC, AllPeers: true})
+	if !slices.Equal(all.Sources, withPeer.Sources) || all.Grade != withPeer.Grade {
+		t.Fatalf("all peers the client may ask: %+v", all)
+	}
+
+	if s, c := sup.call("POST", "/internal/v1/grade", "inspector-3", "INSPECT-7", "", internalapi.GradeRequest{Subject: smes[0].USCC, Peers: []string{"bank-a"}}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("peer off the allow-list: %d %s", s, c)
+	}
+	loans := f.internalClientOf(t, "tax-dept", issued["loans"])
+	if s, c := loans.call("POST", "/internal/v1/grade", "officer-1", "LOAN-1", "", internalapi.GradeRequest{Subject: smes[0].USCC}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("client without grade: %d %s", s, c)
+	}
+}
+
+// recentPenalty is penalty decided a month ago: recent for the grading rules.
+func recentPenalty(subject string, i int) records.Record {
+	r := penalty(subject, i)
+	b, _ := json.Marshal(map[string]any{"decision_no": fmt.Sprintf("TAX-%d", i), "authority": "Tax Service",
+		"decision_date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "violation": "late filing", "penalty": "fine", "amount": 1000 + i})
+	r.Data = b
+	return r
 }

@@ -39,10 +39,11 @@ const (
 	OpLists        = "lists"         // joint punishment check
 	OpImport       = "import"        // records import for a provider's data platform, and its job status
 	OpFeeds        = "feeds"         // pull a provider's change feed, and its job status
+	OpGrade        = "grade"         // credit grade of a subject for supervision
 )
 
 // Operations is every operation, in a stable order.
-var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists, OpImport, OpFeeds}
+var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists, OpImport, OpFeeds, OpGrade}
 
 // Operations lists every operation a client may be allowed.
 func Operations() []string { return slices.Clone(operations) }

@@ -65,7 +65,9 @@ type Options struct {
 	// Records, if set, takes records imports (the node's store).
 	Records records.Importer
 	// Feeds, if set, pulls providers' change feeds (the node's subscriber).
-	Feeds   FeedPuller
+	Feeds FeedPuller
+	// Grading, if set, grades subjects (the node's store and policy).
+	Grading *Grading
 	Skew    time.Duration
 	MaxBody int64
 	Logger  *slog.Logger
@@ -371,6 +373,7 @@ func (s *Server) routes() {
 	s.mux.Handle(RouteListsCheck, handle(s, s.listsRoute()))
 	s.mux.Handle(RouteRecordsImport, handle(s, s.recordsImportRoute()))
 	s.mux.Handle(RouteFeedPull, handle(s, s.feedPullRoute()))
+	s.mux.Handle(RouteGrade, handle(s, s.gradeRoute()))
 	s.mux.Handle(RouteJob, handle(s, s.jobRoute()))
 	s.mux.Handle(schemas.RouteOpenAPI, gate.OpenAPIHandler(schemas.ListenerInternal, s.log))
 }
@@ -387,6 +390,7 @@ const (
 	RouteListsCheck    = "POST /internal/v1/lists/check"
 	RouteRecordsImport = "POST /internal/v1/records/import"
 	RouteFeedPull      = "POST /internal/v1/feeds/pull"
+	RouteGrade         = "POST /internal/v1/grade"
 	RouteJob           = "GET /internal/v1/jobs/{id}"
 )
 
