@@ -22,6 +22,7 @@ import (
 	"github.com/creditexchange/node/node/feeds"
 	"github.com/creditexchange/node/node/grading"
 	"github.com/creditexchange/node/node/internalapi"
+	"github.com/creditexchange/node/node/joint/remote"
 	"github.com/creditexchange/node/node/lists"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/store"
@@ -544,4 +545,57 @@ func recentPenalty(subject string, i int) records.Record {
 		"decision_date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "violation": "late filing", "penalty": "fine", "amount": 1000 + i})
 	r.Data = b
 	return r
+}
+
+// A modelling system asks the hosts of a joint modelling job its bank
+// proposed, through the bank's internal API: the host answers the job's
+// state, a cancel erases it there (and needs an idempotency key), and a job
+// the host never accepted from this node is job_unknown. A host off the
+// client's allow-list, or a client without the joint operation, is refused.
+func TestInternalAPIJointStatusCancel(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	jf := startJointFed(t, withInternalAPI(t, map[string]internalapi.AddOptions{
+		"modelling": {Operations: []string{internalapi.OpJoint}, Purposes: []string{remote.PurposeJointModeling}, Providers: []string{"tax-dept"}},
+		"loans":     {Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}},
+	}, issued))
+	const job = "job-internal-1"
+	if _, err := jf.propose(t, job, []string{"tax_payment"}); err != nil {
+		t.Fatal(err)
+	}
+	mod := jf.internalClientOf(t, "bank-a", issued["modelling"])
+	ask := func(path, key, job string) internalapi.JointHostState {
+		t.Helper()
+		var ans internalapi.JointHostsAnswer
+		if s, c := mod.call("POST", path, "analyst-2", "", key, internalapi.JointHostsRequest{Job: job, Hosts: []string{"tax-dept"}}, &ans); s != 200 {
+			t.Fatalf("%s: %d %s", path, s, c)
+		}
+		if ans.Job != job || len(ans.Hosts) != 1 || ans.Hosts[0].Host != "tax-dept" {
+			t.Fatalf("%s: %+v", path, ans)
+		}
+		return ans.Hosts[0]
+	}
+	if st := ask("/internal/v1/joint/status", "", job); st.State != schemas.JobProposed || st.Code != "" || st.Iterations == nil || st.Updated == "" {
+		t.Fatalf("status of the proposed job: %+v", st)
+	}
+	if s, c := mod.call("POST", "/internal/v1/joint/cancel", "analyst-2", "", "", internalapi.JointHostsRequest{Job: job, Hosts: []string{"tax-dept"}}, nil); s != 400 || c != schemas.CodeIdempotencyKeyMissing {
+		t.Fatalf("cancel without a key: %d %s", s, c)
+	}
+	if st := ask("/internal/v1/joint/cancel", "cancel-1", job); st.State != schemas.JobCancelled || st.Code != "" {
+		t.Fatalf("cancel: %+v", st)
+	}
+	if st := ask("/internal/v1/joint/status", "", job); st.State != schemas.JobCancelled || st.Iterations != nil {
+		t.Fatalf("status of the cancelled job: %+v", st)
+	}
+	for _, path := range []string{"/internal/v1/joint/status", "/internal/v1/joint/cancel"} {
+		if st := ask(path, "cancel-2"+path, "job-never-proposed"); st.Code != schemas.CodeJobUnknown || st.State != "" {
+			t.Fatalf("%s of a job never proposed: %+v", path, st)
+		}
+	}
+	if s, c := mod.call("POST", "/internal/v1/joint/status", "analyst-2", "", "", internalapi.JointHostsRequest{Job: job, Hosts: []string{"market-reg"}}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("host off the allow-list: %d %s", s, c)
+	}
+	loans := jf.internalClientOf(t, "bank-a", issued["loans"])
+	if s, c := loans.call("POST", "/internal/v1/joint/status", "officer-1", "", "", internalapi.JointHostsRequest{Job: job, Hosts: []string{"tax-dept"}}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("client without joint: %d %s", s, c)
+	}
 }

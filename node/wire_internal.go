@@ -21,7 +21,7 @@ func (n *Node) openInternal() (*internalapi.Server, error) {
 	}
 	return internalapi.New(internalapi.Options{
 		ID: n.Config.ID, NodeDir: n.Config.Dir, Keys: n.Keys, Peer: n.Client, Outbound: n.Store, Records: n.Store, Feeds: sub,
-		Grading: &internalapi.Grading{Local: n.Store, Grader: n.Policy},
+		Grading: &internalapi.Grading{Local: n.Store, Grader: n.Policy}, Joint: n.JointClient(),
 		Registry: func(now time.Time) (*registry.Registry, error) {
 			if err := n.Registry.Valid(now); err != nil {
 				return nil, err

@@ -68,6 +68,9 @@ type Options struct {
 	Feeds FeedPuller
 	// Grading, if set, grades subjects (the node's store and policy).
 	Grading *Grading
+	// Joint, if set, asks the hosts of this node's joint modelling jobs
+	// (the node's joint client).
+	Joint   JointHosts
 	Skew    time.Duration
 	MaxBody int64
 	Logger  *slog.Logger
@@ -374,6 +377,8 @@ func (s *Server) routes() {
 	s.mux.Handle(RouteRecordsImport, handle(s, s.recordsImportRoute()))
 	s.mux.Handle(RouteFeedPull, handle(s, s.feedPullRoute()))
 	s.mux.Handle(RouteGrade, handle(s, s.gradeRoute()))
+	s.mux.Handle(RouteJointStatus, handle(s, s.jointHostsRoute(false)))
+	s.mux.Handle(RouteJointCancel, handle(s, s.jointHostsRoute(true)))
 	s.mux.Handle(RouteJob, handle(s, s.jobRoute()))
 	s.mux.Handle(schemas.RouteOpenAPI, gate.OpenAPIHandler(schemas.ListenerInternal, s.log))
 }
@@ -391,6 +396,8 @@ const (
 	RouteRecordsImport = "POST /internal/v1/records/import"
 	RouteFeedPull      = "POST /internal/v1/feeds/pull"
 	RouteGrade         = "POST /internal/v1/grade"
+	RouteJointStatus   = "POST /internal/v1/joint/status"
+	RouteJointCancel   = "POST /internal/v1/joint/cancel"
 	RouteJob           = "GET /internal/v1/jobs/{id}"
 )
 
