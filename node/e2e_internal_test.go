@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +19,10 @@ import (
 	"github.com/creditexchange/node/certs"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/devnet"
+	"github.com/creditexchange/node/node/feeds"
+	"github.com/creditexchange/node/node/grading"
 	"github.com/creditexchange/node/node/internalapi"
+	"github.com/creditexchange/node/node/joint/remote"
 	"github.com/creditexchange/node/node/lists"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/node/store"
@@ -415,5 +420,182 @@ func TestInternalAPIJointPunishmentCheck(t *testing.T) {
 	}
 	if len(found.Entries) != 2 || found.Entries[1].Entry.StaffID != "inspector-3" || found.Entries[1].Entry.Provider != "market-reg" {
 		t.Fatalf("audit: %+v", found.Entries)
+	}
+}
+
+// A department's supervision system pulls another department's change feed
+// through its node's internal API: the pull runs as a job, the job shows the
+// batches applied and the cursor, the records arrive, and a second pull
+// resumes at the cursor with nothing new. A client without the feeds
+// operation, or asking a provider off its allow-list, is refused.
+func TestInternalAPIFeedPull(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	smes, err := devnet.DemoSMEs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFedSpecs(t, specs(), withInternalAPIAt(t, "tax-dept", map[string]internalapi.AddOptions{
+		"supervision": {Operations: []string{internalapi.OpFeeds}, Purposes: []string{feeds.Purpose}, Providers: []string{"market-reg"}},
+		"loans":       {Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}},
+	}, issued), func(n *devnet.Network) {
+		var pen []records.Record
+		for i := range 3 {
+			pen = append(pen, penalty(smes[i].USCC, 100+i))
+		}
+		if err := n.ImportRecords(context.Background(), "market-reg", pen); err != nil {
+			t.Fatal(err)
+		}
+	})
+	tax := f.nodes["tax-dept"]
+	before := countRecords(t, tax, smes, "administrative_penalty")
+	sup := f.internalClientOf(t, "tax-dept", issued["supervision"])
+	pull := internalapi.FeedPullRequest{Provider: "market-reg", Feed: "administrative_penalty"}
+	wait := func(key string) internalapi.Job {
+		t.Helper()
+		var job internalapi.Job
+		if s, c := sup.call("POST", "/internal/v1/feeds/pull", "inspector-3", "", key, pull, &job); s != 200 {
+			t.Fatalf("feed pull: %d %s", s, c)
+		}
+		for job.State == internalapi.JobRunning {
+			time.Sleep(20 * time.Millisecond)
+			if s, c := sup.call("GET", "/internal/v1/jobs/"+job.ID, "inspector-3", "", "", nil, &job); s != 200 {
+				t.Fatalf("job: %d %s", s, c)
+			}
+		}
+		return job
+	}
+	job := wait("pull-1")
+	if job.State != internalapi.JobDone || job.Operation != internalapi.OpFeeds || job.Batches < 1 || job.Records != 3 || job.Cursor == 0 {
+		t.Fatalf("first pull: %+v", job)
+	}
+	if got := countRecords(t, tax, smes, "administrative_penalty"); got-before != 3 {
+		t.Fatalf("records after the pull: %d, before %d, job %+v", got, before, job)
+	}
+	again := wait("pull-2")
+	if again.State != internalapi.JobDone || again.Records != 0 || again.Cursor != job.Cursor {
+		t.Fatalf("second pull, from the cursor: %+v (first %+v)", again, job)
+	}
+
+	if s, c := sup.call("POST", "/internal/v1/feeds/pull", "inspector-3", "", "pull-3", internalapi.FeedPullRequest{Provider: "bank-a", Feed: "administrative_penalty"}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("provider off the allow-list: %d %s", s, c)
+	}
+	loans := f.internalClientOf(t, "tax-dept", issued["loans"])
+	if s, c := loans.call("POST", "/internal/v1/feeds/pull", "officer-1", "", "pull-4", pull, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("client without feeds: %d %s", s, c)
+	}
+	if s, c := loans.call("GET", "/internal/v1/jobs/"+job.ID, "officer-1", "", "", nil, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("job of a client without feeds: %d %s", s, c)
+	}
+}
+
+// A supervision system grades a subject through its department's internal
+// API: without peers from the node's own records, with a peer also from the
+// peer's penalties (asked under the statutory purpose); all_peers asks only
+// the peers on the client's allow-list. A peer off the allow-list, or a
+// client without the grade operation, is refused.
+func TestInternalAPIGrade(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	smes, err := devnet.DemoSMEs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFedSpecs(t, specs(), withInternalAPIAt(t, "tax-dept", map[string]internalapi.AddOptions{
+		"supervision": {Operations: []string{internalapi.OpGrade}, Purposes: []string{grading.Purpose}, Providers: []string{"market-reg"}},
+		"loans":       {Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}},
+	}, issued), func(n *devnet.Network) {
+		if err := n.ImportRecords(context.Background(), "market-reg", []records.Record{recentPenalty(smes[0].USCC, 1), recentPenalty(smes[0].USCC, 2)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	sup := f.internalClientOf(t, "tax-dept", issued["supervision"])
+	grade := func(q internalapi.GradeRequest) internalapi.GradeAnswer {
+		t.Helper()
+		var ans internalapi.GradeAnswer
+		if s, c := sup.call("POST", "/internal/v1/grade", "inspector-3", "INSPECT-7", "", q, &ans); s != 200 {
+			t.Fatalf("grade %+v: %d %s", q, s, c)
+		}
+		return ans
+	}
+	own := grade(internalapi.GradeRequest{Subject: smes[0].USCC})
+	if !own.Complete || !slices.Equal(own.Sources, []string{grading.LocalSource}) || own.Grade == "" {
+		t.Fatalf("own records only: %+v", own)
+	}
+	withPeer := grade(internalapi.GradeRequest{Subject: smes[0].USCC, Peers: []string{"market-reg"}, At: time.Now().UTC().Format(time.DateOnly)})
+	if !withPeer.Complete || !slices.Equal(withPeer.Sources, []string{grading.LocalSource, "market-reg"}) || withPeer.Facts["penalties_recent"] != own.Facts["penalties_recent"]+2 {
+		t.Fatalf("with market-reg: %+v (own %+v)", withPeer, own)
+	}
+	all := grade(internalapi.GradeRequest{Subject: smes[0].USCC, AllPeers: true})
+	if !slices.Equal(all.Sources, withPeer.Sources) || all.Grade != withPeer.Grade {
+		t.Fatalf("all peers the client may ask: %+v", all)
+	}
+
+	if s, c := sup.call("POST", "/internal/v1/grade", "inspector-3", "INSPECT-7", "", internalapi.GradeRequest{Subject: smes[0].USCC, Peers: []string{"bank-a"}}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("peer off the allow-list: %d %s", s, c)
+	}
+	loans := f.internalClientOf(t, "tax-dept", issued["loans"])
+	if s, c := loans.call("POST", "/internal/v1/grade", "officer-1", "LOAN-1", "", internalapi.GradeRequest{Subject: smes[0].USCC}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("client without grade: %d %s", s, c)
+	}
+}
+
+// recentPenalty is penalty decided a month ago: recent for the grading rules.
+func recentPenalty(subject string, i int) records.Record {
+	r := penalty(subject, i)
+	b, _ := json.Marshal(map[string]any{"decision_no": fmt.Sprintf("TAX-%d", i), "authority": "Tax Service",
+		"decision_date": time.Now().UTC().AddDate(0, -1, 0).Format(time.DateOnly), "violation": "late filing", "penalty": "fine", "amount": 1000 + i})
+	r.Data = b
+	return r
+}
+
+// A modelling system asks the hosts of a joint modelling job its bank
+// proposed, through the bank's internal API: the host answers the job's
+// state, a cancel erases it there (and needs an idempotency key), and a job
+// the host never accepted from this node is job_unknown. A host off the
+// client's allow-list, or a client without the joint operation, is refused.
+func TestInternalAPIJointStatusCancel(t *testing.T) {
+	issued := map[string]tls.Certificate{}
+	jf := startJointFed(t, withInternalAPI(t, map[string]internalapi.AddOptions{
+		"modelling": {Operations: []string{internalapi.OpJoint}, Purposes: []string{remote.PurposeJointModeling}, Providers: []string{"tax-dept"}},
+		"loans":     {Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}},
+	}, issued))
+	const job = "job-internal-1"
+	if _, err := jf.propose(t, job, []string{"tax_payment"}); err != nil {
+		t.Fatal(err)
+	}
+	mod := jf.internalClientOf(t, "bank-a", issued["modelling"])
+	ask := func(path, key, job string) internalapi.JointHostState {
+		t.Helper()
+		var ans internalapi.JointHostsAnswer
+		if s, c := mod.call("POST", path, "analyst-2", "", key, internalapi.JointHostsRequest{Job: job, Hosts: []string{"tax-dept"}}, &ans); s != 200 {
+			t.Fatalf("%s: %d %s", path, s, c)
+		}
+		if ans.Job != job || len(ans.Hosts) != 1 || ans.Hosts[0].Host != "tax-dept" {
+			t.Fatalf("%s: %+v", path, ans)
+		}
+		return ans.Hosts[0]
+	}
+	if st := ask("/internal/v1/joint/status", "", job); st.State != schemas.JobProposed || st.Code != "" || st.Iterations == nil || st.Updated == "" {
+		t.Fatalf("status of the proposed job: %+v", st)
+	}
+	if s, c := mod.call("POST", "/internal/v1/joint/cancel", "analyst-2", "", "", internalapi.JointHostsRequest{Job: job, Hosts: []string{"tax-dept"}}, nil); s != 400 || c != schemas.CodeIdempotencyKeyMissing {
+		t.Fatalf("cancel without a key: %d %s", s, c)
+	}
+	if st := ask("/internal/v1/joint/cancel", "cancel-1", job); st.State != schemas.JobCancelled || st.Code != "" {
+		t.Fatalf("cancel: %+v", st)
+	}
+	if st := ask("/internal/v1/joint/status", "", job); st.State != schemas.JobCancelled || st.Iterations != nil {
+		t.Fatalf("status of the cancelled job: %+v", st)
+	}
+	for _, path := range []string{"/internal/v1/joint/status", "/internal/v1/joint/cancel"} {
+		if st := ask(path, "cancel-2"+path, "job-never-proposed"); st.Code != schemas.CodeJobUnknown || st.State != "" {
+			t.Fatalf("%s of a job never proposed: %+v", path, st)
+		}
+	}
+	if s, c := mod.call("POST", "/internal/v1/joint/status", "analyst-2", "", "", internalapi.JointHostsRequest{Job: job, Hosts: []string{"market-reg"}}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("host off the allow-list: %d %s", s, c)
+	}
+	loans := jf.internalClientOf(t, "bank-a", issued["loans"])
+	if s, c := loans.call("POST", "/internal/v1/joint/status", "officer-1", "", "", internalapi.JointHostsRequest{Job: job, Hosts: []string{"tax-dept"}}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
+		t.Fatalf("client without joint: %d %s", s, c)
 	}
 }

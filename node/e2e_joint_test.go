@@ -35,7 +35,7 @@ type jointFed struct {
 
 const jointMembers = 240
 
-func startJointFed(t *testing.T) *jointFed {
+func startJointFed(t *testing.T, prepare ...func(*devnet.Network)) *jointFed {
 	t.Helper()
 	syn := joint.GenerateSME(joint.SynthOptions{Members: jointMembers, GuestFeatures: 3, HostFeatures: []int{4}, Seed: 7})
 	smes, err := devnet.DemoSMEs(jointMembers)
@@ -61,7 +61,7 @@ func startJointFed(t *testing.T) *jointFed {
 	}
 	host := syn.Hosts[0]
 	jf := &jointFed{guest: syn.Guest, hostDS: host}
-	jf.fed = startFedSpecs(t, ns, func(n *devnet.Network) {
+	jf.fed = startFedSpecs(t, ns, append(prepare, func(n *devnet.Network) {
 		dir := filepath.Join(n.NodeDir("tax-dept"), "joint")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
@@ -71,7 +71,7 @@ func startJointFed(t *testing.T) *jointFed {
 		if err := os.WriteFile(filepath.Join(n.NodeDir("tax-dept"), config.JointHostFile), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-	})
+	})...)
 	jf.client = jf.newClient()
 	return jf
 }

@@ -15,8 +15,13 @@ func (n *Node) openInternal() (*internalapi.Server, error) {
 	if n.Config.InternalListen == "" {
 		return nil, nil
 	}
+	sub, err := n.Subscriber()
+	if err != nil {
+		return nil, err
+	}
 	return internalapi.New(internalapi.Options{
-		ID: n.Config.ID, NodeDir: n.Config.Dir, Keys: n.Keys, Peer: n.Client, Outbound: n.Store, Records: n.Store,
+		ID: n.Config.ID, NodeDir: n.Config.Dir, Keys: n.Keys, Peer: n.Client, Outbound: n.Store, Records: n.Store, Feeds: sub,
+		Grading: &internalapi.Grading{Local: n.Store, Grader: n.Policy}, Joint: n.JointClient(),
 		Registry: func(now time.Time) (*registry.Registry, error) {
 			if err := n.Registry.Valid(now); err != nil {
 				return nil, err

@@ -1,11 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/feeds"
+	"github.com/creditexchange/node/node/internalapi"
+	"github.com/creditexchange/node/schemas"
 )
 
 func (a *app) feedsCmd() *cobra.Command {
@@ -13,6 +21,7 @@ func (a *app) feedsCmd() *cobra.Command {
 	var dir, provider string
 	var categories []string
 	var limit int
+	var ic internalClientFlags
 	pull := &cobra.Command{
 		Use:   "pull --dir DIR --provider ID --feed CATEGORY…",
 		Short: "Pull and apply the changes of a provider's dataset since this node's cursor",
@@ -23,10 +32,19 @@ verified, every record is checked against its category schema, and the batch is 
 the new cursor in one transaction: interrupted, a pull resumes where the last applied batch ended, and
 applying a batch twice changes nothing. Records are stored as "PROVIDER/ID"; records the provider
 withdraws (removed after an objection, past the 5-year rule, repaired) are deleted here. Pulls repeat
-until the provider has nothing more.`,
+until the provider has nothing more. If the node is running, the pull is a job of the node's internal API,
+followed until it ends, as a registered client (--client-config FILE or --client-cert/--client-key/
+--internal-ca, with --staff); --limit then does not apply.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := a.openIdleNode(cmd.Context(), dir, "")
+			cfg, err := config.Load(dir)
+			if err != nil {
+				return err
+			}
+			if nodeRunning(cfg) {
+				return a.feedsPullInternal(cmd.Context(), cfg, &ic, provider, categories)
+			}
+			n, err := node.Open(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}
@@ -64,9 +82,48 @@ until the provider has nothing more.`,
 	f.StringVar(&provider, "provider", "", "the providing member")
 	f.StringArrayVar(&categories, "feed", nil, "record category to pull (repeatable)")
 	f.IntVar(&limit, "limit", 0, fmt.Sprintf("changes per batch (default and maximum %d)", feeds.MaxBatch))
+	ic.register(pull)
 	pull.MarkFlagRequired("dir")
 	pull.MarkFlagRequired("provider")
 	pull.MarkFlagRequired("feed")
 	cmd.AddCommand(pull)
 	return cmd
+}
+
+// feedsPullPoll is the pause between two looks at a running pull job.
+const feedsPullPoll = 200 * time.Millisecond
+
+// feedsPullInternal has the running node pull each feed as a job of its
+// internal API, and follows each job until it ends.
+func (a *app) feedsPullInternal(ctx context.Context, cfg *config.Config, ic *internalClientFlags, provider string, categories []string) error {
+	cl, who, err := ic.client(cfg, internalapi.OpFeeds)
+	if err != nil {
+		return err
+	}
+	for i, c := range categories {
+		w := who
+		if i > 0 {
+			w.IdempotencyKey = internalapi.NewIdempotencyKey()
+		}
+		var job internalapi.Job
+		if err := cl.Do(ctx, http.MethodPost, strings.TrimPrefix(internalapi.RouteFeedPull, "POST "), w,
+			internalapi.FeedPullRequest{Provider: provider, Feed: c}, &job); err != nil {
+			return fmt.Errorf("%s/%s: %w", provider, c, err)
+		}
+		for job.State == internalapi.JobRunning {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s/%s: job %s still running at the node: %w", provider, c, job.ID, ctx.Err())
+			case <-time.After(feedsPullPoll):
+			}
+			if err := cl.Do(ctx, http.MethodGet, "/internal/v1/jobs/"+job.ID, who, nil, &job); err != nil {
+				return fmt.Errorf("%s/%s: job %s: %w", provider, c, job.ID, err)
+			}
+		}
+		if job.State != internalapi.JobDone {
+			return fmt.Errorf("%s/%s: %w (after %d batch(es); cursor %d)", provider, c, schemas.Errorf(job.Code, "%s", job.Error), job.Batches, job.Cursor)
+		}
+		fmt.Fprintf(a.out, "%s/%s: %d record(s), %d withdrawn, in %d batch(es); cursor %d\n", provider, c, job.Records, job.Removed, job.Batches, job.Cursor)
+	}
+	return nil
 }

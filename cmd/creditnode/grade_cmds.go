@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/grading"
+	"github.com/creditexchange/node/node/internalapi"
+	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
 	"github.com/creditexchange/node/schemas/uscc"
 )
@@ -18,6 +24,7 @@ func (a *app) gradeCmd() *cobra.Command {
 	var dir, at string
 	var peers []string
 	var allPeers, asJSON bool
+	var ic internalClientFlags
 	cmd := &cobra.Command{
 		Use:   "grade USCC --dir DIR [--peer ID…|--all-peers] [--at YYYY-MM-DD]",
 		Short: "Credit grade (A–D) of a subject for \"double random, one public\" supervision",
@@ -26,7 +33,9 @@ func (a *app) gradeCmd() *cobra.Command {
 administrative_supervision through the peer's policy and inquiry log — and evaluates the grading rules
 of the policy in force (package creditnode.grading; thresholds and the inspection table are policy data,
 changed by signed bundle). It prints the grade, the rules that fired and the inspection regime.
-Exit status: 0 graded; 3 graded but incomplete (a peer did not answer or a record could not be read).`,
+Exit status: 0 graded; 3 graded but incomplete (a peer did not answer or a record could not be read).
+If the node is running, the grade is made by the node through its internal API as a registered client
+(--client-config FILE or --client-cert/--client-key/--internal-ca, with --staff and --ref).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			subject, err := uscc.Normalize(args[0])
@@ -39,7 +48,18 @@ Exit status: 0 graded; 3 graded but incomplete (a peer did not answer or a recor
 					return fmt.Errorf("--at: %w", err)
 				}
 			}
-			n, err := a.openIdleNode(cmd.Context(), dir, "")
+			cfg, err := config.Load(dir)
+			if err != nil {
+				return err
+			}
+			if nodeRunning(cfg) {
+				rep, err := gradeInternal(cmd.Context(), cfg, &ic, internalapi.GradeRequest{Subject: subject, Peers: peers, AllPeers: allPeers, At: at})
+				if err != nil {
+					return err
+				}
+				return a.showGrade(rep, asJSON)
+			}
+			n, err := node.Open(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}
@@ -67,19 +87,7 @@ Exit status: 0 graded; 3 graded but incomplete (a peer did not answer or a recor
 				return err
 			}
 			rep.Problems = append(append(problems, gp...), rep.Problems...)
-			if asJSON {
-				enc := json.NewEncoder(a.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(gradeJSON(rep)); err != nil {
-					return err
-				}
-			} else {
-				printGrade(a.out, rep)
-			}
-			if !rep.Complete() {
-				return silentExit(exitIncomplete)
-			}
-			return nil
+			return a.showGrade(rep, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -88,8 +96,44 @@ Exit status: 0 graded; 3 graded but incomplete (a peer did not answer or a recor
 	f.BoolVar(&allPeers, "all-peers", false, "also ask every other member whose catalogue offers a graded category")
 	f.StringVar(&at, "at", "", "grade as of this day (YYYY-MM-DD; default today)")
 	f.BoolVar(&asJSON, "json", false, "print the grade as JSON")
+	ic.register(cmd)
 	cmd.MarkFlagRequired("dir")
 	return cmd
+}
+
+// showGrade prints rep; the exit status says whether it is complete.
+func (a *app) showGrade(rep *grading.Report, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(a.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(gradeJSON(rep)); err != nil {
+			return err
+		}
+	} else {
+		printGrade(a.out, rep)
+	}
+	if !rep.Complete() {
+		return silentExit(exitIncomplete)
+	}
+	return nil
+}
+
+// gradeInternal has the running node grade through its internal API.
+func gradeInternal(ctx context.Context, cfg *config.Config, ic *internalClientFlags, q internalapi.GradeRequest) (*grading.Report, error) {
+	cl, who, err := ic.client(cfg, internalapi.OpGrade)
+	if err != nil {
+		return nil, err
+	}
+	var o internalapi.GradeAnswer
+	if err := cl.Do(ctx, http.MethodPost, strings.TrimPrefix(internalapi.RouteGrade, "POST "), who, q, &o); err != nil {
+		return nil, err
+	}
+	rep := &grading.Report{Subject: o.Subject, AsOf: o.AsOf, Sources: o.Sources, Grading: policy.Grading{Grade: o.Grade,
+		Reasons: o.Reasons, Facts: o.Facts, Inspection: o.Inspection, Revision: o.Revision}}
+	for _, p := range o.Problems {
+		rep.Problems = append(rep.Problems, grading.Problem{Source: p.Source, RecordID: p.RecordID, Err: schemas.Errorf(p.Code, "%s", p.Code)})
+	}
+	return rep, nil
 }
 
 type gradeOut struct {

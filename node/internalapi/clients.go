@@ -38,10 +38,13 @@ const (
 	OpAudit        = "audit"         // search the outbound log
 	OpLists        = "lists"         // joint punishment check
 	OpImport       = "import"        // records import for a provider's data platform, and its job status
+	OpFeeds        = "feeds"         // pull a provider's change feed, and its job status
+	OpGrade        = "grade"         // credit grade of a subject for supervision
+	OpJoint        = "joint"         // joint modelling jobs this node proposed: status and cancel
 )
 
 // Operations is every operation, in a stable order.
-var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists, OpImport}
+var operations = []string{OpQuery, OpConsentCheck, OpReport, OpDiscover, OpCatalog, OpAudit, OpLists, OpImport, OpFeeds, OpGrade, OpJoint}
 
 // Operations lists every operation a client may be allowed.
 func Operations() []string { return slices.Clone(operations) }

@@ -19,22 +19,32 @@ const (
 	JobFailed  = "failed"
 )
 
-// Job is a long operation started through the internal API, visible to the
-// client that started it. Jobs are kept in the node's memory: a restart
-// forgets them (the import itself is all or nothing, so a job cut short by
-// a restart imported nothing).
+// Job is a long operation started through the internal API (a records
+// import, a feed pull), visible to the client that started it. Jobs are
+// kept in the node's memory: a restart forgets them (an import is all or
+// nothing, so one cut short by a restart imported nothing; a feed pull keeps
+// the batches applied with their cursor, and the next pull resumes there).
 type Job struct {
-	ID        string     `json:"id"`
-	Operation string     `json:"operation"`
-	State     string     `json:"state"`
-	Phase     string     `json:"phase"` // parsing, importing, finished
-	Lines     int        `json:"lines"` // records parsed and valid so far (once parsed)
-	Imported  int        `json:"imported"`
-	BadLines  []BadLine  `json:"bad_lines,omitempty"`
-	Error     string     `json:"error,omitempty"`
-	Started   time.Time  `json:"started"`
-	Finished  *time.Time `json:"finished,omitempty"`
-	client    string
+	ID        string    `json:"id"`
+	Operation string    `json:"operation"`
+	State     string    `json:"state"`
+	Phase     string    `json:"phase"` // parsing, importing, pulling, finished
+	Lines     int       `json:"lines"` // records parsed and valid so far (once parsed)
+	Imported  int       `json:"imported"`
+	BadLines  []BadLine `json:"bad_lines,omitempty"`
+	// A feed pull's provider and feed, batches applied, records upserted
+	// and withdrawn, and the cursor after the last applied batch.
+	Provider string       `json:"provider,omitempty"`
+	Feed     string       `json:"feed,omitempty"`
+	Batches  int          `json:"batches,omitempty"`
+	Records  int          `json:"records,omitempty"`
+	Removed  int          `json:"removed,omitempty"`
+	Cursor   uint64       `json:"cursor,omitempty"`
+	Code     schemas.Code `json:"code,omitempty"` // a failed job's error code, where it has one
+	Error    string       `json:"error,omitempty"`
+	Started  time.Time    `json:"started"`
+	Finished *time.Time   `json:"finished,omitempty"`
+	client   string
 }
 
 // BadLine is a line of an import that failed validation.
@@ -151,7 +161,7 @@ type JobRequest struct{ ID string }
 
 func (s *Server) jobRoute() route[JobRequest] {
 	return route[JobRequest]{
-		op: OpImport,
+		op: OpImport, alsoOps: []string{OpFeeds},
 		parse: func(r *http.Request, _ []byte) (*JobRequest, *schemas.Error) {
 			return &JobRequest{ID: r.PathValue("id")}, nil
 		},

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -63,6 +64,13 @@ type Options struct {
 	Outbound OutboundReader
 	// Records, if set, takes records imports (the node's store).
 	Records records.Importer
+	// Feeds, if set, pulls providers' change feeds (the node's subscriber).
+	Feeds FeedPuller
+	// Grading, if set, grades subjects (the node's store and policy).
+	Grading *Grading
+	// Joint, if set, asks the hosts of this node's joint modelling jobs
+	// (the node's joint client).
+	Joint   JointHosts
 	Skew    time.Duration
 	MaxBody int64
 	Logger  *slog.Logger
@@ -170,7 +178,10 @@ func (c *call) caller(s *Server) *peer.Caller {
 
 // route describes one operation's handling.
 type route[T any] struct {
-	op       string
+	op string
+	// alsoOps are other operations that admit the route (the job status
+	// route serves the jobs of every operation that starts one).
+	alsoOps  []string
 	needsRef bool // the call concerns a subject: X-Business-Ref required
 	spends   bool // it may spend a consent use or change state: Idempotency-Key required
 	// maxBody, if set, is the route's body limit (default Options.MaxBody).
@@ -204,7 +215,7 @@ func handle[T any](s *Server, rt route[T]) http.HandlerFunc {
 			return
 		}
 		c.client = cl
-		if !cl.Allows(rt.op) {
+		if !cl.Allows(rt.op) && !slices.ContainsFunc(rt.alsoOps, cl.Allows) {
 			fail(schemas.Errorf(schemas.CodeClientNotPermitted, "operation %s is not on this client's allow-list", rt.op))
 			return
 		}
@@ -364,6 +375,10 @@ func (s *Server) routes() {
 	s.mux.Handle(RouteAudit, handle(s, s.auditRoute()))
 	s.mux.Handle(RouteListsCheck, handle(s, s.listsRoute()))
 	s.mux.Handle(RouteRecordsImport, handle(s, s.recordsImportRoute()))
+	s.mux.Handle(RouteFeedPull, handle(s, s.feedPullRoute()))
+	s.mux.Handle(RouteGrade, handle(s, s.gradeRoute()))
+	s.mux.Handle(RouteJointStatus, handle(s, s.jointHostsRoute(false)))
+	s.mux.Handle(RouteJointCancel, handle(s, s.jointHostsRoute(true)))
 	s.mux.Handle(RouteJob, handle(s, s.jobRoute()))
 	s.mux.Handle(schemas.RouteOpenAPI, gate.OpenAPIHandler(schemas.ListenerInternal, s.log))
 }
@@ -379,6 +394,10 @@ const (
 	RouteAudit         = "GET /internal/v1/audit/outbound"
 	RouteListsCheck    = "POST /internal/v1/lists/check"
 	RouteRecordsImport = "POST /internal/v1/records/import"
+	RouteFeedPull      = "POST /internal/v1/feeds/pull"
+	RouteGrade         = "POST /internal/v1/grade"
+	RouteJointStatus   = "POST /internal/v1/joint/status"
+	RouteJointCancel   = "POST /internal/v1/joint/cancel"
 	RouteJob           = "GET /internal/v1/jobs/{id}"
 )
 
