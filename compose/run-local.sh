@@ -162,7 +162,7 @@ start() {
 		cp "$CREDITNODE_BIN" "$WORK/bin/creditnode"
 	else
 		log "building creditnode into $WORK/bin"
-		CGO_ENABLED=0 go build -C "$ROOT" -o "$WORK/bin/creditnode" ./cmd/creditnode
+		CGO_ENABLED=0 GOTOOLCHAIN=go1.27.3 go build -C "$ROOT" -o "$WORK/bin/creditnode" ./cmd/creditnode
 	fi
 	local bin=$WORK/bin/creditnode
 
