@@ -72,14 +72,7 @@ through its internal API as a registered client (--client-config FILE or --clien
 			if err != nil {
 				return err
 			}
-			printOutcome(a.out, out)
-			switch {
-			case !out.Complete():
-				return silentExit(exitIncomplete)
-			case out.Listed():
-				return silentExit(1)
-			}
-			return nil
+			return printOutcome(a.out, out)
 		},
 	}
 	f := check.Flags()
@@ -109,13 +102,11 @@ func (a *app) listsCheckInternal(ctx context.Context, cfg *config.Config, ic *in
 		return err
 	}
 	w := a.out
-	asked := slices.Clone(o.Checked)
-	for _, f := range o.Failed {
-		asked = append(asked, f.Provider)
+	failed := make([]string, len(o.Failed))
+	for i, f := range o.Failed {
+		failed[i] = f.Provider
 	}
-	slices.Sort(asked)
-	fmt.Fprintf(w, "joint punishment check of %s (through the running node): asked %s (%d answered, %d did not)\n", o.Subject,
-		strings.Join(asked, ", "), len(o.Checked), len(o.Failed))
+	printAsked(w, o.Subject+" (through the running node)", o.Checked, failed)
 	for _, f := range o.Failed {
 		fmt.Fprintf(w, "  %s: NO ANSWER: %s\n", f.Provider, f.Code)
 	}
@@ -124,36 +115,21 @@ func (a *app) listsCheckInternal(ctx context.Context, cfg *config.Config, ic *in
 		if f.InForce {
 			state = "IN FORCE"
 		}
-		fmt.Fprintf(w, "  %s/%s  %s: %s, by %s, listed %s  [%s]\n", f.Provider, f.RecordID, f.Entry.List, f.Entry.ListName,
-			f.Entry.Authority, f.Entry.ListedOn, state)
+		printFinding(w, f.Provider, f.RecordID, f.Entry, state)
 	}
 	for _, m := range o.Measures {
-		until := "no fixed end"
-		if m.Until != "" {
-			until = "until " + m.Until
-		}
-		fmt.Fprintf(w, "  measure %-24s %s (%s; imposed by %s)\n", m.Code, m.Description, until, strings.Join(m.ImposedBy, ", "))
+		printMeasure(w, m.Code, m.Description, m.Until, m.ImposedBy)
 	}
-	switch {
-	case !o.Complete:
-		fmt.Fprintln(w, "INCOMPLETE: not every provider answered")
-		return silentExit(exitIncomplete)
-	case o.Listed:
-		fmt.Fprintln(w, "LISTED")
-		return silentExit(1)
-	}
-	fmt.Fprintln(w, "NOT LISTED")
-	return nil
+	return verdict(w, o.Complete, o.Listed)
 }
 
-func printOutcome(w io.Writer, o *lists.Outcome) {
-	asked := slices.Clone(o.Checked)
-	for _, f := range o.Failed {
-		asked = append(asked, f.Provider)
+// printOutcome prints the check and returns its exit status (verdict).
+func printOutcome(w io.Writer, o *lists.Outcome) error {
+	failed := make([]string, len(o.Failed))
+	for i, f := range o.Failed {
+		failed[i] = f.Provider
 	}
-	slices.Sort(asked)
-	fmt.Fprintf(w, "joint punishment check of %s: asked %s (%d answered, %d did not)\n", o.Subject,
-		strings.Join(asked, ", "), len(o.Checked), len(o.Failed))
+	printAsked(w, o.Subject, o.Checked, failed)
 	for _, f := range o.Failed {
 		fmt.Fprintf(w, "  %s: NO ANSWER: %v\n", f.Provider, f.Err)
 	}
@@ -169,25 +145,49 @@ func printOutcome(w io.Writer, o *lists.Outcome) {
 		case f.Entry.RemovedOn != "":
 			state = "removed " + f.Entry.RemovedOn + " (" + f.Entry.RemovalReason + ")"
 		}
-		fmt.Fprintf(w, "  %s/%s  %s: %s, by %s, listed %s  [%s]\n", f.Provider, f.RecordID, f.Entry.List, f.Entry.ListName,
-			f.Entry.Authority, f.Entry.ListedOn, state)
+		printFinding(w, f.Provider, f.RecordID, f.Entry, state)
 	}
 	if len(o.Measures) == 0 {
 		fmt.Fprintln(w, "  no joint punishment measures apply")
 	}
 	for _, m := range o.Measures {
-		until := "no fixed end"
-		if m.Until != "" {
-			until = "until " + m.Until
-		}
-		fmt.Fprintf(w, "  measure %-24s %s (%s; imposed by %s)\n", m.Code, m.Description, until, strings.Join(m.ImposedBy, ", "))
+		printMeasure(w, m.Code, m.Description, m.Until, m.ImposedBy)
 	}
+	return verdict(w, o.Complete(), o.Listed())
+}
+
+// printAsked names every provider the check asked, answered or not.
+func printAsked(w io.Writer, subject string, checked, failed []string) {
+	asked := slices.Concat(checked, failed)
+	slices.Sort(asked)
+	fmt.Fprintf(w, "joint punishment check of %s: asked %s (%d answered, %d did not)\n", subject,
+		strings.Join(asked, ", "), len(checked), len(failed))
+}
+
+func printFinding(w io.Writer, provider, recordID string, e lists.Entry, state string) {
+	fmt.Fprintf(w, "  %s/%s  %s: %s, by %s, listed %s  [%s]\n", provider, recordID, e.List, e.ListName,
+		e.Authority, e.ListedOn, state)
+}
+
+func printMeasure(w io.Writer, code, description, until string, imposedBy []string) {
+	end := "no fixed end"
+	if until != "" {
+		end = "until " + until
+	}
+	fmt.Fprintf(w, "  measure %-24s %s (%s; imposed by %s)\n", code, description, end, strings.Join(imposedBy, ", "))
+}
+
+// verdict prints the check's last line and returns its exit status:
+// 3 incomplete, 1 listed, 0 not listed.
+func verdict(w io.Writer, complete, listed bool) error {
 	switch {
-	case !o.Complete():
+	case !complete:
 		fmt.Fprintln(w, "INCOMPLETE: not every provider answered")
-	case o.Listed():
+		return silentExit(exitIncomplete)
+	case listed:
 		fmt.Fprintln(w, "LISTED")
-	default:
-		fmt.Fprintln(w, "NOT LISTED")
+		return silentExit(exitFailure)
 	}
+	fmt.Fprintln(w, "NOT LISTED")
+	return nil
 }
