@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditexchange/node/certs"
+	"github.com/creditexchange/node/crypto/keys"
 )
 
 // The operator CA issues the internal API's server certificate and its
@@ -181,23 +182,13 @@ func (o *Operator) RefKey() ([]byte, error) {
 	return b, nil
 }
 
+// writeNewFile creates path (and its directory, mode 0700) holding data,
+// mode 0600, synced; it refuses to overwrite (keys.WritePrivateFile).
 func writeNewFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return keys.WritePrivateFile(path, data)
 }
 
 func slicesContains(s []string, v string) bool {
