@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/creditexchange/node/node/atomicfile"
 )
 
 // RevokedSubjectCertsFile, in a registrar's node directory, lists the ids
@@ -48,11 +50,7 @@ func RevokeSubjectCert(dir, certID string) error {
 	}
 	ids = append(ids, certID)
 	path := filepath.Join(dir, RevokedSubjectCertsFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strings.Join(ids, "\n")+"\n"), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, []byte(strings.Join(ids, "\n")+"\n"), 0o644)
 }
 
 // IssuedSubjectCertsFile, in a registrar's node directory, records the
@@ -100,9 +98,5 @@ func RecordIssuedSubjectCert(dir string, c IssuedSubjectCert) error {
 		return err
 	}
 	path := filepath.Join(dir, IssuedSubjectCertsFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditexchange/node/certs"
+	"github.com/creditexchange/node/node/atomicfile"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -260,41 +261,12 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-// writeAtomic writes data to path through a temporary file in the same
-// folder, synced before it is renamed over path.
+// writeAtomic replaces path with data durably, creating its folder.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, mode)
 }
 
 // fingerprintOf is the registry's fingerprint of a certificate.

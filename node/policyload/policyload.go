@@ -35,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creditexchange/node/node/atomicfile"
 	"github.com/creditexchange/node/policy"
 )
 
@@ -258,31 +259,4 @@ func writeState(path string, st state) error {
 	return nil
 }
 
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // after a successful rename there is nothing to remove
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func writeFileAtomic(path string, b []byte) error { return atomicfile.Write(path, b, 0o600) }

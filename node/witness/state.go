@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/creditexchange/node/node/atomicfile"
 )
 
 // ErrNoRecord is returned by State.Last before a peer's first checkpoint.
@@ -104,23 +106,7 @@ func (s *FileState) Save(_ context.Context, r Record) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := os.CreateTemp(s.dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), p)
+	return atomicfile.Write(p, b, 0o600)
 }
 
 // AddAlarm appends a to the alarm file durably.
