@@ -194,6 +194,11 @@ func (c closers) close() error {
 // Serve listens on the configured addresses until ctx ends. ready, if not
 // nil, is called once both listeners are bound.
 func (n *Node) Serve(ctx context.Context, ready func()) error {
+	release, err := holdServeLock(n.Config.Dir) // commands beside the node see it serving (servelock.go)
+	if err != nil {
+		return err
+	}
+	defer release()
 	memberTLS, err := transport.ServerConfig(transport.ServerOptions{Certificate: n.tlsCert, ClientCAs: n.caPool, Members: n.Registry})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/creditexchange/node/certs"
 	"github.com/creditexchange/node/node/config"
@@ -27,8 +28,9 @@ func (a *app) clientsCmd() *cobra.Command {
 client of the node's internal API (internal_listen in node.yaml) with an allow-list of operations
 (` + strings.Join(internalapi.Operations(), ", ") + `), purposes and, optionally, providers (default: any).
 Without --cert it issues a client certificate and key from the node's operator CA (created in
-DIR/internal on first use; never the federation CA) and writes NAME.crt, NAME.key (mode 0600) and
-internal-ca.crt (to trust the internal listener) into --out. With --cert it registers that certificate
+DIR/internal on first use; never the federation CA) and writes NAME.crt, NAME.key (mode 0600),
+internal-ca.crt (to trust the internal listener) and NAME.yaml (the identity for --client-config:
+url, cert, key, ca) into --out. With --cert it registers that certificate
 by its SHA-256 fingerprint; a federation member's certificate is refused. A running node sees the change
 on its next request.`,
 		Args: cobra.NoArgs,
@@ -59,17 +61,25 @@ on its next request.`,
 				if err != nil {
 					return err
 				}
+				identity := internalapi.ClientConfig{Cert: name + ".crt", Key: name + ".key", CA: "internal-ca.crt"}
+				if cfg.InternalListen != "" {
+					identity.URL = "https://" + cfg.InternalListen
+				}
+				identityYAML, err := yaml.Marshal(identity)
+				if err != nil {
+					return err
+				}
 				for _, f := range []struct {
 					name string
 					data []byte
 					mode os.FileMode
-				}{{name + ".crt", certPEM, 0o644}, {name + ".key", keyPEM, 0o600}, {"internal-ca.crt", caPEM, 0o644}} {
+				}{{name + ".crt", certPEM, 0o644}, {name + ".key", keyPEM, 0o600}, {"internal-ca.crt", caPEM, 0o644}, {name + ".yaml", identityYAML, 0o644}} {
 					if err := os.WriteFile(filepath.Join(out, f.name), f.data, f.mode); err != nil {
 						return err
 					}
 				}
-				fmt.Fprintf(a.out, "client %s added (fingerprint %s); wrote %s, %s and %s\n", c.Name, c.Fingerprint,
-					filepath.Join(out, name+".crt"), filepath.Join(out, name+".key"), filepath.Join(out, "internal-ca.crt"))
+				fmt.Fprintf(a.out, "client %s added (fingerprint %s); wrote %s, %s, %s and %s (the identity for --client-config)\n", c.Name, c.Fingerprint,
+					filepath.Join(out, name+".crt"), filepath.Join(out, name+".key"), filepath.Join(out, "internal-ca.crt"), filepath.Join(out, name+".yaml"))
 				return nil
 			}
 			fmt.Fprintf(a.out, "client %s added (fingerprint %s)\n", c.Name, c.Fingerprint)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -90,9 +89,6 @@ followed until it ends, as a registered client (--client-config FILE or --client
 	return cmd
 }
 
-// feedsPullPoll is the pause between two looks at a running pull job.
-const feedsPullPoll = 200 * time.Millisecond
-
 // feedsPullInternal has the running node pull each feed as a job of its
 // internal API, and follows each job until it ends.
 func (a *app) feedsPullInternal(ctx context.Context, cfg *config.Config, ic *internalClientFlags, provider string, categories []string) error {
@@ -110,15 +106,8 @@ func (a *app) feedsPullInternal(ctx context.Context, cfg *config.Config, ic *int
 			internalapi.FeedPullRequest{Provider: provider, Feed: c}, &job); err != nil {
 			return fmt.Errorf("%s/%s: %w", provider, c, err)
 		}
-		for job.State == internalapi.JobRunning {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("%s/%s: job %s still running at the node: %w", provider, c, job.ID, ctx.Err())
-			case <-time.After(feedsPullPoll):
-			}
-			if err := cl.Do(ctx, http.MethodGet, "/internal/v1/jobs/"+job.ID, who, nil, &job); err != nil {
-				return fmt.Errorf("%s/%s: job %s: %w", provider, c, job.ID, err)
-			}
+		if job, err = cl.WaitJob(ctx, who, job, nil); err != nil {
+			return fmt.Errorf("%s/%s: %w", provider, c, err)
 		}
 		if job.State != internalapi.JobDone {
 			return fmt.Errorf("%s/%s: %w (after %d batch(es); cursor %d)", provider, c, schemas.Errorf(job.Code, "%s", job.Error), job.Batches, job.Cursor)

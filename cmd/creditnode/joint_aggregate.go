@@ -27,7 +27,7 @@ refuses a cohort below its minimum or too close to an earlier one, and charges -
 node's privacy budget there (aggregate_epsilon in its joint/host.json). Printed: the noisy value,
 the host's minimum cohort, the ε this node has spent at the host and the ε it has left.`,
 	}
-	a.jobHostsCmd(cmd, func(ctx context.Context, cl *remote.Client, study string, hosts []string) error {
+	a.jobHostsCmd(cmd, nil, func(ctx context.Context, cl *remote.Client, study string, hosts []string) error {
 		q.Members = nil
 		for _, m := range members {
 			q.Members = append(q.Members, splitList(m)...)

@@ -15,6 +15,7 @@ import (
 	"github.com/creditexchange/node/crypto/paillier"
 	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/joint"
+	"github.com/creditexchange/node/node/joint/modeldir"
 )
 
 // The joint command has two modes. In process (--hosts NAME=FILE): the guest and every host
@@ -46,9 +47,10 @@ type jointRunFlags struct {
 	insecureBits                   int
 	lr, l2, testFraction           float64
 	seed                           uint64
-	guestName                      string   // in process
-	node, job, labelDef            string   // between nodes
-	categories                     []string // between nodes
+	guestName                      string              // in process
+	node, job, labelDef            string              // between nodes
+	categories                     []string            // between nodes
+	ic                             internalClientFlags // between nodes, when the node is running
 }
 
 // key generates the guest's Paillier key, saying so on the progress stream.
@@ -71,9 +73,10 @@ func (f *jointRunFlags) guestOptions(sk *paillier.PrivateKey, p *jointProgress) 
 // jointScoreFlags are the options of "joint score".
 type jointScoreFlags struct {
 	model, data, label, applicant string
-	hostSpecs                     []string // in process
-	node                          string   // between nodes
-	consents                      []string // between nodes
+	hostSpecs                     []string            // in process
+	node                          string              // between nodes
+	consents                      []string            // between nodes
+	ic                            internalClientFlags // between nodes, when the node is running
 }
 
 func (a *app) jointCmd() *cobra.Command {
@@ -93,7 +96,11 @@ figures) and DIR/report.html (ROC curve, AUC, KS, the IV table and the leakage t
 stderr: a bar on a terminal, plain lines otherwise. The guest sees only aggregates and partial scores;
 each host only blinded identifiers, Paillier ciphertexts and masked aggregates.
 
-Between nodes (--dir DIR, this node's directory, as for query): the guest's ids are USCCs. The job
+Between nodes (--dir DIR, this node's directory, as for query): the guest's ids are USCCs. If the
+node is running, run never opens its store: with a client identity (--client-config FILE, or
+--client-cert/--client-key/--internal-ca) and --staff, the node runs the job through its internal API
+(POST /internal/v1/joint/jobs), keeps the model in DIR/joint/models/JOB, and run follows the job and
+writes the model and report to --out. The job
 (a fresh id, or --job) is proposed to every host for --categories (CAT for every host, HOST:CAT for
 one), with the label's definition; each host decides by its policy (a category it does not open to
 joint_modeling without per-subject consent is refused, e.g. consent_missing), logs every request and
@@ -147,6 +154,7 @@ the model is written to DIR/hosts/NAME.json.`,
 	f.Float64Var(&rf.testFraction, "test-fraction", 0.3, "share of the intersection held out for evaluation")
 	f.Uint64Var(&rf.seed, "seed", 1, "seed of the train/test split")
 	f.IntVar(&rf.insecureBits, "insecure-key-bits", 0, "TESTS ONLY: a Paillier modulus smaller than 2048 bits")
+	rf.ic.register(run)
 
 	var sf jointScoreFlags
 	score := &cobra.Command{
@@ -161,6 +169,9 @@ applicant's consent (purpose joint_modeling, granted to this node, naming the ho
 job's categories: creditnode consent grant), consumes one use, logs the inquiry in the applicant's log
 and returns its partial score, signed and encrypted to this node. --consent names the consent files;
 for each host the first one that fits it is sent.
+
+If the node is running, score goes through its internal API (POST /internal/v1/joint/score, with a
+client identity, --staff and --ref, as for query) with a model the node keeps (trained through it).
 
 In process (--hosts NAME=FILE): each host's part of the model is read from DIR/hosts/NAME.json.`,
 		Example: `  # between nodes, with the applicant's consent (creditnode consent grant --purpose joint_modeling)
@@ -193,6 +204,7 @@ In process (--hosts NAME=FILE): each host's part of the model is read from DIR/h
 	f.StringVar(&sf.data, "data", "", "guest CSV with the applicant's guest features")
 	f.StringVar(&sf.label, "label", "y", "name of the label column of the guest CSV, if it has one")
 	f.StringVar(&sf.applicant, "applicant", "", "identifier of the applicant (a USCC between nodes)")
+	sf.ic.register(score)
 
 	cmd.AddCommand(run, score, a.jointCancelCmd(), a.jointStatusCmd(), a.jointAggregateCmd())
 	return cmd
@@ -253,8 +265,8 @@ func (a *app) jointRunLocal(ctx context.Context, rf *jointRunFlags) error {
 	if err != nil {
 		return err
 	}
-	out := jointRunOutput{Job: job, Guest: rf.guestName, Mode: jointModeLocal, Hosts: names, Result: res, Took: time.Since(start)}
-	if err := out.write(rf.out); err != nil {
+	out := &modeldir.Run{Job: job, Guest: rf.guestName, Mode: modeldir.ModeLocal, Hosts: names, Result: res, Took: time.Since(start)}
+	if err := out.Write(rf.out); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(rf.out, "hosts"), 0o700); err != nil {
@@ -265,11 +277,11 @@ func (a *app) jointRunLocal(ctx context.Context, rf *jointRunFlags) error {
 		if err != nil {
 			return err
 		}
-		if err := writeJSONFile(filepath.Join(rf.out, "hosts", names[i]+".json"), hm); err != nil {
+		if err := modeldir.WriteJSON(filepath.Join(rf.out, "hosts", names[i]+".json"), hm); err != nil {
 			return err
 		}
 	}
-	out.summary(a.out, rf.out)
+	summary(a.out, out, rf.out)
 	return nil
 }
 
@@ -279,7 +291,7 @@ func (a *app) jointScoreLocal(ctx context.Context, sf *jointScoreFlags) error {
 	if err != nil {
 		return err
 	}
-	mf, err := readJointModel(sf.model, jointModeLocal)
+	mf, err := modeldir.Read(sf.model, modeldir.ModeLocal)
 	if err != nil {
 		return err
 	}
@@ -318,8 +330,10 @@ func (a *app) jointScoreLocal(ctx context.Context, sf *jointScoreFlags) error {
 	return nil
 }
 
-// openGuestNode opens the node in dir for a joint command. Its log goes to stderr with the
-// progress, so below warn only if --log-level asks.
+// openGuestNode opens the node in dir for a joint command, which the node must not be
+// running: run, score, status and cancel go through a running node's internal API before
+// they get here; aggregate is not offered there. Its log goes to stderr with the progress, so
+// below warn only if --log-level asks.
 func (a *app) openGuestNode(cmd *cobra.Command, dir string) (*node.Node, error) {
-	return node.Open(cmd.Context(), dir, a.logger())
+	return a.openIdleNode(cmd.Context(), dir, "")
 }

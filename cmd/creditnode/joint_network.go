@@ -16,8 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/joint"
+	"github.com/creditexchange/node/node/joint/modeldir"
 	"github.com/creditexchange/node/node/joint/remote"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/schemas"
@@ -100,6 +101,13 @@ func (a *app) jointRunNetwork(cmd *cobra.Command, rf *jointRunFlags) error {
 	if strings.TrimSpace(rf.labelDef) == "" {
 		return fmt.Errorf("--label-definition is required with --dir: each host is told what the label means")
 	}
+	cfg, err := config.Load(rf.node)
+	if err != nil {
+		return err
+	}
+	if nodeRunning(cfg) {
+		return a.jointRunInternal(ctx, cfg, rf, hosts, cats)
+	}
 	gd, err := readDataset(rf.data, rf.label)
 	if err != nil {
 		return err
@@ -129,19 +137,19 @@ func (a *app) jointRunNetwork(cmd *cobra.Command, rf *jointRunFlags) error {
 	if err != nil {
 		return fmt.Errorf("job %s: %w", job.ID, err)
 	}
-	out := jointRunOutput{Job: job.ID, Guest: n.Config.ID, Mode: jointModeNetwork, Hosts: hosts, HostCategories: cats,
+	out := &modeldir.Run{Job: job.ID, Guest: n.Config.ID, Mode: modeldir.ModeNetwork, Hosts: hosts, HostCategories: cats,
 		Result: res, Took: time.Since(start)}
-	if err := out.write(rf.out); err != nil {
+	if err := out.Write(rf.out); err != nil {
 		return fmt.Errorf("job %s is done at the hosts, but its model could not be written: %w", job.ID, err)
 	}
-	out.summary(a.out, rf.out)
+	summary(a.out, out, rf.out)
 	return nil
 }
 
 // jointScoreNetwork scores an applicant as this node, with the model's hosts.
 func (a *app) jointScoreNetwork(cmd *cobra.Command, sf *jointScoreFlags) error {
 	ctx := cmd.Context()
-	mf, err := readJointModel(sf.model, jointModeNetwork)
+	mf, err := modeldir.Read(sf.model, modeldir.ModeNetwork)
 	if err != nil {
 		return err
 	}
@@ -149,69 +157,39 @@ func (a *app) jointScoreNetwork(cmd *cobra.Command, sf *jointScoreFlags) error {
 	if subj, _, err := records.NormalizeSubject(applicant); err == nil {
 		applicant = subj // as the hosts and consents name it
 	}
+	cfg, err := config.Load(sf.node)
+	if err != nil {
+		return err
+	}
+	if mf.Guest != cfg.ID {
+		return fmt.Errorf("%s: the model is %s's, this node is %s", sf.model, mf.Guest, cfg.ID)
+	}
+	if nodeRunning(cfg) {
+		return a.jointScoreInternal(ctx, cfg, sf, mf, applicant)
+	}
 	g, err := jointScorer(sf.data, sf.label, mf.Model, applicant)
 	if err != nil {
 		return err
 	}
-	var toks []consentFile
+	var consents []remote.Consent
 	for _, path := range sf.consents {
 		tok, err := readTrimmed(path)
 		if err != nil {
 			return err
 		}
-		toks = append(toks, consentFile{path: path, tok: tok})
+		consents = append(consents, remote.Consent{Name: path, Token: tok})
 	}
 	n, err := a.openGuestNode(cmd, sf.node)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	if mf.Guest != n.Config.ID {
-		return fmt.Errorf("%s: the model is %s's, this node is %s", sf.model, mf.Guest, n.Config.ID)
-	}
-	cl := n.JointClient()
-	links := make([]joint.HostLink, len(mf.Model.Hosts))
-	for i, h := range mf.Model.Hosts {
-		conn := cl.Conn(h, mf.Model.Job)
-		want := consent.Expectation{Subject: applicant, Requester: n.Config.ID, Provider: h, Purpose: remote.PurposeJointModeling,
-			Categories: mf.HostCategories[h]}
-		if conn.Consent, err = pickConsent(toks, n.Registry, want, n.Config.ClockSkew.D()); err != nil {
-			return err
-		}
-		links[i] = joint.HostLink{Name: h, Conn: conn}
-	}
-	p, err := g.ScoreApplicant(ctx, mf.Model, links, applicant)
+	p, err := n.JointClient().Score(ctx, g, mf.Model, mf.HostCategories, applicant, consents, n.Registry, n.Config.ClockSkew.D())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.out, "applicant %s: probability of default %.4f\n", applicant, p)
 	return nil
-}
-
-type consentFile struct{ path, tok string }
-
-// pickConsent returns the first consent that authorises want, checked here (signature,
-// validity, parties, purpose, categories) so that no host consumes a use of a consent when
-// another host cannot be asked. The hosts check it again, with revocations and uses.
-func pickConsent(files []consentFile, reg consent.Registrars, want consent.Expectation, skew time.Duration) (string, error) {
-	var why []string
-	for _, f := range files {
-		c, err := consent.VerifyConsentToken([]byte(f.tok), reg, time.Now(), skew)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", f.path, err)
-		}
-		if err := c.Check(want); err != nil {
-			why = append(why, fmt.Sprintf("%s: %v", f.path, err))
-			continue
-		}
-		return f.tok, nil
-	}
-	msg := fmt.Sprintf("no --consent authorises %s to score %s at %s for %s on %s", want.Requester, want.Subject, want.Provider,
-		want.Purpose, strings.Join(want.Categories, ","))
-	if len(why) > 0 {
-		msg += " (" + strings.Join(why, "; ") + ")"
-	}
-	return "", schemas.Errorf(schemas.CodeConsentMissing, "%s", msg)
 }
 
 func (a *app) jointCancelCmd() *cobra.Command {
@@ -223,7 +201,7 @@ and refuses any later step with job_cancelled. A finished job cannot be cancelle
 that never accepted it answers job_unknown. "joint run" cancels by itself when it fails or is
 interrupted.`,
 	}
-	return a.jobHostsCmd(cmd, func(ctx context.Context, cl *remote.Client, job string, hosts []string) error {
+	return a.jobHostsCmd(cmd, a.jointHostsInternal(true), func(ctx context.Context, cl *remote.Client, job string, hosts []string) error {
 		var errs []error
 		for _, h := range hosts {
 			ans, err := cl.Cancel(ctx, h, job)
@@ -239,15 +217,24 @@ interrupted.`,
 
 // jobHostsCmd completes cmd, a command about one job at its hosts: the flags --dir (the
 // guest node), --job and --hosts, all required, and a RunE that opens the guest node and
-// calls do with its joint client.
-func (a *app) jobHostsCmd(cmd *cobra.Command, do func(ctx context.Context, cl *remote.Client, job string, hosts []string) error) *cobra.Command {
+// calls do with its joint client, or, if the node is running, calls internal (nil: the
+// command refuses to run beside the node).
+func (a *app) jobHostsCmd(cmd *cobra.Command, internal internalHostsFunc, do func(ctx context.Context, cl *remote.Client, job string, hosts []string) error) *cobra.Command {
 	var dir, job string
 	var hostSpecs []string
+	var ic internalClientFlags
 	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		hosts, err := parseMembers(hostSpecs)
 		if err != nil {
 			return err
+		}
+		cfg, err := config.Load(dir)
+		if err != nil {
+			return err
+		}
+		if internal != nil && nodeRunning(cfg) {
+			return internal(cmd.Context(), cfg, &ic, job, hosts)
 		}
 		n, err := a.openGuestNode(cmd, dir)
 		if err != nil {
@@ -262,6 +249,9 @@ func (a *app) jobHostsCmd(cmd *cobra.Command, do func(ctx context.Context, cl *r
 	f.StringArrayVar(&hostSpecs, "hosts", nil, "the job's host member ids; repeat or separate with commas")
 	for _, name := range []string{"dir", "job", "hosts"} {
 		cmd.MarkFlagRequired(name)
+	}
+	if internal != nil {
+		ic.register(cmd)
 	}
 	return cmd
 }
@@ -315,7 +305,7 @@ the job, and logs the request; any other node, like one asking for a job the hos
 gets job_unknown. The exit status is non-zero if any host did not answer.`,
 		Example: `  creditnode joint status --dir fed/bank-a --job job-20260101-120000-1a2b3c4d --hosts tax-dept,market-reg`,
 	}
-	return a.jobHostsCmd(cmd, func(ctx context.Context, cl *remote.Client, job string, hosts []string) error {
+	return a.jobHostsCmd(cmd, a.jointHostsInternal(false), func(ctx context.Context, cl *remote.Client, job string, hosts []string) error {
 		var errs []error
 		for _, r := range askHosts(ctx, hosts, func(ctx context.Context, h string) (*schemas.JointStatus, error) {
 			return cl.Status(ctx, h, job)

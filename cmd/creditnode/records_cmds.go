@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -22,12 +23,18 @@ import (
 func (a *app) recordsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "records", Short: "Manage the records this node provides"}
 	var dir string
+	var ic internalClientFlags
 	imp := &cobra.Command{
 		Use:   "import --dir DIR FILE",
 		Short: "Import records from JSON Lines (.jsonl) or CSV (.csv), all or nothing",
 		Long: `import validates every line against its category's JSON Schema. If any line is bad, nothing is imported
 and every bad line is reported with its line number and reason. Otherwise all lines are imported in one
-transaction (records with an existing subject, category and id are replaced).`,
+transaction (records with an existing subject, category and id are replaced).
+
+If the node is running, import never opens the store the node holds: with a client identity
+(--client-config FILE, or --client-cert/--client-key/--internal-ca) and --staff it sends the file to
+the node's internal API (POST /internal/v1/records/import) as a job and follows it to its end, with the
+same rule and the same line-numbered report; without one it says what to run instead.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(dir)
@@ -35,8 +42,7 @@ transaction (records with an existing subject, category and id are replaced).`,
 				return err
 			}
 			if nodeRunning(cfg) {
-				return errNodeRunning(cfg, internalAPIHint(cfg, internalapi.OpImport)+
-					" Records go to POST /internal/v1/records/import (JSON Lines) as a job.")
+				return a.recordsImportInternal(cmd.Context(), cfg, &ic, args[0])
 			}
 			v, err := schemas.NewCategoryValidator()
 			if err != nil {
@@ -65,6 +71,7 @@ transaction (records with an existing subject, category and id are replaced).`,
 	}
 	imp.Flags().StringVar(&dir, "dir", "", "node directory")
 	imp.MarkFlagRequired("dir")
+	ic.register(imp)
 	cmd.AddCommand(imp, a.purgeCmd(), a.latePublicationsCmd())
 	return cmd
 }
@@ -212,4 +219,59 @@ func openRecordStore(ctx context.Context, cfg *config.Config) (recordStore, erro
 		return store.OpenPostgres(ctx, cfg.Store)
 	}
 	return store.OpenSQLite(ctx, cfg.StorePath())
+}
+
+// recordsImportInternal sends the file at path to the running node's
+// internal API as an import job and follows the job to its end.
+func (a *app) recordsImportInternal(ctx context.Context, cfg *config.Config, ic *internalClientFlags, path string) error {
+	format, err := records.FormatFromPath(path)
+	if err != nil {
+		return err
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if info.Size() > records.MaxFileBytes {
+		return fmt.Errorf("%w: %s is %d bytes, limit %d", records.ErrFileTooLarge, path, info.Size(), records.MaxFileBytes)
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	cl, who, err := ic.client(cfg, internalapi.OpImport)
+	if err != nil {
+		return err
+	}
+	ctype := internalapi.ContentTypeJSONL
+	if format == records.FormatCSV {
+		ctype = internalapi.ContentTypeCSV
+	}
+	prog := newCountProgress(a.errOut, "records")
+	prog.Note("sending %s to %s's internal API", path, cfg.ID)
+	var job internalapi.Job
+	if err := cl.Send(ctx, http.MethodPost, strings.TrimPrefix(internalapi.RouteRecordsImport, "POST "), who, ctype, body, &job); err != nil {
+		return err
+	}
+	phase := job.Phase
+	job, err = cl.WaitJob(ctx, who, job, func(j internalapi.Job) {
+		if j.Phase != phase && j.Phase == "importing" {
+			prog.Note("all %d records valid; the node imports them in one transaction", j.Lines)
+		}
+		phase = j.Phase
+	})
+	if err != nil {
+		return err
+	}
+	if len(job.BadLines) > 0 {
+		for _, b := range job.BadLines {
+			fmt.Fprintf(a.out, "%s:%d: %s\n", path, b.Line, b.Reason)
+		}
+		return fmt.Errorf("%d bad line(s); nothing imported", len(job.BadLines))
+	}
+	if job.State != internalapi.JobDone {
+		return fmt.Errorf("job %s: %s", job.ID, job.Error)
+	}
+	fmt.Fprintf(a.out, "imported %d records\n", job.Imported)
+	return nil
 }

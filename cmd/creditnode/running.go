@@ -3,8 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"time"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -13,23 +12,20 @@ import (
 	"github.com/creditexchange/node/node/internalapi"
 )
 
-// nodeRunning reports whether the node configured by cfg is serving: its
-// member API accepts a connection. A running node holds its store and its
-// logs' sequencers; a second process acting as the node must not open them.
+// nodeRunning reports whether the node configured by cfg is serving: a
+// process holds its serve lock (node.Running). A running node holds its
+// store and its logs' sequencers; a second process acting as the node must
+// not open them. A lock that cannot be probed counts as running.
 func nodeRunning(cfg *config.Config) bool {
-	c, err := net.DialTimeout("tcp", cfg.Listen, 500*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
+	running, err := node.Running(cfg.Dir)
+	return running || err != nil
 }
 
 // errNodeRunning is the refusal of a command that would open a running
 // node's store; instead says what to run.
 func errNodeRunning(cfg *config.Config, instead string) error {
-	return fmt.Errorf("node %s is running (its member API answers at %s) and holds its store; this command does not open it. %s",
-		cfg.ID, cfg.Listen, instead)
+	return fmt.Errorf("node %s is running (a process serving it holds %s) and holds its store; this command does not open it. %s",
+		cfg.ID, filepath.Join(cfg.Dir, node.ServeLockFile), instead)
 }
 
 // internalAPIHint is how to reach a running node through its internal API

@@ -112,20 +112,29 @@ func (c *APIClient) Query(ctx context.Context, who Who, q QueryRequest) (*QueryA
 // Do sends one call: in (if not nil) as the JSON body, the answer decoded
 // into out.
 func (c *APIClient) Do(ctx context.Context, method, path string, who Who, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
+	if in == nil {
+		return c.Send(ctx, method, path, who, "", nil, out)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	b, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", schemas.ContentTypeJSON)
+	return c.Send(ctx, method, path, who, schemas.ContentTypeJSON, b, out)
+}
+
+// Send sends one call with body (nil: none) of type ctype, the answer
+// decoded into out (a *[]byte takes the answer as it is).
+func (c *APIClient) Send(ctx context.Context, method, path string, who Who, ctype string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	for h, v := range map[string]string{HeaderStaffID: who.StaffID, HeaderBusinessRef: who.BusinessRef, HeaderIdempotencyKey: who.IdempotencyKey} {
 		if v != "" {
@@ -148,8 +157,37 @@ func (c *APIClient) Do(ctx context.Context, method, path string, who Who, in, ou
 		}
 		return &schemas.Error{Code: eb.Error.Code, Message: eb.Error.Message}
 	}
-	if out == nil {
+	switch out := out.(type) {
+	case nil:
 		return nil
+	case *[]byte: // an answer that is not JSON (a model's HTML report)
+		*out = b
+		return nil
+	default:
+		return json.Unmarshal(b, out)
 	}
-	return json.Unmarshal(b, out)
+}
+
+// JobPoll is how often WaitJob asks for a running job's status.
+const JobPoll = 500 * time.Millisecond
+
+// WaitJob follows job until it ends, calling seen (if not nil) with each
+// status read, and returns the finished job. If ctx ends first, the job goes
+// on at the node; the error says so.
+func (c *APIClient) WaitJob(ctx context.Context, who Who, job Job, seen func(Job)) (Job, error) {
+	who.IdempotencyKey = ""
+	for job.State == JobRunning {
+		select {
+		case <-ctx.Done():
+			return job, fmt.Errorf("job %s is still running at the node: %w", job.ID, ctx.Err())
+		case <-time.After(JobPoll):
+		}
+		if err := c.Do(ctx, http.MethodGet, "/internal/v1/jobs/"+job.ID, who, nil, &job); err != nil {
+			return job, fmt.Errorf("job %s: %w", job.ID, err)
+		}
+		if seen != nil {
+			seen(job)
+		}
+	}
+	return job, nil
 }

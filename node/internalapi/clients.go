@@ -41,7 +41,7 @@ const (
 	OpImport       = "import"        // records import for a provider's data platform, and its job status
 	OpFeeds        = "feeds"         // pull a provider's change feed, and its job status
 	OpGrade        = "grade"         // credit grade of a subject for supervision
-	OpJoint        = "joint"         // joint modelling jobs this node proposed: status and cancel
+	OpJoint        = "joint"         // joint modelling jobs this node runs as the guest: run, models, score, status, cancel
 )
 
 // Operations is every operation, in a stable order.

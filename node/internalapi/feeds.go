@@ -45,10 +45,13 @@ func (s *Server) feedPullRoute() route[FeedPullRequest] {
 		},
 		scope: func(q *FeedPullRequest) (string, []string) { return feeds.Purpose, []string{q.Provider} },
 		run: func(_ context.Context, c *call, q *FeedPullRequest) (any, *schemas.Error) {
-			job := s.jobs.start(c.client.Name, OpFeeds, s.opts.Clock())
-			s.jobs.update(job, func(j *Job) { j.Phase, j.Provider, j.Feed = "pulling", q.Provider, q.Feed })
+			job, err := s.jobs.start(c.client.Name, OpFeeds, "pulling", s.opts.Clock())
+			if err != nil {
+				return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "job status cannot be kept")
+			}
+			s.jobs.update(job, func(j *Job) { j.Provider, j.Feed = q.Provider, q.Feed })
 			go s.runFeedPull(job, q.Provider, q.Feed)
-			return job.snapshot(&s.jobs), nil
+			return s.jobs.snapshot(job), nil
 		},
 	}
 }
@@ -58,13 +61,7 @@ func (s *Server) feedPullRoute() route[FeedPullRequest] {
 // transaction, so a pull cut short keeps the batches applied so far.
 func (s *Server) runFeedPull(job *Job, provider, feed string) {
 	ctx := context.Background()
-	finish := func(f func(*Job)) {
-		s.jobs.update(job, func(j *Job) {
-			f(j)
-			now := s.opts.Clock().UTC()
-			j.Finished, j.Phase = &now, "finished"
-		})
-	}
+	finish := func(f func(*Job)) { s.jobs.finish(job, s.opts.Clock(), f) }
 	for {
 		p, err := s.opts.Feeds.Pull(ctx, provider, feed)
 		if err != nil {

@@ -4,19 +4,26 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
+
+	"github.com/creditexchange/node/node/consent"
+	"github.com/creditexchange/node/node/joint"
 
 	"github.com/creditexchange/node/node/joint/remote"
 	"github.com/creditexchange/node/schemas"
 )
 
-// JointHosts is what the joint operations need of the node's joint
+// JointGuest is what the joint operations need of the node's joint
 // modelling client (*remote.Client): this node is the guest.
-type JointHosts interface {
+type JointGuest interface {
 	Cancel(ctx context.Context, host, job string) (*schemas.JointAnswer, error)
 	Status(ctx context.Context, host, job string) (*schemas.JointStatus, error)
+	Run(ctx context.Context, g *joint.Guest, job remote.Terms, note func(string, ...any)) (*joint.Result, error)
+	Score(ctx context.Context, g *joint.Guest, m *joint.Model, hostCategories map[string][]string, applicant string,
+		consents []remote.Consent, reg consent.Registrars, skew time.Duration) (float64, error)
 }
 
-var _ JointHosts = (*remote.Client)(nil)
+var _ JointGuest = (*remote.Client)(nil)
 
 // maxJointHosts bounds the hosts of one status or cancel request.
 const maxJointHosts = 64

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -68,9 +69,10 @@ type Options struct {
 	Feeds FeedPuller
 	// Grading, if set, grades subjects (the node's store and policy).
 	Grading *Grading
-	// Joint, if set, asks the hosts of this node's joint modelling jobs
-	// (the node's joint client).
-	Joint   JointHosts
+	// Joint, if set, runs this node's joint modelling jobs as the guest
+	// and asks their hosts (the node's joint client); models are kept under
+	// NodeDir/joint/models.
+	Joint   JointGuest
 	Skew    time.Duration
 	MaxBody int64
 	Logger  *slog.Logger
@@ -87,7 +89,7 @@ type Server struct {
 	log       *slog.Logger
 	negative  func(string) bool
 	validator *schemas.CategoryValidator
-	jobs      jobs
+	jobs      *jobs
 }
 
 // New makes the internal API of a node.
@@ -113,8 +115,13 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, operator: op, idem: NewIdempotency(o.NodeDir), refKey: key,
-		log: o.Logger.With(slog.String("api", "internal")), negative: cv.Negative, validator: cv}
+	log := o.Logger.With(slog.String("api", "internal"))
+	js, err := openJobs(filepath.Join(o.NodeDir, Dir, jobsDir), log, o.Clock())
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, operator: op, idem: NewIdempotency(o.NodeDir, o.Clock), refKey: key,
+		log: log, negative: cv.Negative, validator: cv, jobs: js}
 	// The mux admits the largest body of any route (a records import);
 	// each route reads at most its own limit.
 	s.mux = gate.NewMux(s.log, max(o.MaxBody, records.MaxFileBytes))
@@ -174,6 +181,12 @@ type call struct {
 
 func (c *call) caller(s *Server) *peer.Caller {
 	return &peer.Caller{Client: c.client.Name, StaffID: c.staffID, BusinessRef: c.businessRef, RefDigest: s.RefDigest(c.businessRef)}
+}
+
+// rawAnswer is an answer that is not JSON (a model's HTML report).
+type rawAnswer struct {
+	contentType string
+	body        []byte
 }
 
 // route describes one operation's handling.
@@ -289,6 +302,8 @@ func handle[T any](s *Server, rt route[T]) http.HandlerFunc {
 			code = e.Code
 			status, ctype = e.Code.Status(), schemas.ContentTypeError
 			body = errorBody(e)
+		} else if raw, ok := ans.(rawAnswer); ok {
+			ctype, body = raw.contentType, raw.body
 		} else if body, e = marshalLine(ans); e != nil {
 			fail(e)
 			return
@@ -379,6 +394,10 @@ func (s *Server) routes() {
 	s.mux.Handle(RouteGrade, handle(s, s.gradeRoute()))
 	s.mux.Handle(RouteJointStatus, handle(s, s.jointHostsRoute(false)))
 	s.mux.Handle(RouteJointCancel, handle(s, s.jointHostsRoute(true)))
+	s.mux.Handle(RouteJointJobs, handle(s, s.jointJobsRoute()))
+	s.mux.Handle(RouteJointModel, handle(s, s.jointModelRoute(false)))
+	s.mux.Handle(RouteJointReport, handle(s, s.jointModelRoute(true)))
+	s.mux.Handle(RouteJointScore, handle(s, s.jointScoreRoute()))
 	s.mux.Handle(RouteJob, handle(s, s.jobRoute()))
 	s.mux.Handle(schemas.RouteOpenAPI, gate.OpenAPIHandler(schemas.ListenerInternal, s.log))
 }
@@ -398,6 +417,10 @@ const (
 	RouteGrade         = "POST /internal/v1/grade"
 	RouteJointStatus   = "POST /internal/v1/joint/status"
 	RouteJointCancel   = "POST /internal/v1/joint/cancel"
+	RouteJointJobs     = "POST /internal/v1/joint/jobs"
+	RouteJointModel    = "GET /internal/v1/joint/models/{job}"
+	RouteJointReport   = "GET /internal/v1/joint/models/{job}/report"
+	RouteJointScore    = "POST /internal/v1/joint/score"
 	RouteJob           = "GET /internal/v1/jobs/{id}"
 )
 

@@ -272,7 +272,7 @@ func TestInternalIdempotency(t *testing.T) {
 	if s, b := f.do(loan, httpCall{"POST", "/internal/v1/query", body, who(HeaderIdempotencyKey, "application-123-attempt-2")}); s != http.StatusOK {
 		t.Fatalf("fresh key: %d %s", s, b)
 	}
-	st, err := NewIdempotency(f.dir).Get("loan-system", "application-123-attempt-1")
+	st, err := NewIdempotency(f.dir, time.Now).Get("loan-system", "application-123-attempt-1")
 	if err != nil || st == nil || !bytes.Equal(st.Body, b1) {
 		t.Fatalf("durable record: %+v %v", st, err)
 	}

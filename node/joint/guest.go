@@ -16,6 +16,9 @@ import (
 	"github.com/creditexchange/node/crypto/paillier"
 )
 
+// DefaultIterations is GuestOptions.Iterations when it is not set.
+const DefaultIterations = 100
+
 // GuestOptions are the label holder's choices for a training job.
 type GuestOptions struct {
 	MinCohort    int                  // abort below this intersection size (default DefaultMinCohort)
@@ -35,7 +38,7 @@ func (o GuestOptions) withDefaults() GuestOptions {
 		o.MinCohort = DefaultMinCohort
 	}
 	if o.Iterations <= 0 {
-		o.Iterations = 100
+		o.Iterations = DefaultIterations
 	}
 	if o.TestFraction <= 0 || o.TestFraction >= 1 {
 		o.TestFraction = 0.3

@@ -116,3 +116,8 @@ func answerCode(err error) schemas.Code {
 	}
 	return ""
 }
+
+// Run is RunJob through c.
+func (c *Client) Run(ctx context.Context, g *joint.Guest, job Terms, note func(string, ...any)) (*joint.Result, error) {
+	return RunJob(ctx, c, g, job, note)
+}
