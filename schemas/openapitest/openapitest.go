@@ -25,8 +25,11 @@ import (
 
 func init() {
 	// Bodies the library has no decoder for: compact JOSE tokens are text
-	// (their schema is a pattern), age files are binary, OpenMetrics is text.
+	// (their schema is a pattern), age files are binary, OpenMetrics, HTML
+	// reports and CSV imports are text.
 	openapi3filter.RegisterBodyDecoder(schemas.ContentTypeJOSE, openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/vnd.age", openapi3filter.FileBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/openmetrics-text", openapi3filter.PlainBodyDecoder)
 }
