@@ -22,33 +22,50 @@ type benchClient struct {
 // prepareInternalBench gives the bank's node directory an internal listener
 // on a free loopback port and registers a client allowed to query.
 func prepareInternalBench(dir string) (*benchClient, error) {
+	cfg, err := addInternalClient(dir, "bench", []string{internalapi.OpQuery}, []string{"loan_approval"}, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &benchClient{cfg: cfg}, nil
+}
+
+// addInternalClient gives the node directory dir an internal listener on a
+// free loopback port (unless it has one) and registers a client name with
+// ops and purposes, whose certificate and key go into out; it returns the
+// client's identity.
+func addInternalClient(dir, name string, ops, purposes []string, out string) (internalapi.ClientConfig, error) {
 	cfg, err := config.Load(dir)
 	if err != nil {
-		return nil, err
+		return internalapi.ClientConfig{}, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	cfg.InternalListen = l.Addr().String()
-	l.Close()
-	cfg.Dir = ""
-	if err := cfg.Save(dir); err != nil {
-		return nil, err
+	if cfg.InternalListen == "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return internalapi.ClientConfig{}, err
+		}
+		cfg.InternalListen = l.Addr().String()
+		l.Close()
+		cfg.Dir = ""
+		if err := cfg.Save(dir); err != nil {
+			return internalapi.ClientConfig{}, err
+		}
 	}
 	op := internalapi.NewOperator(dir)
-	_, certPEM, keyPEM, err := op.Add(internalapi.AddOptions{Name: "bench", Operations: []string{internalapi.OpQuery}, Purposes: []string{"loan_approval"}})
+	_, certPEM, keyPEM, err := op.Add(internalapi.AddOptions{Name: name, Operations: ops, Purposes: purposes})
 	if err != nil {
-		return nil, err
+		return internalapi.ClientConfig{}, err
 	}
-	certFile, keyFile := filepath.Join(dir, "bench-client.crt"), filepath.Join(dir, "bench-client.key")
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		return internalapi.ClientConfig{}, err
+	}
+	certFile, keyFile := filepath.Join(out, name+"-client.crt"), filepath.Join(out, name+"-client.key")
 	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
-		return nil, err
+		return internalapi.ClientConfig{}, err
 	}
 	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
-		return nil, err
+		return internalapi.ClientConfig{}, err
 	}
-	return &benchClient{cfg: internalapi.ClientConfig{URL: "https://" + cfg.InternalListen, Cert: certFile, Key: keyFile, CA: op.CACertPath()}}, nil
+	return internalapi.ClientConfig{URL: "https://" + cfg.InternalListen, Cert: certFile, Key: keyFile, CA: op.CACertPath()}, nil
 }
 
 // run serves the bank (member, subject and internal listeners) and sends

@@ -128,6 +128,10 @@ func (a *app) runDemo(ctx context.Context, keep string, portal bool) error {
 			return err
 		}
 	}
+	loanSystem, err := prepareDemoLoanSystem(net, filepath.Join(dir, "loan-system"))
+	if err != nil {
+		return err
+	}
 	t.step("Start three node processes")
 	logPath := filepath.Join(dir, "nodes.log")
 	logFile, err := os.Create(logPath)
@@ -237,6 +241,9 @@ func (a *app) runDemo(ctx context.Context, keep string, portal bool) error {
 		return err
 	}
 	if err := a.demoJointPunishment(ctx, t, net, sme, smes[3]); err != nil {
+		return err
+	}
+	if err := a.demoLoanSystem(ctx, t, loanSystem, subj, sme); err != nil {
 		return err
 	}
 

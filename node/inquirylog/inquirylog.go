@@ -42,12 +42,18 @@ func NewLeaf(e schemas.InquiryEntry, now time.Time) (store.Leaf, error) {
 	return newLeaf(e, e.Subject, now)
 }
 
-// NewOutboundLeaf is NewLeaf for the requester's outbound log.
+// NewOutboundLeaf is NewLeaf for the requester's outbound log, with the
+// entry's staff id, business reference and purpose as its audit keys.
 func NewOutboundLeaf(e schemas.OutboundEntry, now time.Time) (store.Leaf, error) {
 	if e.Time == "" {
 		e.Time = now.UTC().Format(time.RFC3339Nano)
 	}
-	return newLeaf(e, e.Subject, now)
+	l, err := newLeaf(e, e.Subject, now)
+	if err != nil {
+		return store.Leaf{}, err
+	}
+	l.Audit = &store.AuditKeys{StaffID: e.StaffID, BusinessRef: e.BusinessRef, Purpose: e.Purpose}
+	return l, nil
 }
 
 func newLeaf(v any, subject string, now time.Time) (store.Leaf, error) {

@@ -10,12 +10,12 @@ import (
 
 	"github.com/creditexchange/node/node/inquirylog"
 	"github.com/creditexchange/node/node/records"
+	"github.com/creditexchange/node/node/store"
 	"github.com/creditexchange/node/schemas"
 )
 
 // Audit search bounds.
 const (
-	auditPage         = 1000 // leaves read from the store at a time
 	auditDefaultLimit = 200
 	auditMaxLimit     = 1000
 )
@@ -119,39 +119,37 @@ func (s *Server) auditRoute() route[AuditRequest] {
 	}
 }
 
-// searchOutbound scans the outbound log in pages, checking every leaf's hash
-// against its stored bytes, and keeps the entries q matches. It reads the
-// whole log: the log is this organisation's own queries, and the scan is
-// what the store offers on both backends without a new index.
+// searchOutbound finds q's entries through the store's audit index (by
+// subject, staff id, business reference, purpose and time), checks every
+// leaf's hash against its stored bytes, and keeps the entries q matches: the
+// index narrows the search, the entries decide it.
 func (s *Server) searchOutbound(ctx context.Context, q *AuditRequest) (*AuditAnswer, *schemas.Error) {
 	size, err := s.opts.Outbound.OutboundLogSize(ctx)
 	if err != nil {
 		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "outbound log unavailable")
 	}
+	leaves, err := s.opts.Outbound.SearchOutbound(ctx, store.OutboundSearch{Subject: q.Subject, StaffID: q.StaffID,
+		BusinessRef: q.BusinessRef, Purpose: q.Purpose, From: q.From, To: q.To, Limit: q.Limit + 1})
+	if err != nil {
+		return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "outbound log unavailable")
+	}
 	ans := &AuditAnswer{Entries: []AuditEntry{}, Scanned: size}
-	for from := uint64(0); from < size; from += auditPage {
-		to := min(from+auditPage, size)
-		leaves, err := s.opts.Outbound.OutboundLeaves(ctx, from, to)
-		if err != nil {
-			return nil, schemas.Wrap(schemas.CodeStoreUnavailable, err, "outbound log unavailable")
+	for _, l := range leaves {
+		if !bytes.Equal(inquirylog.LeafHash(l.Salt, l.Entry), l.LeafHash) {
+			return nil, schemas.Errorf(schemas.CodeInternal, "outbound log entry %d does not match its leaf hash", l.Index)
 		}
-		for _, l := range leaves {
-			if !bytes.Equal(inquirylog.LeafHash(l.Salt, l.Entry), l.LeafHash) {
-				return nil, schemas.Errorf(schemas.CodeInternal, "outbound log entry %d does not match its leaf hash", l.Index)
-			}
-			var e schemas.OutboundEntry
-			if err := json.Unmarshal(l.Entry, &e); err != nil {
-				return nil, schemas.Wrap(schemas.CodeInternal, err, "outbound log entry unreadable")
-			}
-			if !q.matches(&e) {
-				continue
-			}
-			if len(ans.Entries) == q.Limit {
-				ans.Truncated = true
-				return ans, nil
-			}
-			ans.Entries = append(ans.Entries, AuditEntry{Index: l.Index, Entry: e})
+		var e schemas.OutboundEntry
+		if err := json.Unmarshal(l.Entry, &e); err != nil {
+			return nil, schemas.Wrap(schemas.CodeInternal, err, "outbound log entry unreadable")
 		}
+		if !q.matches(&e) {
+			return nil, schemas.Errorf(schemas.CodeInternal, "outbound log entry %d does not match its audit index", l.Index)
+		}
+		if len(ans.Entries) == q.Limit {
+			ans.Truncated = true
+			break
+		}
+		ans.Entries = append(ans.Entries, AuditEntry{Index: l.Index, Entry: e})
 	}
 	return ans, nil
 }

@@ -52,7 +52,7 @@ var _ Peer = (*peer.Client)(nil)
 // OutboundReader reads this node's outbound log for the audit search.
 type OutboundReader interface {
 	OutboundLogSize(ctx context.Context) (uint64, error)
-	OutboundLeaves(ctx context.Context, from, to uint64) ([]store.StoredLeaf, error)
+	SearchOutbound(ctx context.Context, f store.OutboundSearch) ([]store.StoredLeaf, error)
 }
 
 // Options configures a Server. Every field is required unless noted.

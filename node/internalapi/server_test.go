@@ -62,7 +62,7 @@ func (p *countingPeer) sent() int {
 type emptyOutbound struct{}
 
 func (emptyOutbound) OutboundLogSize(context.Context) (uint64, error) { return 0, nil }
-func (emptyOutbound) OutboundLeaves(context.Context, uint64, uint64) ([]store.StoredLeaf, error) {
+func (emptyOutbound) SearchOutbound(context.Context, store.OutboundSearch) ([]store.StoredLeaf, error) {
 	return nil, nil
 }
 

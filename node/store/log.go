@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The two logs share one schema; the table name is always one of these
@@ -224,7 +225,54 @@ func insertLeaf(ctx context.Context, tx conn, table string, idx uint64, l *Leaf)
 		int64(idx), l.Subject, l.Time.UnixNano(), l.Entry, l.Salt, l.LeafHash); err != nil {
 		return unavailable("appending to "+table, err)
 	}
+	if table != outboundLog {
+		return nil
+	}
+	var k AuditKeys
+	if l.Audit != nil {
+		k = *l.Audit
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO outbound_audit (idx, staff_id, business_ref, purpose) VALUES (?, ?, ?, ?)`,
+		int64(idx), k.StaffID, k.BusinessRef, k.Purpose); err != nil {
+		return unavailable("indexing outbound leaf", err)
+	}
 	return nil
+}
+
+// SearchOutbound returns the outbound leaves f selects, through the audit
+// index (migration 0016), in index order. The caller checks each leaf's
+// entry against f: the index can only narrow the search.
+func (s *ops) SearchOutbound(ctx context.Context, f OutboundSearch) ([]StoredLeaf, error) {
+	if f.Limit <= 0 {
+		return nil, invalid("search without a limit")
+	}
+	var where []string
+	var args []any
+	for _, c := range []struct {
+		col, v string
+	}{{"o.subject", f.Subject}, {"a.staff_id", f.StaffID}, {"a.business_ref", f.BusinessRef}, {"a.purpose", f.Purpose}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if !f.From.IsZero() {
+		where = append(where, "o.time >= ?")
+		args = append(args, f.From.UnixNano())
+	}
+	if !f.To.IsZero() {
+		where = append(where, "o.time < ?")
+		args = append(args, f.To.UnixNano())
+	}
+	q := `SELECT o.idx, o.subject, o.time, o.entry, o.salt, o.leaf_hash FROM ` + outboundLog + ` o
+		JOIN outbound_audit a ON a.idx = o.idx`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY o.idx LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := s.d.reader().query(ctx, q, args...)
+	return readLeaves(rows, err, outboundLog)
 }
 
 // appendLeafTx appends l to table inside tx at the next index.

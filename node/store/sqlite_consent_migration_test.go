@@ -44,3 +44,45 @@ func TestMigrationConsentUsesBySubject(t *testing.T) {
 		t.Fatalf("s3 uses of c1 = %d, want 1", got)
 	}
 }
+
+// TestMigrationOutboundAudit opens a database at schema version 15, whose
+// outbound leaves have no audit index, and checks that 0016 indexes them
+// from their entries, so the internal audit finds queries made before the
+// upgrade.
+func TestMigrationOutboundAudit(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "node.db")
+	entry := func(idx int, subject, staff, ref string) string {
+		return fmt.Sprintf(`INSERT INTO outbound_log (idx, subject, time, entry, salt, leaf_hash)
+			VALUES (%d, '%s', %d, CAST('{"stage":"receipt","subject":"%s","purpose":"loan_approval","staff_id":"%s","business_ref":"%s"}' AS BLOB), zeroblob(32), zeroblob(32))`,
+			idx, subject, idx+1, subject, staff, ref)
+	}
+	openAtVersion(t, path, 15, entry(0, "s1", "staff-7", "LA-1"), entry(1, "s2", "staff-9", "LA-2"),
+		`INSERT INTO outbound_log (idx, subject, time, entry, salt, leaf_hash) VALUES (2, 's1', 3, CAST('{"stage":"sent","subject":"s1"}' AS BLOB), zeroblob(32), zeroblob(32))`)
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("open after upgrade: %v", err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		f    OutboundSearch
+		want []uint64
+	}{
+		{OutboundSearch{StaffID: "staff-7", Limit: 10}, []uint64{0}},
+		{OutboundSearch{BusinessRef: "LA-2", Limit: 10}, []uint64{1}},
+		{OutboundSearch{Purpose: "loan_approval", Limit: 10}, []uint64{0, 1}},
+		{OutboundSearch{Subject: "s1", Limit: 10}, []uint64{0, 2}},
+	} {
+		got, err := s.SearchOutbound(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idx []uint64
+		for _, l := range got {
+			idx = append(idx, l.Index)
+		}
+		if fmt.Sprint(idx) != fmt.Sprint(tc.want) {
+			t.Errorf("%+v: found %v, want %v", tc.f, idx, tc.want)
+		}
+	}
+}

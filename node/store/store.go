@@ -70,6 +70,10 @@ type Leaf struct {
 	// LeafHash is the RFC 6962 leaf hash over Salt||Entry, computed by the
 	// caller. The store does not recompute it.
 	LeafHash []byte
+	// Audit, for an outbound leaf, are the internal audit's search keys
+	// (fields of Entry, repeated so the store can index them without
+	// reading entries); nil indexes the leaf under none.
+	Audit *AuditKeys
 }
 
 func (l *Leaf) validate() error {
@@ -161,4 +165,19 @@ func (r *Revocation) validate() error {
 		return invalid("revocation has no time")
 	}
 	return nil
+}
+
+// AuditKeys are an outbound leaf's search keys: the staff member, business
+// reference and purpose of the request it records ("" where none).
+type AuditKeys struct {
+	StaffID, BusinessRef, Purpose string
+}
+
+// OutboundSearch selects outbound leaves for the internal audit: every
+// non-zero field must match; From is inclusive, To exclusive (the leaf's
+// time). At most Limit leaves are returned, in index order.
+type OutboundSearch struct {
+	Subject, StaffID, BusinessRef, Purpose string
+	From, To                               time.Time
+	Limit                                  int
 }

@@ -53,6 +53,7 @@ type Backend interface {
 	AppendOutbound(ctx context.Context, l store.Leaf) (store.Appended, error)
 	OutboundLeaves(ctx context.Context, from, to uint64) ([]store.StoredLeaf, error)
 	OutboundLogSize(ctx context.Context) (uint64, error)
+	SearchOutbound(ctx context.Context, f store.OutboundSearch) ([]store.StoredLeaf, error)
 }
 
 // Opener opens one database. Called again after the Backend it returned is
@@ -77,6 +78,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"InvalidWritesNothing", testInvalidWritesNothing},
 		{"IndexDensity", testIndexDensity},
 		{"LeafRanges", testLeafRanges},
+		{"OutboundSearch", testOutboundSearch},
 		{"SubjectIsolation", testSubjectIsolation},
 		{"RevocationIdempotent", testRevocationIdempotent},
 		{"RevocationBySubject", testRevocationBySubject},
@@ -896,5 +898,68 @@ func testClosedUnavailable(t *testing.T, o Opener) {
 		if err := call(); !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s on a closed store: got %v, want ErrUnavailable", name, err)
 		}
+	}
+}
+
+// testOutboundSearch: the internal audit's search finds outbound leaves by
+// subject, staff id, business reference, purpose and time, in index order,
+// at most the limit; leaves appended before and after a reopen alike.
+func testOutboundSearch(t *testing.T, o Opener) {
+	ctx := t.Context()
+	b := open(t, o)
+	type req struct {
+		subject, staff, ref, purpose string
+		at                           time.Duration
+	}
+	reqs := []req{
+		{"s1", "staff-7", "LA-1", "loan_approval", 0},
+		{"s2", "staff-7", "LA-2", "loan_approval", time.Minute},
+		{"s1", "staff-9", "LA-3", "post_loan_management", 2 * time.Minute},
+		{"s1", "", "", "loan_approval", 3 * time.Minute}, // not through the internal API
+	}
+	for i, r := range reqs {
+		l := leaf(r.subject, 100+i)
+		l.Time = baseTime.Add(r.at)
+		l.Audit = &store.AuditKeys{StaffID: r.staff, BusinessRef: r.ref, Purpose: r.purpose}
+		if _, err := b.AppendOutbound(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.AppendInquiry(ctx, leaf("s1", 200)); err != nil { // the other log is not searched
+		t.Fatal(err)
+	}
+	b.Close()
+	b = open(t, o)
+	for _, c := range []struct {
+		name string
+		f    store.OutboundSearch
+		want []uint64
+	}{
+		{"subject", store.OutboundSearch{Subject: "s1"}, []uint64{0, 2, 3}},
+		{"staff", store.OutboundSearch{StaffID: "staff-7"}, []uint64{0, 1}},
+		{"staff and subject", store.OutboundSearch{StaffID: "staff-7", Subject: "s1"}, []uint64{0}},
+		{"business reference", store.OutboundSearch{BusinessRef: "LA-3"}, []uint64{2}},
+		{"purpose", store.OutboundSearch{Purpose: "loan_approval"}, []uint64{0, 1, 3}},
+		{"time range", store.OutboundSearch{From: baseTime.Add(time.Minute), To: baseTime.Add(3 * time.Minute)}, []uint64{1, 2}},
+		{"limit", store.OutboundSearch{Subject: "s1", Limit: 2}, []uint64{0, 2}},
+		{"nothing", store.OutboundSearch{StaffID: "staff-1"}, nil},
+	} {
+		if c.f.Limit == 0 {
+			c.f.Limit = 100
+		}
+		got, err := b.SearchOutbound(ctx, c.f)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var idx []uint64
+		for _, l := range got {
+			idx = append(idx, l.Index)
+		}
+		if !slices.Equal(idx, c.want) {
+			t.Errorf("%s: found %v, want %v", c.name, idx, c.want)
+		}
+	}
+	if _, err := b.SearchOutbound(ctx, store.OutboundSearch{Subject: "s1"}); err == nil {
+		t.Error("a search without a limit was run")
 	}
 }
