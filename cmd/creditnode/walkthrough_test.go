@@ -52,3 +52,38 @@ func TestReadmeWalkthroughIsTheScript(t *testing.T) {
 		t.Errorf("README block differs from walkthrough.txtar:\n--- README\n%s\n--- script\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestReadmeCurlIsTheScript: the README's internal API with curl block is
+// walkthrough.sh of testdata/script/internal_curl.txtar, which TestScripts
+// runs with bash.
+func TestReadmeCurlIsTheScript(t *testing.T) {
+	ar, err := txtar.ParseFile("testdata/script/internal_curl.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for _, f := range ar.Files {
+		if f.Name == "walkthrough.sh" {
+			want = string(f.Data)
+		}
+	}
+	if want == "" {
+		t.Fatal("internal_curl.txtar has no walkthrough.sh")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "The internal API with curl")
+	if !ok {
+		t.Fatal("README has no \"The internal API with curl\" section")
+	}
+	_, block, ok := strings.Cut(section, "```sh\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("the section has no sh code block")
+	}
+	if block != want {
+		t.Errorf("README block differs from walkthrough.sh:\n--- README\n%s\n--- script\n%s", block, want)
+	}
+}
