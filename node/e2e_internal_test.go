@@ -227,6 +227,40 @@ func TestInternalAPILoanOrigination(t *testing.T) {
 	if !checked.Valid || checked.ConsentID != consentID || checked.MaxUses != 4 || checked.Requester != "bank-a" {
 		t.Fatalf("consent check: %+v", checked)
 	}
+	// Each provider told how much of the consent is left there, before any use.
+	if len(checked.AtProviders) != 2 || checked.AtProviders[0].Provider != "tax-dept" || checked.AtProviders[1].Provider != "market-reg" {
+		t.Fatalf("consent check at providers: %+v", checked.AtProviders)
+	}
+	for _, st := range checked.AtProviders {
+		if st.State != schemas.ConsentUsable || st.Uses != 0 || st.UsesLeft != 4 || st.Code != "" {
+			t.Fatalf("consent state at %s before use: %+v", st.Provider, st)
+		}
+	}
+	ls0 := f.internalClient(t, issued["loan-system"])
+	var after internalapi.ConsentCheckAnswer
+	if s, c := ls0.call("POST", "/internal/v1/consent/check", staff, application, "", internalapi.ConsentCheckRequest{
+		Consent: consentTok, Subject: sme, Purpose: "loan_approval", Categories: []string{"tax_payment"}, Providers: []string{"tax-dept"},
+	}, &after); s != 200 || !after.Valid || len(after.AtProviders) != 1 {
+		t.Fatalf("consent check after use: %d %s %+v", s, c, after)
+	}
+	if st := after.AtProviders[0]; st.Uses == 0 || st.Uses+st.UsesLeft != 4 || st.State != schemas.ConsentUsable {
+		t.Fatalf("tax-dept's account after the query and the report: %+v", st)
+	}
+	// A one-use consent spent at tax-dept: the check says so, with the provider's code.
+	oneUse, _, err := devnet.GrantConsent(f.subj, "bank-a", "loan_approval", []string{"tax_payment"}, []string{"tax-dept"}, time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, c := ls0.call("POST", "/internal/v1/query", staff, application, application+"/one-use", internalapi.QueryRequest{
+		Provider: "tax-dept", Subject: sme, Purpose: "loan_approval", Categories: []string{"tax_payment"}, Consent: oneUse}, nil); s != 200 {
+		t.Fatalf("query with the one-use consent: %d %s", s, c)
+	}
+	var spent internalapi.ConsentCheckAnswer
+	if s, c := ls0.call("POST", "/internal/v1/consent/check", staff, application, "", internalapi.ConsentCheckRequest{
+		Consent: oneUse, Subject: sme, Purpose: "loan_approval", Categories: []string{"tax_payment"}, Providers: []string{"tax-dept"},
+	}, &spent); s != 200 || spent.Valid || spent.Code != schemas.CodeConsentExhausted || spent.AtProviders[0].State != schemas.ConsentExhausted || spent.AtProviders[0].UsesLeft != 0 {
+		t.Fatalf("consent check of a spent consent: %d %s %+v", s, c, spent)
+	}
 	// A use the consent does not cover is answered with the provider's code.
 	ls := f.internalClient(t, issued["loan-system"])
 	var narrow internalapi.ConsentCheckAnswer
@@ -267,13 +301,18 @@ func TestInternalAPILoanOrigination(t *testing.T) {
 		if e.Entry.StaffID != staff || e.Entry.BusinessRef != application || e.Entry.Client != "loan-system" || e.Entry.Subject != sme {
 			t.Fatalf("audit entry: %+v", e.Entry)
 		}
-		if e.Entry.Stage == schemas.OutboundReceipt {
+		if e.Entry.Stage == schemas.OutboundReceipt && e.Entry.Kind == "" {
 			receipts[e.Entry.Provider]++
+		}
+		if e.Entry.Kind == schemas.KindConsentStatus && e.Entry.Stage == schemas.OutboundReceipt {
+			receipts["status at "+e.Entry.Provider]++
 		}
 		digests[e.Entry.BusinessRefDigest] = true
 	}
-	// Two queries and two report parts: two receipts from each provider.
-	if receipts["tax-dept"] != 2 || receipts["market-reg"] != 2 || len(digests) != 1 {
+	// Two queries and two report parts: two receipts from each provider (and
+	// the one-use query at tax-dept); the consent status requests are
+	// recorded too, with the staff id and the application.
+	if receipts["tax-dept"] != 3 || receipts["market-reg"] != 2 || receipts["status at tax-dept"] != 3 || receipts["status at market-reg"] != 1 || len(digests) != 1 {
 		t.Fatalf("audit found receipts %v, digests %v", receipts, digests)
 	}
 	if found.Entries[0].Index > answers[0].OutboundIndex {
@@ -597,5 +636,30 @@ func TestInternalAPIJointStatusCancel(t *testing.T) {
 	loans := jf.internalClientOf(t, "bank-a", issued["loans"])
 	if s, c := loans.call("POST", "/internal/v1/joint/status", "officer-1", "", "", internalapi.JointHostsRequest{Job: job, Hosts: []string{"tax-dept"}}, nil); s != 403 || c != schemas.CodeClientNotPermitted {
 		t.Fatalf("client without joint: %d %s", s, c)
+	}
+}
+
+// Only the consent's requester learns its state at a provider: another
+// member asking about it is refused with the consent's code, and the refusal
+// is in the subject's log like any other.
+func TestConsentStatusOnlyForItsRequester(t *testing.T) {
+	f := startFed(t)
+	tok, _ := f.consent(t, "loan_approval", []string{"tax_payment"}, 2)
+	sme := f.smes[0].USCC
+	ans, err := f.bank().ConsentStatus(t.Context(), "tax-dept", sme, tok, nil)
+	if err != nil || ans.State != schemas.ConsentUsable || ans.UsesLeft != 2 || ans.Subject != sme {
+		t.Fatalf("the requester's own consent: %+v, %v", ans, err)
+	}
+	before := f.logSize(t, "tax-dept")
+	_, err = f.nodes["market-reg"].Client.ConsentStatus(t.Context(), "tax-dept", sme, tok, nil)
+	if codeOf(t, err) != schemas.CodeConsentWrongRequester {
+		t.Fatalf("another member asking: %v", err)
+	}
+	if f.logSize(t, "tax-dept") != before+1 {
+		t.Fatal("the refusal is not in tax-dept's inquiry log")
+	}
+	// A consent that does not name the provider asked.
+	if _, err := f.bank().ConsentStatus(t.Context(), "market-reg", sme, tok, nil); codeOf(t, err) != schemas.CodeConsentWrongProvider {
+		t.Fatalf("a provider the consent does not name: %v", err)
 	}
 }

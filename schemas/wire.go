@@ -217,7 +217,8 @@ type InquiryEntry struct {
 // "receipt" (or "failed") when the answer is in, so both sides can reconcile.
 type OutboundEntry struct {
 	Time             string   `json:"time"`
-	Stage            string   `json:"stage"` // OutboundSent, OutboundReceipt, OutboundFailed
+	Kind             string   `json:"kind,omitempty"` // KindConsentStatus for a consent status request; empty for a query
+	Stage            string   `json:"stage"`          // OutboundSent, OutboundReceipt, OutboundFailed
 	RequestID        string   `json:"request_id"`
 	Provider         string   `json:"provider"`
 	Subject          string   `json:"subject,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/creditexchange/node/node/catalog"
@@ -27,8 +28,12 @@ type ConsentCheckRequest struct {
 
 // ConsentCheckAnswer says whether the consent can be used as asked. A
 // consent that cannot is Valid false with the code a provider would answer.
-// Uses left are counted by each provider and are not known here; the answer
-// gives the consent's maximum.
+// Uses are counted by each provider: once the consent checks here, each
+// named provider is asked (a signed consent status request, logged by both
+// sides) and answers its state and uses left there (AtProviders); a
+// provider that says revoked or exhausted makes the consent invalid, one
+// that cannot be asked is listed with its code and leaves Valid as checked
+// here.
 type ConsentCheckAnswer struct {
 	Valid      bool         `json:"valid"`
 	Code       schemas.Code `json:"code,omitempty"`
@@ -42,6 +47,20 @@ type ConsentCheckAnswer struct {
 	NotBefore  string       `json:"not_before,omitempty"`
 	Expiry     string       `json:"expiry,omitempty"`
 	MaxUses    int          `json:"max_uses,omitempty"`
+	// AtProviders is each provider's answer, in the order of the request.
+	AtProviders []ProviderConsentState `json:"at_providers,omitempty"`
+}
+
+// ProviderConsentState is one provider's account of a consent: its state
+// (usable, exhausted, revoked) and uses spent and left there, or the code
+// of the failure to ask it.
+type ProviderConsentState struct {
+	Provider string       `json:"provider"`
+	State    string       `json:"state,omitempty"`
+	Uses     int          `json:"uses"`
+	UsesLeft int          `json:"uses_left"`
+	Code     schemas.Code `json:"code,omitempty"`
+	Message  string       `json:"message,omitempty"`
 }
 
 func (s *Server) consentRoute() route[ConsentCheckRequest] {
@@ -61,7 +80,7 @@ func (s *Server) consentRoute() route[ConsentCheckRequest] {
 			return &q, nil
 		},
 		scope: func(q *ConsentCheckRequest) (string, []string) { return q.Purpose, q.Providers },
-		run: func(_ context.Context, _ *call, q *ConsentCheckRequest) (any, *schemas.Error) {
+		run: func(ctx context.Context, cl *call, q *ConsentCheckRequest) (any, *schemas.Error) {
 			now := s.opts.Clock()
 			reg, err := s.opts.Registry(now)
 			if err != nil {
@@ -89,6 +108,28 @@ func (s *Server) consentRoute() route[ConsentCheckRequest] {
 				}
 			}
 			ans.Valid = true
+			ans.AtProviders = make([]ProviderConsentState, len(q.Providers))
+			var wg sync.WaitGroup
+			for i, p := range q.Providers {
+				wg.Go(func() {
+					st := ProviderConsentState{Provider: p}
+					a, err := s.opts.Peer.ConsentStatus(ctx, p, subject, q.Consent, cl.caller(s))
+					if err != nil {
+						e := schemas.AsError(err, schemas.CodeInternal, "provider did not answer")
+						st.Code, st.Message = e.Code, e.Message
+					} else {
+						st.State, st.Uses, st.UsesLeft = a.State, a.Uses, a.UsesLeft
+					}
+					ans.AtProviders[i] = st
+				})
+			}
+			wg.Wait()
+			for _, st := range ans.AtProviders {
+				code := map[string]schemas.Code{schemas.ConsentRevoked: schemas.CodeConsentRevoked, schemas.ConsentExhausted: schemas.CodeConsentExhausted}[st.State]
+				if code != "" && ans.Valid {
+					ans.Valid, ans.Code, ans.Message = false, code, "consent is "+st.State+" at "+st.Provider
+				}
+			}
 			return ans, nil
 		},
 	}

@@ -44,6 +44,7 @@ const (
 type Peer interface {
 	Query(ctx context.Context, q peer.Query) (*peer.Result, error)
 	Discover(ctx context.Context, provider, purpose, subjectType string) (*schemas.DiscoveryAnswer, error)
+	ConsentStatus(ctx context.Context, provider, subject, tok string, caller *peer.Caller) (*schemas.ConsentStatusAnswer, error)
 	Get(ctx context.Context, member, path string) ([]byte, error)
 }
 

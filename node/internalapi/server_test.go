@@ -46,6 +46,13 @@ func (p *countingPeer) Discover(context.Context, string, string, string) (*schem
 	return &schemas.DiscoveryAnswer{}, nil
 }
 
+func (p *countingPeer) ConsentStatus(context.Context, string, string, string, *peer.Caller) (*schemas.ConsentStatusAnswer, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queries = append(p.queries, peer.Query{})
+	return nil, schemas.Errorf(schemas.CodePeerUnavailable, "no peers in this test")
+}
+
 func (p *countingPeer) Get(context.Context, string, string) ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -32,6 +32,7 @@ func (p *Provider) MemberHandler(maxBody int64) *gate.Mux {
 	mux := gate.NewMux(p.log, maxBody)
 	mux.HandleFunc(RouteQuery, p.memberBody(schemas.KindQuery, maxBody, p.Query))
 	mux.HandleFunc(RouteDiscover, p.memberBody(schemas.KindDiscovery, maxBody, p.Discover))
+	mux.HandleFunc(RouteConsentStatus, p.memberBody(schemas.KindConsentStatus, maxBody, p.ConsentStatus))
 	mux.HandleFunc(RouteMemberJWKS, p.serveJWKS)
 	p.logRoutes(mux)
 	for pattern, h := range p.opts.MemberRoutes {
