@@ -70,7 +70,7 @@ func addInternalClient(dir, name string, ops, purposes []string, out string) (in
 
 // run serves the bank (member, subject and internal listeners) and sends
 // the same load through its internal API.
-func (b *benchClient) run(ctx context.Context, a *app, bank *node.Node, duration time.Duration, concurrency int, q peer.Query) error {
+func (b *benchClient) run(ctx context.Context, a *app, bank *node.Node, spec loadSpec, q peer.Query) error {
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	ready := make(chan struct{})
@@ -95,5 +95,5 @@ func (b *benchClient) run(ctx context.Context, a *app, bank *node.Node, duration
 	if err := send(ctx); err != nil { // warm up: TLS session to the internal listener
 		return fmt.Errorf("bench: warm-up internal query failed: %w", err)
 	}
-	return a.load(ctx, "internal API", duration, concurrency, send)
+	return a.load(ctx, "internal API", spec, send)
 }
