@@ -36,6 +36,9 @@ staff id, business reference and a fresh idempotency key per query), so both pat
 Besides the rate and latency it prints the CPU time per query of the provider process and of this
 process (the requester and the load), read from the kernel's counters (/proc/PID/stat, getrusage) over
 the measured window, warm-up excluded: on a shared machine the figure that moves least with other load.
+It also measures, in the same run and on the same payloads, the floor of a query (at the provider: three
+signature verifications, the policy decision, a signature and an encryption; at the requester: a
+signature, a decryption and a verification) and prints each process's CPU time as a multiple of it.
 --rate R sends an open loop instead of --concurrency workers: queries due at a fixed rate, each latency
 measured from its intended send time (no coordinated omission), with p50, p99 and p99.9.`,
 		Args: cobra.NoArgs,
@@ -116,8 +119,19 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	}
 	defer bank.Close()
 	q := peer.Query{Provider: "tax-dept", Subject: smes[0].USCC, Purpose: "loan_approval", Categories: []string{"tax_payment", "social_insurance"}, Consent: consentTok}
-	if _, err := bank.Client.Query(ctx, q); err != nil { // warm up: TLS session, prepared query
+	warm, err := bank.Client.Query(ctx, q) // warm up: TLS session, prepared query
+	if err != nil {
 		return fmt.Errorf("bench: warm-up query failed: %w", err)
+	}
+	var levels map[string]string
+	for _, s := range specs {
+		if s.ID == q.Provider {
+			levels = s.Catalog
+		}
+	}
+	var fl floor
+	if fl.provider, fl.requester, err = queryFloor(ctx, bank, q, levels, warm.Signed); err != nil {
+		return err
 	}
 
 	spec := loadSpec{duration: duration, concurrency: concurrency, rate: rate, clocks: []cpuClock{
@@ -129,16 +143,22 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	} else {
 		fmt.Fprintf(a.out, "bench: %d workers for %s, bank-a → tax-dept (provider in its own process), loan_approval with consent\n", concurrency, duration)
 	}
-	if err := a.load(ctx, "go client", spec, func(ctx context.Context) error {
+	perQuery, err := a.load(ctx, "go client", spec, func(ctx context.Context) error {
 		_, err := bank.Client.Query(ctx, q)
 		return err
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	a.printRatio(fl, perQuery)
 	if internal == nil {
 		return nil
 	}
-	return internal.run(ctx, a, bank, spec, q)
+	if perQuery, err = internal.run(ctx, a, bank, spec, q); err != nil {
+		return err
+	}
+	a.printRatio(fl, perQuery)
+	return nil
 }
 
 // loadSpec is how bench sends: concurrency closed-loop workers, or an open
@@ -159,7 +179,7 @@ const maxInFlight = 4096
 // loop each query has an intended send time on a fixed schedule and its
 // latency counts from then, so a stalled server cannot hide its queue (no
 // coordinated omission).
-func (a *app) load(ctx context.Context, name string, spec loadSpec, send func(context.Context) error) error {
+func (a *app) load(ctx context.Context, name string, spec loadSpec, send func(context.Context) error) ([]time.Duration, error) {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -178,7 +198,7 @@ func (a *app) load(ctx context.Context, name string, spec loadSpec, send func(co
 	}
 	cpu, err := startCPU(spec.clocks)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	start := time.Now()
 	deadline := start.Add(spec.duration)
@@ -226,11 +246,11 @@ func (a *app) load(ctx context.Context, name string, spec loadSpec, send func(co
 	slices.Sort(latencies)
 	n := len(latencies)
 	if n == 0 {
-		return fmt.Errorf("bench: %s: no query succeeded (%v)", name, firstErr.Load())
+		return nil, fmt.Errorf("bench: %s: no query succeeded (%v)", name, firstErr.Load())
 	}
 	perQuery, err := cpu.perQuery(n + int(failures.Load()))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pct := func(p float64) time.Duration { return latencies[min(n-1, int(float64(n)*p))] }
 	fmt.Fprintf(a.out, "[%s]\n", name)
@@ -253,7 +273,7 @@ func (a *app) load(ctx context.Context, name string, spec loadSpec, send func(co
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintf(a.out, "first failure: %v\n", e)
 	}
-	return nil
+	return perQuery, nil
 }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }

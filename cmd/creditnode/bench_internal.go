@@ -70,7 +70,7 @@ func addInternalClient(dir, name string, ops, purposes []string, out string) (in
 
 // run serves the bank (member, subject and internal listeners) and sends
 // the same load through its internal API.
-func (b *benchClient) run(ctx context.Context, a *app, bank *node.Node, spec loadSpec, q peer.Query) error {
+func (b *benchClient) run(ctx context.Context, a *app, bank *node.Node, spec loadSpec, q peer.Query) ([]time.Duration, error) {
 	sctx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	ready := make(chan struct{})
@@ -79,13 +79,13 @@ func (b *benchClient) run(ctx context.Context, a *app, bank *node.Node, spec loa
 	select {
 	case <-ready:
 	case err := <-served:
-		return fmt.Errorf("bench: bank did not serve: %v", err)
+		return nil, fmt.Errorf("bench: bank did not serve: %v", err)
 	case <-time.After(10 * time.Second):
-		return fmt.Errorf("bench: bank did not start")
+		return nil, fmt.Errorf("bench: bank did not start")
 	}
 	cl, err := internalapi.NewAPIClient(b.cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req := internalapi.QueryRequest{Provider: q.Provider, Subject: q.Subject, Purpose: q.Purpose, Categories: q.Categories, Consent: q.Consent}
 	send := func(ctx context.Context) error {
@@ -93,7 +93,7 @@ func (b *benchClient) run(ctx context.Context, a *app, bank *node.Node, spec loa
 		return err
 	}
 	if err := send(ctx); err != nil { // warm up: TLS session to the internal listener
-		return fmt.Errorf("bench: warm-up internal query failed: %w", err)
+		return nil, fmt.Errorf("bench: warm-up internal query failed: %w", err)
 	}
 	return a.load(ctx, "internal API", spec, send)
 }
