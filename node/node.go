@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/creditexchange/node/crypto/keys"
@@ -115,6 +116,11 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (_ *Node, err er
 	if err != nil {
 		return nil, err
 	}
+	// Requests decide on warm workers, not on the request's own fresh
+	// goroutine, whose stack the evaluation would grow every time
+	// (policy.Pool).
+	decisions := policy.NewPool(pol, runtime.GOMAXPROCS(0))
+	cl.add(decisions.Close)
 
 	// 6. Tamper-evident logs (wire_logs.go).
 	lg, err := openLogs(ctx, cfg, nk, st, logger)
@@ -148,19 +154,19 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (_ *Node, err er
 	// 10. Member routes beyond the provider's own: catalogue, change feeds
 	// (wire_feeds.go), joint modelling (wire_joint.go), witness.
 	regs := Registries{W: watcher}
-	feedH, err := feedHandler(cfg, nk, regs, st, lg.Inquiry, pol, levels, logger)
+	feedH, err := feedHandler(cfg, nk, regs, st, lg.Inquiry, decisions, levels, logger)
 	if err != nil {
 		return nil, err
 	}
 	routes := map[string]http.Handler{catalog.RouteCatalog: catalog.Handler(catalogTok), feeds.Route: feedH}
-	if err := addJointRoutes(ctx, cfg, nk, regs, lg.Inquiry, pol, levels, st, logger, routes); err != nil {
+	if err := addJointRoutes(ctx, cfg, nk, regs, lg.Inquiry, decisions, levels, st, logger, routes); err != nil {
 		return nil, err
 	}
 	wit.addRoutes(lg, routes)
 
 	// 11. The provider: the member and subject APIs.
 	prov, err := server.New(server.Options{
-		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: pol,
+		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: decisions,
 		Catalog: levels, Skew: cfg.ClockSkew.D(), Logger: logger, Observer: metrics,
 		Sequencer: lg.Inquiry, Log: lg.InquiryTree, OutboundLog: lg.OutboundTree, FreeReportsPerYear: cfg.FreeReportsPerYear,
 		SubjectReads: server.SubjectReadLimit{PerHour: cfg.SubjectReads.PerHour, Burst: cfg.SubjectReads.Burst},

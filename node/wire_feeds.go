@@ -8,7 +8,6 @@ import (
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/feeds"
 	"github.com/creditexchange/node/node/server"
-	"github.com/creditexchange/node/policy"
 	"github.com/creditexchange/node/schemas"
 )
 
@@ -16,7 +15,7 @@ import (
 // deciding each delivery with the policy in force and logging it in the
 // inquiry log through the sequencer.
 func feedHandler(cfg *config.Config, nk *keys.NodeKeys, regs server.Registries, st Store, seq server.Sequencer,
-	pol *policy.Holder, levels map[string]string, logger *slog.Logger) (http.Handler, error) {
+	pol server.Decider, levels map[string]string, logger *slog.Logger) (http.Handler, error) {
 	cv, err := schemas.NewCategoryValidator()
 	if err != nil {
 		return nil, err
