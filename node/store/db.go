@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,11 +103,41 @@ type sqlRunner interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// sqlConn is a database/sql pool or transaction as a conn (SQLite).
-type sqlConn struct{ c sqlRunner }
+// sqlConn is a database/sql pool or transaction as a conn (SQLite). With
+// stmts, statements run prepared from the pool's cache; tx is the
+// transaction c is, if it is one.
+type sqlConn struct {
+	c     sqlRunner
+	tx    *sql.Tx
+	stmts *sqlStatements
+}
+
+// prepared is the statement for q on c, or nil to run q unprepared.
+func (c sqlConn) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if c.stmts == nil {
+		return nil, nil
+	}
+	st, err := c.stmts.get(ctx, q, c.tx != nil)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	if c.tx != nil {
+		return c.tx.StmtContext(ctx, st), nil // reuses the statement prepared on the transaction's connection
+	}
+	return st, nil
+}
 
 func (c sqlConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := c.c.ExecContext(ctx, q, args...)
+	st, err := c.prepared(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	var res sql.Result
+	if st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = c.c.ExecContext(ctx, q, args...)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -114,11 +145,126 @@ func (c sqlConn) exec(ctx context.Context, q string, args ...any) (int64, error)
 }
 
 func (c sqlConn) query(ctx context.Context, q string, args ...any) (rowIter, error) {
+	st, err := c.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return sqlRows(st.QueryContext(ctx, args...))
+	}
 	return sqlRows(c.c.QueryContext(ctx, q, args...))
 }
 
 func (c sqlConn) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	st, err := c.prepared(ctx, q)
+	if err != nil {
+		return errRow{err}
+	}
+	if st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return c.c.QueryRowContext(ctx, q, args...)
+}
+
+// errRow is a row whose statement could not be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// sqlStatements are one pool's prepared statements, by text, so that SQLite
+// parses a statement once per connection rather than on every call (its
+// parser and sqlite3LockAndPrepare were ≈10% of a node's CPU under load,
+// issue 16). A statement is prepared on the pool, which takes a connection:
+// inside a transaction, which holds one (the writer pool has only that
+// one), a statement seen for the first time runs unprepared and is prepared
+// once the transaction ends (preparePending). Texts that vary (an IN list
+// of n parameters, a search's filters) are few; past maxCachedStatements,
+// statements run unprepared.
+type sqlStatements struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt
+	pending map[string]bool
+}
+
+const maxCachedStatements = 512
+
+func newSQLStatements(db *sql.DB) *sqlStatements {
+	return &sqlStatements{db: db, m: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+}
+
+// get returns q prepared on the pool, or nil to run it unprepared: the
+// cache is full, or q is new and inTx (it is prepared after the
+// transaction). The lock is never held while preparing, which waits for a
+// connection another goroutine's transaction may hold.
+func (c *sqlStatements) get(ctx context.Context, q string, inTx bool) (*sql.Stmt, error) {
+	c.mu.Lock()
+	if st, ok := c.m[q]; ok {
+		c.mu.Unlock()
+		return st, nil
+	}
+	full := len(c.m)+len(c.pending) >= maxCachedStatements
+	if !full && inTx {
+		c.pending[q] = true
+	}
+	c.mu.Unlock()
+	if full || inTx {
+		return nil, nil
+	}
+	st, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return c.keep(q, st), nil
+}
+
+// keep caches st for q, or closes it if another goroutine cached q first,
+// and returns the cached statement.
+func (c *sqlStatements) keep(q string, st *sql.Stmt) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[q]; ok {
+		st.Close()
+		return prev
+	}
+	c.m[q] = st
+	return st
+}
+
+// preparePending prepares the statements first seen inside a transaction;
+// one that fails to prepare is left to run unprepared.
+func (c *sqlStatements) preparePending(ctx context.Context) {
+	c.mu.Lock()
+	var qs []string
+	for q := range c.pending {
+		qs = append(qs, q)
+		delete(c.pending, q)
+	}
+	c.mu.Unlock()
+	for _, q := range qs {
+		if st, err := c.db.PrepareContext(ctx, q); err == nil {
+			c.keep(q, st)
+		}
+	}
+}
+
+// hasPending reports whether statements wait to be prepared.
+func (c *sqlStatements) hasPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) > 0
+}
+
+// close closes every prepared statement.
+func (c *sqlStatements) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for q, st := range c.m {
+		errs = append(errs, st.Close())
+		delete(c.m, q)
+	}
+	return errors.Join(errs...)
 }
 
 // pgRunner is *pgxpool.Pool or pgx.Tx.

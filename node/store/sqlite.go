@@ -30,6 +30,8 @@ const busyTimeoutMS = 5000
 type SQLite struct {
 	w *sql.DB // exactly one connection
 	r *sql.DB // query_only connections
+	// Each pool's prepared statements.
+	ws, rs *sqlStatements
 	ops
 }
 
@@ -70,7 +72,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		r.Close()
 		return nil, unavailable("opening database", err)
 	}
-	s := &SQLite{w: w, r: r}
+	s := &SQLite{w: w, r: r, ws: newSQLStatements(w), rs: newSQLStatements(r)}
 	s.ops = ops{d: s}
 	return s, nil
 }
@@ -105,7 +107,7 @@ func openPool(path string, readOnly bool, conns int) (*sql.DB, error) {
 // Close closes both connection pools. Calls after Close fail with
 // ErrUnavailable.
 func (s *SQLite) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
 }
 
 // Ping checks that the database answers on both the writer and the readers.
@@ -134,6 +136,9 @@ func (s *SQLite) inWriteTx(ctx context.Context, op string, fn func(tx *sql.Tx) e
 	if err := tx.Commit(); err != nil {
 		return unavailable(op, err)
 	}
+	if s.ws.hasPending() {
+		s.ws.preparePending(context.WithoutCancel(ctx))
+	}
 	return nil
 }
 
@@ -142,11 +147,11 @@ func (s *SQLite) inWriteTx(ctx context.Context, op string, fn func(tx *sql.Tx) e
 // process or another) for the whole transaction: what PostgreSQL gets from
 // locks, SQLite gets from that, so it takes none.
 
-func (s *SQLite) reader() conn { return sqlConn{s.r} }
-func (s *SQLite) writer() conn { return sqlConn{s.w} }
+func (s *SQLite) reader() conn { return sqlConn{c: s.r, stmts: s.rs} }
+func (s *SQLite) writer() conn { return sqlConn{c: s.w, stmts: s.ws} }
 
 func (s *SQLite) transact(ctx context.Context, op string, fn func(tx conn) error) error {
-	return s.inWriteTx(ctx, op, func(tx *sql.Tx) error { return fn(sqlConn{tx}) })
+	return s.inWriteTx(ctx, op, func(tx *sql.Tx) error { return fn(sqlConn{c: tx, tx: tx, stmts: s.ws}) })
 }
 
 // snapshot is a transaction on a read-only connection: WAL gives it one
@@ -156,8 +161,12 @@ func (s *SQLite) snapshot(ctx context.Context, op string, fn func(tx conn) error
 	if err != nil {
 		return unavailable(op, err)
 	}
-	defer tx.Rollback()
-	return fn(sqlConn{tx})
+	err = fn(sqlConn{c: tx, tx: tx, stmts: s.rs})
+	tx.Rollback()
+	if s.rs.hasPending() {
+		s.rs.preparePending(context.WithoutCancel(ctx))
+	}
+	return err
 }
 
 func (s *SQLite) serialise(context.Context, conn, string, string, ...any) error { return nil }
