@@ -32,7 +32,8 @@ Two modes:
                  and log it in their inquiry log. A host serves jobs only if its node directory holds
                  joint/features.csv (first column the enterprise's USCC, then numeric columns named
                  CATEGORY.FEATURE, e.g. tax_payment.arrears_months; a job sees only its categories'
-                 columns) and, optionally, joint/host.json (min_cohort, min_bin, max_iterations).
+                 columns; read again when it changes, no restart) and, optionally, joint/host.json
+                 (min_cohort, min_bin, max_iterations; read at start).
   in process     --hosts NAME=FILE,…: the guest and every host run in this process from CSV files (a
                  local federation for trying a model out); every message still goes through its wire
                  encoding.`
