@@ -322,5 +322,5 @@ func (a *app) jointScoreLocal(ctx context.Context, sf *jointScoreFlags) error {
 // openGuestNode opens the node in dir for a joint command. Its log goes to stderr with the
 // progress, so below warn only if --log-level asks.
 func (a *app) openGuestNode(cmd *cobra.Command, dir string) (*node.Node, error) {
-	return node.Open(cmd.Context(), dir, a.logger())
+	return a.openNode(cmd.Context(), dir, a.logger())
 }
