@@ -105,8 +105,8 @@ Paillier keys below 2048 bits unless its joint/host.json allows them (tests only
 
 In process (--hosts NAME=FILE): each host's CSV has an id column and features; each host's part of
 the model is written to DIR/hosts/NAME.json.`,
-		Example: `  # between nodes: bank-a is the guest, tax-dept a host node
-  creditnode joint run --dir fed/bank-a --hosts tax-dept --categories tax_payment \
+		Example: `  # between nodes: bank-a is the guest, market-reg a host node (registration is public there)
+  creditnode joint run --dir fed/bank-a --hosts market-reg --categories registration \
     --label-definition "90 days past due within 12 months" --data loans.csv --out model
   # in process, from CSV files
   creditnode joint run --data loans.csv --hosts tax-dept=tax.csv --out model`,
