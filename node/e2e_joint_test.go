@@ -37,6 +37,13 @@ const jointMembers = 240
 
 func startJointFed(t *testing.T, prepare ...func(*devnet.Network)) *jointFed {
 	t.Helper()
+	return startJointFedTable(t, true, prepare...)
+}
+
+// startJointFedTable is startJointFed; without withTable tax-dept starts with no
+// joint/features.csv (its host.json is written all the same).
+func startJointFedTable(t *testing.T, withTable bool, prepare ...func(*devnet.Network)) *jointFed {
+	t.Helper()
 	syn := joint.GenerateSME(joint.SynthOptions{Members: jointMembers, GuestFeatures: 3, HostFeatures: []int{4}, Seed: 7})
 	smes, err := devnet.DemoSMEs(jointMembers)
 	if err != nil {
@@ -66,7 +73,9 @@ func startJointFed(t *testing.T, prepare ...func(*devnet.Network)) *jointFed {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		writeJointCSV(t, filepath.Join(n.NodeDir("tax-dept"), config.JointFeaturesFile), host, "tax_payment.")
+		if withTable {
+			writeJointCSV(t, filepath.Join(n.NodeDir("tax-dept"), config.JointFeaturesFile), host, "tax_payment.")
+		}
 		cfg := `{"min_cohort": 20, "min_bin": 5, "max_iterations": 20, "allow_insecure_key_size": true, "aggregate_epsilon": "1"}`
 		if err := os.WriteFile(filepath.Join(n.NodeDir("tax-dept"), config.JointHostFile), []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -510,5 +519,81 @@ func TestJointAggregateOverNetwork(t *testing.T) {
 	sum.Epsilon = "1/100"
 	if _, err := jf.client.Aggregate(ctx, "tax-dept", "study-1", sum); codeOf(t, err) != schemas.CodePrivacyBudgetExceeded {
 		t.Fatalf("spent budget: %v", err)
+	}
+}
+
+// TestJointHostPicksUpNewTable: a running host that started without joint/features.csv serves
+// jobs once the file is written, and the next job after the file is replaced uses the new
+// table (its features and rows); a bad replacement leaves the table in force. No restart.
+func TestJointHostPicksUpNewTable(t *testing.T) {
+	jf := startJointFedTable(t, false)
+	path := filepath.Join(jf.net.NodeDir("tax-dept"), config.JointFeaturesFile)
+	if _, err := jf.propose(t, "job-no-table", []string{"tax_payment"}); codeOf(t, err) != schemas.CodeCategoryUnknown {
+		t.Fatalf("proposal without a table: %v, want category_unknown", err)
+	}
+	// replace writes the table atomically, as an operator's tool would.
+	replace := func(d *joint.Dataset, prefix string) {
+		t.Helper()
+		tmp := path + ".new"
+		writeJointCSV(t, tmp, d, prefix)
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// train runs a short job and returns the host features it used and the intersection.
+	train := func(job string) ([]string, int) {
+		t.Helper()
+		if _, err := jf.propose(t, job, []string{"tax_payment"}); err != nil {
+			t.Fatalf("%s: %v", job, err)
+		}
+		g, err := joint.NewGuest(jf.guest, joint.GuestOptions{MinCohort: 20, Iterations: 1, Key: smallKey(t), SplitSeed: 1,
+			Params: joint.TrainParams{MaxBins: 4, LearningRate: 0.5}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := g.Train(t.Context(), job, []joint.HostLink{{Name: "tax-dept", Conn: jf.client.Conn("tax-dept", job)}})
+		if err != nil {
+			t.Fatalf("%s: train: %v", job, err)
+		}
+		var features []string
+		for _, iv := range res.IV {
+			if iv.Party == "tax-dept" {
+				features = append(features, iv.Feature)
+			}
+		}
+		slices.Sort(features)
+		return features, res.Intersection
+	}
+
+	replace(jf.hostDS, "tax_payment.")
+	first, n1 := train("job-first-table")
+	if len(first) != len(jf.hostDS.Features) || strings.Contains(first[0], "v2_") {
+		t.Fatalf("first table's features: %v", first)
+	}
+
+	// The new table: other feature names, and only the first 150 enterprises.
+	next := &joint.Dataset{IDs: jf.hostDS.IDs[:150], X: jf.hostDS.X[:150]}
+	for _, f := range jf.hostDS.Features {
+		next.Features = append(next.Features, "v2_"+f)
+	}
+	replace(next, "tax_payment.")
+	second, n2 := train("job-second-table")
+	if len(second) != len(next.Features) || !strings.HasPrefix(second[0], "tax_payment.v2_") {
+		t.Fatalf("second table's features: %v (the first table's were %v)", second, first)
+	}
+	if n2 >= n1 || n2 > 150 {
+		t.Fatalf("intersection %d with the second table, %d with the first", n2, n1)
+	}
+
+	// A bad replacement (a value that is not a number) keeps the second table in force.
+	if err := os.WriteFile(path+".new", []byte("uscc,tax_payment.a\n"+jf.hostDS.IDs[0]+",not-a-number\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+	third, n3 := train("job-bad-table")
+	if !slices.Equal(third, second) || n3 != n2 {
+		t.Fatalf("after a bad table: features %v, intersection %d; want the second table's", third, n3)
 	}
 }

@@ -14,14 +14,13 @@ import (
 	"github.com/creditexchange/node/node/server"
 )
 
-// addJointRoutes adds the joint-modelling job routes (node/joint/remote) to routes when the
-// node has a config.JointFeaturesFile, with the host limits of its config.JointHostFile.
+// addJointRoutes adds the joint-modelling job routes (node/joint/remote) to routes, with the
+// host limits of the node's config.JointHostFile (read at start). Jobs are served from its
+// config.JointFeaturesFile as it is at each proposal (joint.FileSource): a node whose file is
+// written or replaced while it runs serves jobs from it without a restart; without the file a
+// proposal is refused (category_unknown) and logged like any other.
 func addJointRoutes(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, regs server.Registries, seq server.Sequencer,
 	pol server.Decider, levels map[string]string, st Store, logger *slog.Logger, routes map[string]http.Handler) error {
-	serves, err := cfg.ServesJoint()
-	if err != nil || !serves {
-		return err
-	}
 	hc, err := cfg.LoadJointHost()
 	if err != nil {
 		return err
@@ -41,7 +40,7 @@ func addJointRoutes(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, 
 	}
 	svc, err := remote.New(remote.Options{
 		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Sequencer: seq, Policy: pol, Catalog: levels,
-		Jobs: st, Requests: st, Data: joint.FileSource{Path: cfg.Path(config.JointFeaturesFile)}, Host: hostOpts, Aggregates: agg,
+		Jobs: st, Requests: st, Data: joint.NewFileSource(cfg.Path(config.JointFeaturesFile), logger), Host: hostOpts, Aggregates: agg,
 		Skew: cfg.ClockSkew.D(), Logger: logger,
 	})
 	if err != nil {

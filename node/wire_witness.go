@@ -35,8 +35,9 @@ type Witnessing struct {
 // checkpoints through fetch (the node's peer client). Without a
 // deterministic signing key (the VRF key is derived from it) it returns nil
 // with a warning: subjects then get their log without a completeness proof.
+// progress (nil: none) is told how far the subject map's catch-up has got.
 func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, st Store, lg *Logs, w *registry.Watcher,
-	fetch witness.Fetcher, metrics *ops.Metrics, logger *slog.Logger) (*Witnessing, error) {
+	fetch witness.Fetcher, metrics *ops.Metrics, logger *slog.Logger, progress subjectlog.Progress) (*Witnessing, error) {
 	vrf, err := subjectlog.DeriveVRFKey(nk.Signer)
 	if errors.Is(err, subjectlog.ErrNondeterministicSigner) {
 		logger.LogAttrs(ctx, slog.LevelWarn, "no subject commitments: the signing key is not deterministic")
@@ -72,10 +73,10 @@ func openWitnessing(ctx context.Context, cfg *config.Config, nk *keys.NodeKeys, 
 	}
 	// Load the stored map and fold the leaves integrated since its last
 	// revision (all of them on the first start).
-	_, err = com.Advance(ctx)
+	_, err = com.AdvanceWithProgress(ctx, progress)
 	if errors.Is(err, subjectlog.ErrMapCorrupt) {
 		logger.LogAttrs(ctx, slog.LevelError, "subject map corrupt in the store: rebuilding it from the inquiry log", slog.Any("err", err))
-		_, err = com.Advance(ctx)
+		_, err = com.AdvanceWithProgress(ctx, progress)
 	}
 	if err != nil {
 		return nil, err

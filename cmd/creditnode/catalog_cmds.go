@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/catalog"
 	"github.com/creditexchange/node/schemas"
 )
@@ -23,7 +22,7 @@ func (a *app) catalogCmd() *cobra.Command {
 		Short: "Print the catalogue this node serves, as derived from its config, schemas, policy and catalog.json",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openNode(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}
@@ -53,7 +52,7 @@ func (a *app) catalogCmd() *cobra.Command {
 			if peerID != "" && all {
 				return fmt.Errorf("--peer and --all exclude each other")
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openNode(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/commitments"
 	"github.com/creditexchange/node/node/records"
 	"github.com/creditexchange/node/schemas/uscc"
@@ -30,7 +29,7 @@ The day is today (UTC) unless --at names another. Exit status 1 if any commitmen
 					return fmt.Errorf("--at: %w", err)
 				}
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openNode(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}

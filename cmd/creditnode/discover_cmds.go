@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/internalapi"
 	"github.com/creditexchange/node/schemas"
@@ -86,7 +85,7 @@ func (a *app) discover(ctx context.Context, dir string, ic *internalClientFlags,
 			internalapi.DiscoverRequest{Provider: provider, Purpose: purpose, SubjectType: subjectType}, &ans)
 		return &ans, err
 	}
-	n, err := node.Open(ctx, dir, a.logger())
+	n, err := a.openNode(ctx, dir, a.logger())
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/feeds"
 	"github.com/creditexchange/node/node/internalapi"
@@ -43,7 +42,7 @@ followed until it ends, as a registered client (--client-config FILE or --client
 			if nodeRunning(cfg) {
 				return a.feedsPullInternal(cmd.Context(), cfg, &ic, provider, categories)
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openNode(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}

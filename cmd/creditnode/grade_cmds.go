@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/grading"
 	"github.com/creditexchange/node/node/internalapi"
@@ -59,7 +58,7 @@ If the node is running, the grade is made by the node through its internal API a
 				}
 				return a.showGrade(rep, asJSON)
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openNode(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}

@@ -33,7 +33,8 @@ Two modes:
                  and log it in their inquiry log. A host serves jobs only if its node directory holds
                  joint/features.csv (first column the enterprise's USCC, then numeric columns named
                  CATEGORY.FEATURE, e.g. tax_payment.arrears_months; a job sees only its categories'
-                 columns) and, optionally, joint/host.json (min_cohort, min_bin, max_iterations).
+                 columns; read again when it changes, no restart) and, optionally, joint/host.json
+                 (min_cohort, min_bin, max_iterations; read at start).
   in process     --hosts NAME=FILE,…: the guest and every host run in this process from CSV files (a
                  local federation for trying a model out); every message still goes through its wire
                  encoding.`
@@ -111,8 +112,8 @@ Paillier keys below 2048 bits unless its joint/host.json allows them (tests only
 
 In process (--hosts NAME=FILE): each host's CSV has an id column and features; each host's part of
 the model is written to DIR/hosts/NAME.json.`,
-		Example: `  # between nodes: bank-a is the guest, tax-dept a host node
-  creditnode joint run --dir fed/bank-a --hosts tax-dept --categories tax_payment \
+		Example: `  # between nodes: bank-a is the guest, market-reg a host node (registration is public there)
+  creditnode joint run --dir fed/bank-a --hosts market-reg --categories registration \
     --label-definition "90 days past due within 12 months" --data loans.csv --out model
   # in process, from CSV files
   creditnode joint run --data loans.csv --hosts tax-dept=tax.csv --out model`,

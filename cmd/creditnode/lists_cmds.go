@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/catalog"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/internalapi"
@@ -42,7 +41,7 @@ through its internal API as a registered client (--client-config FILE or --clien
 			if nodeRunning(cfg) {
 				return a.listsCheckInternal(cmd.Context(), cfg, &ic, subject, providers)
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openNode(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}

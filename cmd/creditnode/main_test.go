@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,12 +17,38 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the command-line scripts in testdata/script: each is a
-// session a user could type, with the output it must print.
+// session a user could type, with the output it must print. Each starts with
+// the README's example data (testdata/joint) at the path the README names
+// from the repository root.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:  "testdata/script",
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitlisten": waitListen},
+		Dir:   "testdata/script",
+		Cmds:  map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitlisten": waitListen},
+		Setup: copyExampleData,
 	})
+}
+
+// copyExampleData copies testdata/joint's CSV files to
+// $WORK/cmd/creditnode/testdata/joint.
+func copyExampleData(env *testscript.Env) error {
+	files, err := filepath.Glob(filepath.Join("testdata", "joint", "*.csv"))
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(env.WorkDir, "cmd", "creditnode", "testdata", "joint")
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitListen waits up to 20 s for each host:port argument to accept TCP

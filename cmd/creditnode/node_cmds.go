@@ -68,7 +68,7 @@ func (a *app) serveCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger := a.serviceLogger()
-			n, err := node.Open(cmd.Context(), dir, logger)
+			n, err := a.openNode(cmd.Context(), dir, logger)
 			if err != nil {
 				return err
 			}

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/creditexchange/node/node"
+	"github.com/creditexchange/node/node/subjectlog"
 )
 
 // progressBar draws the progress of long work on w, which is stderr: a bar
@@ -114,4 +119,37 @@ func (p *countProgress) End() {
 	if p.tty {
 		p.endLine()
 	}
+}
+
+// subjectMapProgressMin is the smallest catch-up of the subject map shown:
+// a node opened by a command usually folds the few leaves its running
+// server has not committed yet, in milliseconds; a rebuild (a first start,
+// a rotated key, a corrupt stored map) folds the whole log at about 0.5 ms a
+// leaf, which is worth showing.
+const subjectMapProgressMin = 10_000
+
+// subjectMapProgress shows on w how far opening a node has got folding the
+// inquiry log into the subject map, through a countProgress (a bar on a
+// terminal, plain lines otherwise) when at least `least` leaves are to be folded.
+func subjectMapProgress(w io.Writer, least uint64) subjectlog.Progress {
+	var p *countProgress
+	return func(done, total uint64) {
+		if total < least || total == 0 {
+			return
+		}
+		if p == nil {
+			p = newCountProgress(w, "subject map: inquiry log leaves")
+			p.Note("subject map: folding %d inquiry log leaves into the map (a first start, a rotated key or a rebuild)", total)
+		}
+		p.Count(int(done), int(total))
+		if done == total {
+			p.End()
+		}
+	}
+}
+
+// openNode opens the node in dir for a command, with the subject map's
+// catch-up shown on stderr.
+func (a *app) openNode(ctx context.Context, dir string, logger *slog.Logger) (*node.Node, error) {
+	return node.Open(ctx, dir, logger, node.WithSubjectMapProgress(subjectMapProgress(a.errOut, subjectMapProgressMin)))
 }

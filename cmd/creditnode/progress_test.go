@@ -57,3 +57,31 @@ func TestCountProgressBar(t *testing.T) {
 		t.Fatalf("note not on a line of its own: %q", out[len(out)-40:])
 	}
 }
+
+// TestSubjectMapProgress: opening a node that folds many inquiry-log leaves
+// into its subject map shows it as the other long commands do (plain lines
+// off a terminal, a bar on one); a small catch-up shows nothing.
+func TestSubjectMapProgress(t *testing.T) {
+	var b bytes.Buffer
+	p := subjectMapProgress(&b, 20)
+	for i := range uint64(6) {
+		p(i, 5) // below the minimum: silent
+	}
+	if b.Len() != 0 {
+		t.Fatalf("small catch-up shown: %q", b.String())
+	}
+	p = subjectMapProgress(&b, 20)
+	for i := range uint64(21) {
+		p(i, 20)
+	}
+	want := "subject map: folding 20 inquiry log leaves into the map (a first start, a rotated key or a rebuild)\n" +
+		"subject map: inquiry log leaves: 0/20 (0%)\nsubject map: inquiry log leaves: 2/20 (10%)\n" +
+		"subject map: inquiry log leaves: 4/20 (20%)\nsubject map: inquiry log leaves: 6/20 (30%)\n" +
+		"subject map: inquiry log leaves: 8/20 (40%)\nsubject map: inquiry log leaves: 10/20 (50%)\n" +
+		"subject map: inquiry log leaves: 12/20 (60%)\nsubject map: inquiry log leaves: 14/20 (70%)\n" +
+		"subject map: inquiry log leaves: 16/20 (80%)\nsubject map: inquiry log leaves: 18/20 (90%)\n" +
+		"subject map: inquiry log leaves: 20/20 (100%)\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/internalapi"
 	"github.com/creditexchange/node/node/peer"
@@ -125,7 +124,7 @@ digest of the reference.`,
 				}
 				return enc.Encode(ans)
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openNode(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}

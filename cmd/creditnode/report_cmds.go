@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/creditexchange/node/node"
 	"github.com/creditexchange/node/node/config"
 	"github.com/creditexchange/node/node/internalapi"
 	"github.com/creditexchange/node/node/registry"
@@ -52,7 +51,7 @@ running, the report is built by the node through its internal API, as a register
 			if nodeRunning(cfg) {
 				return a.buildReportInternal(cmd.Context(), cfg, &ic, subject, purpose, consentTok, parts, validFor, out)
 			}
-			n, err := node.Open(cmd.Context(), dir, a.logger())
+			n, err := a.openNode(cmd.Context(), dir, a.logger())
 			if err != nil {
 				return err
 			}

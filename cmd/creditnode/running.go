@@ -52,7 +52,7 @@ func (a *app) openIdleNode(ctx context.Context, dir, op string) (*node.Node, err
 	if nodeRunning(cfg) {
 		return nil, errNodeRunning(cfg, internalAPIHint(cfg, op))
 	}
-	return node.Open(ctx, dir, a.logger())
+	return a.openNode(ctx, dir, a.logger())
 }
 
 // internalClientFlags are a command's internal-API client identity and who

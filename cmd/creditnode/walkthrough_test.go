@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,6 +51,75 @@ func TestReadmeWalkthroughIsTheScript(t *testing.T) {
 	got := strings.Split(strings.TrimRight(block, "\n"), "\n")
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("README block differs from walkthrough.txtar:\n--- README\n%s\n--- script\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReadmeJointIsTheScript: the README's joint modelling example (the
+// first sh code block of its "Joint modelling" section) is the block of
+// commands testdata/script/joint_readme.txtar runs between its markers,
+// without the testscript syntax (`exec` dropped, `&name&` written `&`, the
+// background node stopped with `kill %1`, waits and checks left out), and
+// the script first builds the federation of "A federation by hand" with
+// exactly the walkthrough's first commands.
+func TestReadmeJointIsTheScript(t *testing.T) {
+	execs := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			if cmd, ok := strings.CutPrefix(l, "exec "); ok {
+				out = append(out, cmd)
+			}
+		}
+		return out
+	}
+	comment := func(file string) []string {
+		ar, err := txtar.ParseFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(string(ar.Comment), "\n")
+	}
+	lines := comment("testdata/script/joint_readme.txtar")
+	begin, end := slices.Index(lines, "# README joint block: begin"), slices.Index(lines, "# README joint block: end")
+	if begin < 0 || end < begin {
+		t.Fatal("joint_readme.txtar lacks its README block markers")
+	}
+	setup, walk := execs(lines[:begin]), execs(comment("testdata/script/walkthrough.txtar"))
+	if len(setup) == 0 || len(setup) > len(walk) || !slices.Equal(setup, walk[:len(setup)]) {
+		t.Fatalf("the script's federation is not the walkthrough's first commands:\n%s", strings.Join(setup, "\n"))
+	}
+	var want []string
+	for _, l := range lines[begin+1 : end] {
+		switch {
+		case strings.HasPrefix(l, "exec "):
+			cmd := strings.TrimPrefix(l, "exec ")
+			if i := strings.Index(cmd, " &"); i >= 0 && strings.HasSuffix(cmd, "&") {
+				cmd = cmd[:i] + " &"
+			}
+			want = append(want, cmd)
+		case strings.HasPrefix(l, "mkdir "), strings.HasPrefix(l, "cp "):
+			want = append(want, l)
+		case strings.HasPrefix(l, "kill "):
+			want = append(want, "kill %1")
+		}
+	}
+
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Joint modelling\n")
+	if !ok {
+		t.Fatal("README has no \"Joint modelling\" section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, block, ok := strings.Cut(section, "```sh\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("the section has no sh code block")
+	}
+	got := strings.Split(strings.TrimRight(block, "\n"), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("README joint block differs from joint_readme.txtar:\n--- README\n%s\n--- script\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -15,7 +15,8 @@ const (
 	// JointFeaturesFile is the host's joint-modelling table (node/joint
 	// FileSource): a CSV whose first column is the enterprise's USCC and
 	// whose other columns are numeric features named CATEGORY.FEATURE.
-	// Without this file the node serves no jobs.
+	// Without this file the node serves no jobs; the running node reads it
+	// again when it changes (no restart).
 	JointFeaturesFile = "joint/features.csv"
 	// JointHostFile optionally sets the host's protocol limits, as JSON
 	// (JointHost).
@@ -69,14 +70,4 @@ func (c *Config) LoadJointHost() (JointHost, error) {
 		return JointHost{}, err
 	}
 	return h, nil
-}
-
-// ServesJoint reports whether the node has a JointFeaturesFile, and so
-// serves joint modelling jobs as a host.
-func (c *Config) ServesJoint() (bool, error) {
-	_, err := os.Stat(c.Path(JointFeaturesFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
 }

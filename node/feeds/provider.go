@@ -89,16 +89,19 @@ func NewProvider(o ProviderOptions) (*Provider, error) {
 // Handler serves Route on the member API: the TLS layer has required a
 // registered client certificate; the handler looks its member up again.
 // Once the peer is known, every failure is logged (see deny), an unreadable
-// or oversized body too.
+// or oversized body too; with no valid registry to name it, the refusal
+// (registry_unavailable) is logged against the client's certificate
+// (gate.RefusalRequester). It is a gate.LoggedRoute.
 func (p *Provider) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return gate.LoggedRoute{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peer, e := gate.PeerOf(r, p.o.Registries, p.o.Clock())
-		if e != nil {
+		var res Result
+		if id := gate.RefusalRequester(r, e); id != "" {
+			res = p.deny(r.Context(), &pull{peer: id}, e)
+		} else if e != nil {
 			gate.WriteError(w, r, p.o.Logger, gate.Failure{Err: e})
 			return
-		}
-		var res Result
-		if body, e := gate.ReadBody(w, r, maxRequestBytes); e != nil {
+		} else if body, e := gate.ReadBody(w, r, maxRequestBytes); e != nil {
 			// The body is unread or cut short: no request digest is logged.
 			res = p.deny(r.Context(), &pull{peer: peer.ID, peerOrg: peer.Org}, e)
 		} else {
@@ -109,7 +112,7 @@ func (p *Provider) Handler() http.Handler {
 			return
 		}
 		gate.WriteBody(w, ContentTypeAge, res.Sealed)
-	})
+	})}
 }
 
 // Result is the answer to one pull: the sealed batch, or the wire error.

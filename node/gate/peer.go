@@ -69,3 +69,22 @@ func CertificateID(r *http.Request) string {
 	fp := certs.Fingerprint(r.TLS.PeerCertificates[0].Raw)
 	return "tls-sha256:" + fp[:min(16, len(fp))]
 }
+
+// RefusalRequester names who a refusal by PeerOf is logged against, in the
+// inquiry log of the route's kind: with no valid registry to name the member
+// (registry_unavailable), the client's certificate (CertificateID). It is
+// empty, and the refusal is answered without an entry, for a request without
+// a client certificate or one whose certificate no member holds, which the
+// TLS layer refuses before any route.
+func RefusalRequester(r *http.Request, e *schemas.Error) string {
+	if e == nil || e.Code != schemas.CodeRegistryUnavailable {
+		return ""
+	}
+	return CertificateID(r)
+}
+
+// LoggedRoute marks a member route that looks its peer up itself (PeerOf)
+// and logs every refusal RefusalRequester attributes, registry_unavailable
+// included, through Inquiries.Deny. A guard in front of such a route (the
+// member listener's) lets those requests through for the route to log.
+type LoggedRoute struct{ http.Handler }

@@ -1,10 +1,12 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +40,7 @@ type Watcher struct {
 	mu      sync.Mutex // serialises polls and guards the fields below
 	stamp   fileStamp  // of the file last read
 	seen    [32]byte   // SHA-256 of the content last read
+	inForce [32]byte   // SHA-256 of the registry in force as it was read
 	expired bool       // expiry already logged
 }
 
@@ -73,6 +76,7 @@ func (w *Watcher) Load() error {
 		return err
 	}
 	w.stamp, w.seen = stamp, sha256.Sum256(data)
+	w.inForce = w.seen
 	w.cur.Store(reg)
 	w.log.LogAttrs(context.Background(), slog.LevelInfo, "registry loaded", slog.Any("registry", reg))
 	return nil
@@ -84,6 +88,10 @@ func (w *Watcher) Load() error {
 // serial not greater than the one in force) is logged and returned as the
 // error; the registry in force stays. A refused file is not retried until it
 // changes again, except one refused as not yet valid.
+//
+// A file that holds the registry in force (a copy of it written again, the
+// same signed document in other bytes, or the file put back after a refused
+// or half-written one) changes nothing and is no error: it is logged at info.
 func (w *Watcher) Poll() (bool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -106,7 +114,19 @@ func (w *Watcher) Poll() (bool, error) {
 		w.stamp = stamp
 		return false, nil
 	}
+	if sum == w.inForce { // the registry in force again, after another content
+		w.stamp, w.seen = stamp, sum
+		w.log.LogAttrs(ctx, slog.LevelInfo, "registry file holds the registry in force again; nothing to change",
+			slog.Any("registry", w.cur.Load()))
+		return false, nil
+	}
 	reg, err := w.accept(data)
+	if errors.Is(err, errInForce) {
+		w.stamp, w.seen = stamp, sum
+		w.log.LogAttrs(ctx, slog.LevelInfo, "registry file is a copy of the registry in force; nothing to change",
+			slog.Any("registry", w.cur.Load()))
+		return false, nil
+	}
 	if err != nil {
 		if !errors.Is(err, ErrNotYetValid) {
 			w.stamp, w.seen = stamp, sum
@@ -115,11 +135,15 @@ func (w *Watcher) Poll() (bool, error) {
 			slog.String("err", err.Error()), slog.Any("in_force", w.cur.Load()))
 		return false, err
 	}
-	w.stamp, w.seen, w.expired = stamp, sum, false
+	w.stamp, w.seen, w.inForce, w.expired = stamp, sum, sum, false
 	w.cur.Store(reg)
 	w.log.LogAttrs(ctx, slog.LevelInfo, "registry updated", slog.Any("registry", reg))
 	return true, nil
 }
+
+// errInForce: a verified registry is the very document in force (same
+// serial, same content), signed and encoded in other bytes.
+var errInForce = errors.New("registry: the registry in force")
 
 // accept verifies data as a successor of the registry in force.
 func (w *Watcher) accept(data []byte) (*Registry, error) {
@@ -131,11 +155,21 @@ func (w *Watcher) accept(data []byte) (*Registry, error) {
 		if reg.Federation() != cur.Federation() {
 			return nil, fmt.Errorf("%w: federation changed from %q to %q", ErrInvalid, cur.Federation(), reg.Federation())
 		}
+		if reg.Serial() == cur.Serial() && sameDoc(reg, cur) {
+			return nil, errInForce
+		}
 		if reg.Serial() <= cur.Serial() {
 			return nil, fmt.Errorf("%w: serial %d, in force %d", ErrStale, reg.Serial(), cur.Serial())
 		}
 	}
 	return reg, nil
+}
+
+// sameDoc reports whether a and b hold the same registry document.
+func sameDoc(a, b *Registry) bool {
+	x, errX := json.Marshal(a.doc)
+	y, errY := json.Marshal(b.doc)
+	return errX == nil && errY == nil && bytes.Equal(x, y)
 }
 
 // read reads the file with a size bound, and its stamp as of before the read

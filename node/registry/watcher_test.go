@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -338,5 +339,69 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not reached in 5s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestWatcherIdenticalCopyIsNoError: a file that holds the registry in
+// force changes nothing and is not an error, however it got there: put back
+// after a refused file, completed after a half-written copy (a cp the poll
+// caught midway), or the same signed document in other bytes. Each is
+// logged at info; a newer registry is still taken afterwards.
+func TestWatcherIdenticalCopyIsNoError(t *testing.T) {
+	wf := newWatcherFixture(t)
+	if err := wf.w.Load(); err != nil {
+		t.Fatal(err)
+	}
+	inForce := wf.fed.sign(t)
+	payload, err := json.MarshalIndent(wf.fed.doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reencoded := wf.fed.signRaw(t, payload)
+	if bytes.Equal(reencoded, inForce) {
+		t.Fatal("the re-encoded copy has the same bytes")
+	}
+	for _, tc := range []struct {
+		name   string
+		before []byte // refused first, as an ERROR
+		copy   []byte
+		msg    string
+	}{
+		{"put back after a refused file", []byte("not a token"), inForce, "holds the registry in force again"},
+		{"completed after a half-written copy", inForce[:len(inForce)/2], inForce, "holds the registry in force again"},
+		{"same document in other bytes", nil, reencoded, "is a copy of the registry in force"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != nil {
+				wf.write(t, tc.before)
+				if _, err := wf.w.Poll(); err == nil {
+					t.Fatal("the bad file was not refused")
+				}
+			}
+			logged := len(wf.logs.String())
+			wf.write(t, tc.copy)
+			if changed, err := wf.w.Poll(); changed || err != nil {
+				t.Fatalf("Poll of a copy of the registry in force = %v, %v; want no change, no error", changed, err)
+			}
+			lines := wf.logs.String()[logged:]
+			if strings.Contains(lines, `"level":"ERROR"`) || strings.Contains(lines, `"level":"WARN"`) {
+				t.Fatalf("copy logged as a problem: %s", lines)
+			}
+			if !strings.Contains(lines, `"level":"INFO"`) || !strings.Contains(lines, tc.msg) {
+				t.Fatalf("copy not logged at info with %q: %s", tc.msg, lines)
+			}
+			if got := wf.w.Current().Serial(); got != 1 {
+				t.Fatalf("serial in force = %d, want 1", got)
+			}
+		})
+	}
+	wf.write(t, wf.next(t, 2))
+	if changed, err := wf.w.Poll(); !changed || err != nil {
+		t.Fatalf("Poll of serial 2 after the copies = %v, %v", changed, err)
+	}
+	// The previous registry's file written again is now an older serial: refused.
+	wf.write(t, inForce)
+	if _, err := wf.w.Poll(); !errors.Is(err, ErrStale) {
+		t.Fatalf("Poll of the superseded registry = %v, want ErrStale", err)
 	}
 }

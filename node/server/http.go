@@ -51,10 +51,10 @@ func (p *Provider) MemberHandler(maxBody int64) *gate.Mux {
 func (p *Provider) memberBody(kind string, maxBody int64, h func(ctx context.Context, peerID string, body []byte) Answer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		peer, e := gate.PeerOf(r, p.opts.Registries, p.opts.Clock())
-		if e != nil && e.Code == schemas.CodeRegistryUnavailable && gate.CertificateID(r) != "" {
+		if id := gate.RefusalRequester(r, e); id != "" {
 			// No valid registry to name the member: the refusal is still
 			// logged, against the client's certificate.
-			p.write(w, r, p.deny(r.Context(), &inquiry{kind: kind, peer: gate.CertificateID(r)}, e))
+			p.write(w, r, p.deny(r.Context(), &inquiry{kind: kind, peer: id}, e))
 			return
 		}
 		if e != nil {
@@ -97,10 +97,18 @@ func (p *Provider) PublicHandler(maxBody int64) *gate.Mux {
 // then, but a keep-alive connection outlives a member's removal, so the
 // certificate must still name a member of the registry in force now.
 // Otherwise the request is denied (unknown_member, registry_unavailable)
-// through p.write, before the route sees it.
+// through p.write, before the route sees it; except that a gate.LoggedRoute
+// (change feeds, joint modelling) gets the requests refused for want of a
+// valid registry, to refuse and log them in its inquiry log as it does every
+// other refusal.
 func (p *Provider) membersOnly(h http.Handler) http.Handler {
+	_, logs := h.(gate.LoggedRoute)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, e := gate.PeerOf(r, p.opts.Registries, p.opts.Clock()); e != nil {
+			if logs && gate.RefusalRequester(r, e) != "" {
+				h.ServeHTTP(w, r)
+				return
+			}
 			p.write(w, r, Answer{Err: e})
 			return
 		}

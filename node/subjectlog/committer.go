@@ -172,6 +172,20 @@ func (c *Committer) setSnaps(s []*snapshot) {
 // or checkpoint found corrupt fails with ErrMapCorrupt, and the next call
 // rebuilds the map from the leaves.
 func (c *Committer) Advance(ctx context.Context) (uint64, error) {
+	return c.AdvanceWithProgress(ctx, nil)
+}
+
+// Progress is told how far an Advance has got: done of total leaves of the
+// inquiry log folded into the map (total is fixed for the call). It is
+// called from the Advance's goroutine, once per leaf.
+type Progress func(done, total uint64)
+
+// AdvanceWithProgress is Advance, reporting to progress (nil: none) the
+// leaves it folds: at the first start of a node, after a key rotation or
+// when the stored map is rebuilt, these are every leaf of the log, at about
+// 0.5 ms each (one VRF evaluation per subject not cached). Nothing is
+// reported when the map is already up to the tree.
+func (c *Committer) AdvanceWithProgress(ctx context.Context, progress Progress) (uint64, error) {
 	c.adv.Lock()
 	defer c.adv.Unlock()
 	size, err := c.opts.Tree.Size(ctx)
@@ -181,7 +195,8 @@ func (c *Committer) Advance(ctx context.Context) (uint64, error) {
 	if err := c.load(ctx); err != nil {
 		return 0, err
 	}
-	for {
+	var report func(next uint64) // next: the leaf after the last folded
+	for first := true; ; first = false {
 		last := c.latest()
 		if c.rebuild {
 			last = nil
@@ -196,8 +211,13 @@ func (c *Committer) Advance(ctx context.Context) (uint64, error) {
 			}
 			from = last.cp.Size
 		}
+		if first && progress != nil {
+			start, total := from, size-from
+			report = func(next uint64) { progress(next-start, total) }
+			report(start)
+		}
 		to := min(size, from+c.maxFold)
-		if err := c.fold(ctx, last, from, to); err != nil {
+		if err := c.fold(ctx, last, from, to, report); err != nil {
 			switch {
 			case errors.Is(err, ErrMapCorrupt):
 				c.rebuild = true
@@ -380,8 +400,8 @@ func (c *Committer) open(r store.SubjectMapRevision) (*snapshot, error) {
 // fold folds the leaves [from, to) into the map at last (nil: empty, and
 // with c.rebuild the stored map is replaced) and commits the new revision
 // with its signed checkpoint.
-func (c *Committer) fold(ctx context.Context, last *snapshot, from, to uint64) error {
-	ups, err := c.scan(ctx, from, to)
+func (c *Committer) fold(ctx context.Context, last *snapshot, from, to uint64, report func(next uint64)) error {
+	ups, err := c.scan(ctx, from, to, report)
 	if err != nil {
 		return err
 	}
@@ -449,8 +469,9 @@ func (c *Committer) retainWith(s *snapshot) (kept []*snapshot, undo func()) {
 	return c.opts.Retention.retain(append(snaps, s), now), undo
 }
 
-// scan reads the leaves [from, to) and groups them by map key, sorted.
-func (c *Committer) scan(ctx context.Context, from, to uint64) ([]keyUpdate, error) {
+// scan reads the leaves [from, to) and groups them by map key, sorted;
+// report (if not nil) is given the index after each leaf read.
+func (c *Committer) scan(ctx context.Context, from, to uint64, report func(next uint64)) ([]keyUpdate, error) {
 	byKey := map[Key]int{}
 	var ups []keyUpdate
 	next := from
@@ -473,6 +494,9 @@ func (c *Committer) scan(ctx context.Context, from, to uint64) ([]keyUpdate, err
 			ups[i].leaves = append(ups[i].leaves, leafRef{index: idx, hash: bytes.Clone(h)})
 		}
 		next = idx + 1
+		if report != nil {
+			report(next)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {

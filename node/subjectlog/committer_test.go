@@ -607,3 +607,50 @@ func TestProveAfterEntriesRead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAdvanceReportsProgress: AdvanceWithProgress reports every leaf it
+// folds, against the whole catch-up across fold steps, and nothing when the
+// map is already up to the tree.
+func TestAdvanceReportsProgress(t *testing.T) {
+	f := newFixture(t)
+	f.com.maxFold = 3
+	for i := range 10 {
+		f.log([]string{subjA, subjB, ""}[i%3])
+	}
+	type call struct{ done, total uint64 }
+	var calls []call
+	progress := func(done, total uint64) { calls = append(calls, call{done, total}) }
+	advance := func() uint64 {
+		t.Helper()
+		if _, err := f.seq.Publish(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.com.AdvanceWithProgress(context.Background(), progress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := advance(); n != 10 {
+		t.Fatalf("size %d", n)
+	}
+	var want []call
+	for i := range uint64(11) {
+		want = append(want, call{i, 10})
+	}
+	if !slices.Equal(calls, want) {
+		t.Fatalf("first catch-up reported %v, want %v", calls, want)
+	}
+	calls = nil
+	f.log(subjA, subjB)
+	if n := advance(); n != 12 {
+		t.Fatalf("size %d", n)
+	}
+	if want := []call{{0, 2}, {1, 2}, {2, 2}}; !slices.Equal(calls, want) {
+		t.Fatalf("second catch-up reported %v, want %v", calls, want)
+	}
+	calls = nil
+	if n := advance(); n != 12 || calls != nil {
+		t.Fatalf("up to date: size %d, reported %v", n, calls)
+	}
+}

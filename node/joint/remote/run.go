@@ -74,6 +74,10 @@ func runJob(ctx context.Context, hosts jobHosts, g *joint.Guest, job Terms, note
 			if !answeredByHost(err) {
 				held = append(held, h)
 			}
+			if answerCode(err) == schemas.CodeConsentMissing {
+				err = fmt.Errorf("%w (a job carries no member's consent: a host trains only on categories its policy "+
+					"opens to joint_modeling without one, the public ones under the federation's policy)", err)
+			}
 			return nil, abort(fmt.Errorf("%s refused the job: %w", h, err))
 		}
 		held = append(held, h)

@@ -143,7 +143,8 @@ func TestRunJobRefused(t *testing.T) {
 	g, f, job := jointFixture(t)
 	f.refuse["si-dept"] = schemas.CodeConsentMissing
 	_, err := runJob(t.Context(), f, g, job, t.Logf)
-	if answerCode(err) != schemas.CodeConsentMissing || !strings.Contains(err.Error(), "si-dept refused the job") {
+	if answerCode(err) != schemas.CodeConsentMissing || !strings.Contains(err.Error(), "si-dept refused the job") ||
+		!strings.Contains(err.Error(), "the public ones under the federation's policy") {
 		t.Fatalf("error %v", err)
 	}
 	if !slices.Equal(f.cancelled, []string{"tax-dept"}) {

@@ -146,15 +146,17 @@ type answer struct {
 	err      *schemas.Error
 }
 
+// handler serves one route. Every refusal it can attribute is logged, with no valid registry
+// against the client's certificate (gate.RefusalRequester): it is a gate.LoggedRoute.
 func (s *Service) handler(op string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return gate.LoggedRoute{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := s.serve(w, r, op)
 		if a.err == nil {
 			gate.WriteBody(w, schemas.ContentTypeJOSE, a.body)
 			return
 		}
 		gate.WriteError(w, r, s.opts.Logger, gate.Failure{Err: a.err, RequestID: a.reqID, LogIndex: a.logIndex})
-	})
+	})}
 }
 
 // request carries what is known about a request as the checks progress.
@@ -194,6 +196,11 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, op string) answe
 	now := s.opts.Clock()
 	q := &request{op: op}
 	pr, e := gate.PeerOf(r, s.opts.Registries, now)
+	if id := gate.RefusalRequester(r, e); id != "" {
+		// No valid registry to name the member: logged against its certificate.
+		q.peer = id
+		return s.deny(ctx, q, e)
+	}
 	if e != nil {
 		return answer{err: e}
 	}
