@@ -109,11 +109,7 @@ func (s *SubjectClient) walk(ctx context.Context, baseURL, provider string) ([][
 		if len(pages) == subjectcheck.MaxPages {
 			return toks, pages, schemas.Errorf(schemas.CodePeerBadResponse, "the provider's log runs over %d pages", subjectcheck.MaxPages)
 		}
-		tok, err := consent.SubjectReadPage(s.Key, s.Cert, provider, req, s.now())
-		if err != nil {
-			return toks, pages, err
-		}
-		body, err := s.post(ctx, baseURL, "/v1/subject/inquiries", tok)
+		body, err := s.readPage(ctx, baseURL, provider, req, len(pages) > 0)
 		if err != nil {
 			return toks, pages, err
 		}
@@ -129,6 +125,36 @@ func (s *SubjectClient) walk(ctx context.Context, baseURL, provider string) ([][
 			return toks, pages, schemas.Errorf(schemas.CodePeerBadResponse, "the provider's page from %d names no later page (%d)", req.From, pg.Page.Next)
 		}
 		req = &schemas.SubjectPageRequest{From: pg.Page.Next, Limit: s.PageLimit, Checkpoint: pg.Page.Checkpoint, Until: pg.Page.Until}
+	}
+}
+
+// pageRetries bounds how often a following page refused rate_limited is
+// asked again, pageRetryWait apart.
+const (
+	pageRetries   = 30
+	pageRetryWait = time.Second
+)
+
+// readPage asks for one page. A following page refused rate_limited (the
+// provider's limit per client address, which counts pages: 5 a second by
+// default) is asked again a second later, up to pageRetries times, so that
+// a long walk slows down rather than fails.
+func (s *SubjectClient) readPage(ctx context.Context, baseURL, provider string, req *schemas.SubjectPageRequest, following bool) ([]byte, error) {
+	for try := 0; ; try++ {
+		tok, err := consent.SubjectReadPage(s.Key, s.Cert, provider, req, s.now())
+		if err != nil {
+			return nil, err
+		}
+		body, err := s.post(ctx, baseURL, "/v1/subject/inquiries", tok)
+		var e *schemas.Error
+		if !following || try == pageRetries || !errors.As(err, &e) || e.Code != schemas.CodeRateLimited {
+			return body, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(pageRetryWait):
+		}
 	}
 }
 

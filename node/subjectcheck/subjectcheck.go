@@ -256,12 +256,12 @@ func Assemble(pages []*schemas.SubjectLog) (*schemas.SubjectLog, error) {
 			return nil, fmt.Errorf("%w: the first page starts at index %d, not 0", ErrPages, pg.Page.From)
 		case pg.Page.From != from:
 			return nil, fmt.Errorf("%w: page %d starts at index %d, not at %d where page %d said the next starts", ErrPages, n, pg.Page.From, from, i)
+		case pg.Page.Next != 0 && pg.Page.Next <= pg.Page.From:
+			return nil, fmt.Errorf("%w: page %d ends (%d) where it starts (%d)", ErrPages, n, pg.Page.Next, pg.Page.From)
 		case pg.Page.Next == 0 && n < len(pages):
 			return nil, fmt.Errorf("%w: page %d says it is the last, but %d pages follow", ErrPages, n, len(pages)-n)
 		case pg.Page.Next != 0 && n == len(pages):
 			return nil, fmt.Errorf("%w: the walk stops at page %d, which says a next page starts at index %d", ErrPages, n, pg.Page.Next)
-		case pg.Page.Next != 0 && pg.Page.Next <= pg.Page.From:
-			return nil, fmt.Errorf("%w: page %d ends (%d) where it starts (%d)", ErrPages, n, pg.Page.Next, pg.Page.From)
 		case pg.Page.Until != first.Page.Until:
 			return nil, fmt.Errorf("%w: page %d bounds the walk at index %d, page 1 at %d", ErrPages, n, pg.Page.Until, first.Page.Until)
 		case pg.Page.Next > pg.Page.Until:

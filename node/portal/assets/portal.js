@@ -289,17 +289,20 @@ const MAX_PAGES = 1000;
 // walk reads the subject's log at m page by page (schemas.SubjectPageRequest):
 // the first page from index 0, each next one from where the previous one
 // ended, pinned to the first page's checkpoint and bounded by its until. A provider that no longer
-// keeps that checkpoint answers bad_log_range: the walk starts again, once.
+// keeps that checkpoint answers bad_log_range: the walk starts again, once;
+// a following page refused rate_limited is asked again a second later.
 async function walk(m, again = true) {
   const id = state.identity;
   const pages = [];
-  let page = '';
+  let page = '', retries = 0;
   for (;;) {
     if (pages.length >= MAX_PAGES) throw new Error(`more than ${MAX_PAGES} pages`);
     const { token } = await callAsync('subjectRead', id.cert, id.x, m.id, Date.now(), signer(), page);
     let answer;
     try { answer = await post(m, '/v1/subject/inquiries', token); } catch (e) {
       if (again && pages.length && e.code === 'bad_log_range') return walk(m, false);
+      // The provider's limit per address counts pages: a long walk slows down.
+      if (pages.length && e.code === 'rate_limited' && retries++ < 30) { await new Promise((r) => setTimeout(r, 1000)); continue; }
       throw e;
     }
     pages.push(answer);
