@@ -37,7 +37,8 @@ var ErrNoCheckpoint = errors.New("subjectlog: no subject checkpoint yet")
 type Tree interface {
 	Size(ctx context.Context) (uint64, error)
 	Root(ctx context.Context, size uint64) ([]byte, error)
-	InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error)
+	// InclusionProofs proves each of indexes (below size) at once.
+	InclusionProofs(ctx context.Context, indexes []uint64, size uint64) ([][][]byte, error)
 }
 
 // LeafScanner reads the leaves' subjects and hashes.
@@ -747,16 +748,19 @@ func (c *Committer) prove(ctx context.Context, r PageProof, retry bool) (*schema
 		out.MapOtherKey = hex.EncodeToString(mp.OtherKey[:])
 		out.MapOtherValue = hex.EncodeToString(mp.OtherValueHash[:])
 	}
+	var committed []uint64
 	for _, idx := range r.Page {
-		if idx >= s.cp.Size {
-			continue
+		if idx < s.cp.Size {
+			committed = append(committed, idx)
 		}
-		p, err := c.opts.Tree.InclusionProof(ctx, idx, s.cp.Size)
-		if err != nil {
-			return nil, err
-		}
-		ei := schemas.EntryInclusion{Index: idx, Proof: make([]string, len(p))}
-		for i, h := range p {
+	}
+	ps, err := c.opts.Tree.InclusionProofs(ctx, committed, s.cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	for k, idx := range committed {
+		ei := schemas.EntryInclusion{Index: idx, Proof: make([]string, len(ps[k]))}
+		for i, h := range ps[k] {
 			ei.Proof[i] = hex.EncodeToString(h)
 		}
 		out.Inclusion = append(out.Inclusion, ei)
