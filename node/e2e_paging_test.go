@@ -59,7 +59,8 @@ func (f *fed) seedInquiries(t testing.TB, provider, subject string, n int) {
 // read burst is one read. A provider that hides an entry on a page, serves
 // a page proven against another checkpoint, repeats an entry, leaves a
 // page out or ends the walk early is caught, each with its reason; a page
-// pinned to a checkpoint no longer kept is refused bad_log_range.
+// pinned to a checkpoint no longer kept is refused bad_log_range
+// (threats.md 34).
 func TestSubjectLogPages(t *testing.T) {
 	f := startFed(t)
 	ctx := context.Background()
@@ -151,9 +152,9 @@ func TestSubjectLogPages(t *testing.T) {
 	}
 	// A page left out, the walk ended early, a page twice.
 	for name, ps := range map[string][][]byte{
-		"page 2 left out":  {pages[0], pages[2], pages[3]},
+		"page 2 left out":   {pages[0], pages[2], pages[3]},
 		"last page missing": pages[:3],
-		"page 2 twice":     {pages[0], pages[1], pages[1], pages[2], pages[3]},
+		"page 2 twice":      {pages[0], pages[1], pages[1], pages[2], pages[3]},
 	} {
 		if _, err := check(ps); !errors.Is(err, subjectcheck.ErrPages) {
 			t.Fatalf("%s: %v", name, err)

@@ -87,7 +87,7 @@ func TestAssembleWalk(t *testing.T) {
 }
 
 // TestAssembleRefuses: every way pages can fail to form one walk is
-// refused with ErrPages and a reason naming it.
+// refused with ErrPages and a reason naming it (threats.md 34).
 func TestAssembleRefuses(t *testing.T) {
 	ok := func() []*schemas.SubjectLog {
 		return []*schemas.SubjectLog{page(0, 4, 12, note10, 1, 3), page(4, 8, 12, note10, 4, 7), page(8, 0, 12, note10, 9, 11)}
@@ -102,7 +102,9 @@ func TestAssembleRefuses(t *testing.T) {
 		{"the walk not from the start", func(p []*schemas.SubjectLog) []*schemas.SubjectLog { return p[1:] }, "first page starts at index 4"},
 		{"a page left out", func(p []*schemas.SubjectLog) []*schemas.SubjectLog { return []*schemas.SubjectLog{p[0], p[2]} }, "page 2 starts at index 8, not at 4"},
 		{"the last page left out", func(p []*schemas.SubjectLog) []*schemas.SubjectLog { return p[:2] }, "stops at page 2"},
-		{"a page read twice", func(p []*schemas.SubjectLog) []*schemas.SubjectLog { return []*schemas.SubjectLog{p[0], p[1], p[1], p[2]} }, "page 3 starts at index 4, not at 8"},
+		{"a page read twice", func(p []*schemas.SubjectLog) []*schemas.SubjectLog {
+			return []*schemas.SubjectLog{p[0], p[1], p[1], p[2]}
+		}, "page 3 starts at index 4, not at 8"},
 		{"wrong cursor: next skips entries", func(p []*schemas.SubjectLog) []*schemas.SubjectLog { p[0].Page.Next = 5; return p }, "page 2 starts at index 4, not at 5"},
 		{"a page says it is the last too early", func(p []*schemas.SubjectLog) []*schemas.SubjectLog { p[1].Page.Next = 0; return p }, "page 2 says it is the last"},
 		{"an entry on two pages", func(p []*schemas.SubjectLog) []*schemas.SubjectLog {
