@@ -41,6 +41,9 @@ type Store interface {
 	InquiryLogSize(ctx context.Context) (uint64, error)
 	OutboundLogSize(ctx context.Context) (uint64, error)
 
+	// A subject's whole inquiry log (tests and tools; the provider reads it by pages).
+	SubjectInquiries(ctx context.Context, subject string) ([]store.StoredLeaf, error)
+
 	// The operator's commands: log audit, subject rights, category sweeps.
 	RecordsInCategory(ctx context.Context, category string, limit int) ([]records.Record, error)
 	tlog.AuditStore

@@ -122,12 +122,70 @@ type RevocationClaims struct {
 }
 
 // SubjectReadClaims is a subject's request for its own inquiry log (TypSubjectRead).
+// The same claims ask for the subject's objections and repairs
+// (TypRightsStatus) and for its credit report (TypReportRequest), which
+// carry no Page.
 type SubjectReadClaims struct {
 	ID          string `json:"jti"`
 	Issuer      string `json:"iss"` // the subject id
 	Audience    string `json:"aud"` // provider node id
 	IssuedAt    int64  `json:"iat"`
 	SubjectCert string `json:"sub_cert"`
+	// Page, on a log read only, says which page of the log to answer; none
+	// is the first page of SubjectPageDefault entries.
+	Page *SubjectPageRequest `json:"page,omitempty"`
+}
+
+// Page sizes of a subject's log read. With its proofs an entry takes about
+// 2.3 KB of the signed answer, so a page of SubjectPageMax entries stays
+// near 3 MB, well under the 8 MiB token limit (crypto/jose.MaxTokenSize).
+const (
+	SubjectPageDefault = 1000
+	SubjectPageMax     = 1000
+)
+
+// SubjectPageRequest names one page of a subject's inquiry log. A subject
+// reads its log as a walk: the first page from index 0, each following
+// page From the previous answer's SubjectLogPage.Next, pinned to the
+// checkpoint the first page was proven against and bounded by the first
+// page's Until, until an answer has no Next. The subject checks the pages
+// together (node/subjectcheck).
+type SubjectPageRequest struct {
+	// From is the smallest log index the page may hold (0: the walk's
+	// first page).
+	From uint64 `json:"from,omitempty"`
+	// Limit is the most entries the page may hold, 1 to SubjectPageMax
+	// (0: SubjectPageDefault).
+	Limit int `json:"limit,omitempty"`
+	// Checkpoint, if not zero, is the size of the subject checkpoint the
+	// page must be proven against: the checkpoint of the walk's first page
+	// (SubjectLogPage.Checkpoint). A provider that no longer keeps it
+	// answers bad_log_range, and the subject starts the walk again.
+	Checkpoint uint64 `json:"checkpoint,omitempty"`
+	// Until, if not zero, bounds the walk: the page holds entries below
+	// this index only. A walk's following pages name the first page's
+	// SubjectLogPage.Until, so that the entries logging the walk's own
+	// page requests do not extend it.
+	Until uint64 `json:"until,omitempty"`
+}
+
+// SubjectLogPage says which page of the subject's entries a SubjectLog
+// holds: those with index From or above and below Until, at most the
+// request's limit, in index order.
+type SubjectLogPage struct {
+	// From repeats the request's From.
+	From uint64 `json:"from"`
+	// Until is the walk's bound: the request's Until, or on a walk's first
+	// page one past the index of the entry logging that page's request.
+	Until uint64 `json:"until"`
+	// Next is the From of the following page: the subject has entries at
+	// Next or above, below Until, that this page does not hold. Zero on the
+	// last page.
+	Next uint64 `json:"next,omitempty"`
+	// Checkpoint is the size of the subject checkpoint the page is proven
+	// against (that of Proof), which the following pages must name in
+	// their request; zero without a proof.
+	Checkpoint uint64 `json:"checkpoint,omitempty"`
 }
 
 // Decision is what the policy decided, as it travels in responses and logs.
@@ -259,7 +317,7 @@ type LoggedEntry struct {
 }
 
 // SubjectLog is the payload a provider signs (TypSubjectLog) in answer to a
-// subject's read: that subject's entries only.
+// subject's read: that subject's entries only, one page of them (Page).
 type SubjectLog struct {
 	Issuer   string        `json:"iss"` // provider node id
 	Subject  string        `json:"sub"`
@@ -267,8 +325,14 @@ type SubjectLog struct {
 	Entries  []LoggedEntry `json:"entries"`
 	Receipt  *Receipt      `json:"receipt,omitempty"` // the log entry recording this read
 	// Proof, when the provider publishes subject commitments, lets the
-	// subject check that Entries are all of its entries (node/subjectlog).
+	// subject check that the entries of all the pages of a walk are all of
+	// its entries (node/subjectlog). It carries the inclusion proofs of
+	// this page's entries and, on every page alike, the checkpoint and the
+	// map proof of the subject's whole chain.
 	Proof *SubjectProof `json:"proof,omitempty"`
+	// Page says which page of the subject's entries Entries are; a log put
+	// together from a walk's pages (node/subjectcheck) has none.
+	Page *SubjectLogPage `json:"page,omitempty"`
 }
 
 // Registry is the federation registry document, signed by the federation

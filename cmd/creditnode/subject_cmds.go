@@ -175,13 +175,18 @@ identity out of band. It signs a subject certificate binding the USCC (or person
 	enrol.MarkFlagRequired("subject")
 
 	var sf subjectFlags
-	var asJSON bool
+	var (
+		asJSON    bool
+		pageLimit int
+	)
 	var iopts inquiryOpts // --verify, --witnesses, --export, --age-recipient (subject_verify.go)
 	inquiries := &cobra.Command{
 		Use:   "inquiries --node URL --provider ID --key subject.key --cert subject.cert",
 		Short: "Read your own inquiry log at a provider, verified",
 		Long: `inquiries sends a request signed with your key to the provider's public API. The provider logs the read,
-then returns your entries only, signed with its registered key. Each entry's leaf hash is recomputed.
+then returns your entries only, signed with its registered key, a page of at most --page-limit entries
+at a time: the command reads every page, each from where the previous one ended and proven against the
+checkpoint of the first, and checks that the pages fit together. Each entry's leaf hash is recomputed.
 --verify also checks, offline, that they are ALL your entries up to the provider's signed checkpoint
 (inclusion proofs, your hash chain against the signed subject map), cosigned by --witnesses other members.
 --export DIR writes the provider-signed log (JSON) and a CSV, age-encrypted with --age-recipient.`,
@@ -191,6 +196,10 @@ then returns your entries only, signed with its registered key. Each entry's lea
 			if err != nil {
 				return err
 			}
+			if pageLimit < 0 || pageLimit > schemas.SubjectPageMax {
+				return fmt.Errorf("--page-limit must be 0 to %d", schemas.SubjectPageMax)
+			}
+			sc.PageLimit = pageLimit
 			if iopts.active() {
 				return iopts.run(cmd.Context(), a.out, sc, sf.cert, sf.node, sf.provider)
 			}
@@ -209,6 +218,7 @@ then returns your entries only, signed with its registered key. Each entry's lea
 	}
 	sf.add(inquiries)
 	inquiries.Flags().BoolVar(&asJSON, "json", false, "print the verified log as JSON")
+	inquiries.Flags().IntVar(&pageLimit, "page-limit", 0, fmt.Sprintf("entries per page read (0: the provider's default, %d; at most %d)", schemas.SubjectPageDefault, schemas.SubjectPageMax))
 	iopts.addFlags(inquiries)
 
 	cmd.AddCommand(keygen, enrol, inquiries, a.revokeSubjectCertCmd())

@@ -115,22 +115,28 @@ func printVerification(w io.Writer, res *subjectlog.Result, err error, k int) {
 	}
 }
 
-// export is the JSON export: the provider-signed token as received (what
-// verifies), with the decoded log for reading.
+// export is the JSON export: the provider-signed pages as received (what
+// verifies), with the log they make for reading. Format v2 (v1 held one
+// signed_log token, from before logs were read in pages).
 type export struct {
-	Format     string              `json:"format"`
-	Provider   string              `json:"provider"`
-	ExportedAt time.Time           `json:"exported_at"`
-	SignedLog  string              `json:"signed_log"` // compact JWS, provider-signed
-	Verified   *bool               `json:"verified_complete,omitempty"`
-	Log        *schemas.SubjectLog `json:"log"`
+	Format     string    `json:"format"`
+	Provider   string    `json:"provider"`
+	ExportedAt time.Time `json:"exported_at"`
+	// SignedPages are the provider-signed pages of the walk, in the order
+	// read (compact JWS each): subjectcheck.Check verifies them together.
+	SignedPages []string            `json:"signed_pages"`
+	Verified    *bool               `json:"verified_complete,omitempty"`
+	Log         *schemas.SubjectLog `json:"log"`
 }
 
-func exportLog(dir, provider string, log *schemas.SubjectLog, signed []byte, res *subjectlog.Result, recips []age.Recipient) error {
+func exportLog(dir, provider string, log *schemas.SubjectLog, signed [][]byte, res *subjectlog.Result, recips []age.Recipient) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	ex := export{Format: "creditexchange-subject-log/v1", Provider: provider, ExportedAt: time.Now().UTC(), SignedLog: string(signed), Log: log}
+	ex := export{Format: "creditexchange-subject-log/v2", Provider: provider, ExportedAt: time.Now().UTC(), SignedPages: make([]string, len(signed)), Log: log}
+	for i, p := range signed {
+		ex.SignedPages[i] = string(p)
+	}
 	if res != nil {
 		ok := true
 		ex.Verified = &ok

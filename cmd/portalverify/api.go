@@ -198,11 +198,13 @@ type entry struct {
 	Pending      bool     `json:"pending"`
 }
 
-// checkLog(answer, provider, cert, witnesses, nowMillis) verifies a
-// provider's answer to a read as `subject inquiries --verify` does.
-// "verified" is true only if the completeness check passed; otherwise
-// "failed_check" and "error" say what failed. An answer whose signature or
-// subject is wrong is an error: its entries are not shown as the subject's.
+// checkLog(pages, provider, cert, witnesses, nowMillis) verifies a
+// provider's answers to the page reads of one walk (pages: a JSON array of
+// the signed answers, in the order read) as `subject inquiries --verify`
+// does (subjectcheck.Check). "verified" is true only if the completeness
+// check passed; otherwise "failed_check" and "error" say what failed. An
+// answer whose signature or subject is wrong, or pages that do not form
+// one walk, are an error: their entries are not shown as the subject's.
 func (v *verifier) checkLog(args []js.Value) (any, error) {
 	if v.reg == nil {
 		return nil, errors.New("no verified registry")
@@ -212,7 +214,15 @@ func (v *verifier) checkLog(args []js.Value) (any, error) {
 		k = args[3].Int()
 	}
 	provider := arg(args, 1)
-	rep, err := subjectcheck.Check([]byte(arg(args, 0)), provider, v.reg, []byte(arg(args, 2)), argTime(args, 4), k)
+	var pages []string
+	if err := json.Unmarshal([]byte(arg(args, 0)), &pages); err != nil {
+		return nil, fmt.Errorf("pages: %w", err)
+	}
+	toks := make([][]byte, len(pages))
+	for i, p := range pages {
+		toks[i] = []byte(p)
+	}
+	rep, err := subjectcheck.Check(toks, provider, v.reg, []byte(arg(args, 2)), argTime(args, 4), k)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +238,8 @@ func (v *verifier) checkLog(args []js.Value) (any, error) {
 		ReadIndex *uint64  `json:"read_index,omitempty"`
 		Entries   []entry  `json:"entries"`
 		Origin    string   `json:"checkpoint_origin,omitempty"`
-	}{Subject: rep.Log.Subject, Witnesses: []string{}, Entries: []entry{}}
+		Pages     int      `json:"pages"`
+	}{Subject: rep.Log.Subject, Witnesses: []string{}, Entries: []entry{}, Pages: len(toks)}
 	size := uint64(0)
 	if rep.Incomplete != nil {
 		out.Failed = subjectcheck.FailedCheck(rep.Incomplete)
@@ -257,16 +268,27 @@ func (v *verifier) checkLog(args []js.Value) (any, error) {
 	return out, nil
 }
 
-// subjectRead(cert, publicX, provider, nowMillis, sign) makes the signed
-// read request `subject inquiries` sends (consent.SubjectRead), signing
-// with sign: a function from the signing input to a Promise of the
-// Ed25519 signature (WebCrypto).
+// subjectRead(cert, publicX, provider, nowMillis, sign, page) makes the
+// signed read request of one page `subject inquiries` sends
+// (consent.SubjectReadPage), signing with sign: a function from the
+// signing input to a Promise of the Ed25519 signature (WebCrypto). page is
+// the JSON of a schemas.SubjectPageRequest ({"from", "limit",
+// "checkpoint"}), or empty for the first page.
 func (v *verifier) subjectRead(args []js.Value) (any, error) {
 	s, err := newBrowserSigner(arg(args, 1), args, 4)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := consent.SubjectRead(s, []byte(arg(args, 0)), arg(args, 2), argTime(args, 3))
+	var page *schemas.SubjectPageRequest
+	if p := arg(args, 5); p != "" {
+		page = new(schemas.SubjectPageRequest)
+		dec := json.NewDecoder(strings.NewReader(p))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(page); err != nil {
+			return nil, fmt.Errorf("page: %w", err)
+		}
+	}
+	tok, err := consent.SubjectReadPage(s, []byte(arg(args, 0)), arg(args, 2), page, argTime(args, 3))
 	if err != nil {
 		return nil, err
 	}

@@ -98,7 +98,10 @@ type Config struct {
 	// SubjectReads limits each subject's reads of its own inquiry log, once
 	// its signature verified: a token bucket per subject refilled at
 	// PerHour (default 30) holding Burst (default 10), kept in memory. Over
-	// it the read is refused rate_limited (429) and the refusal logged.
+	// it the read is refused rate_limited (429) and the refusal logged. A
+	// read is a walk over the log's pages: its first page takes a token,
+	// its following pages draw on a second bucket per subject 50 times as
+	// large and as fast (50 pages of 1,000 entries per read).
 	SubjectReads SubjectReadLimit `yaml:"subject_reads,omitempty"`
 
 	// PublicRate limits requests to the public (subject) API per client IP
@@ -165,9 +168,11 @@ type RateLimit struct {
 
 // SubjectReadLimit is a token bucket per subject.
 type SubjectReadLimit struct {
-	// PerHour is the refill rate of each subject's bucket, in reads an hour.
+	// PerHour is the refill rate of each subject's bucket, in reads an hour
+	// (a read is a walk over the log's pages; its following pages draw on
+	// 50 pages per read).
 	PerHour float64 `yaml:"per_hour,omitempty"`
-	// Burst is how many reads a subject may make at once.
+	// Burst is how many reads (walks) a subject may make at once.
 	Burst int `yaml:"burst,omitempty"`
 }
 

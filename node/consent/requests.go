@@ -71,12 +71,21 @@ func Revoke(subjectKey crypto.Signer, subjectCert []byte, provider, consentID st
 	})
 }
 
-// SubjectRead is run by the subject: it asks provider for the subject's own
-// inquiry log, signed with subjectKey, which must be the key subjectCert
-// certifies.
+// SubjectRead is run by the subject: it asks provider for the first page of
+// the subject's own inquiry log, signed with subjectKey, which must be the
+// key subjectCert certifies.
 func SubjectRead(subjectKey crypto.Signer, subjectCert []byte, provider string, now time.Time) ([]byte, error) {
+	return SubjectReadPage(subjectKey, subjectCert, provider, nil, now)
+}
+
+// SubjectReadPage is SubjectRead asking for the page page of the log (nil:
+// the first page of schemas.SubjectPageDefault entries).
+func SubjectReadPage(subjectKey crypto.Signer, subjectCert []byte, provider string, page *schemas.SubjectPageRequest, now time.Time) ([]byte, error) {
 	if !validName(provider) {
 		return nil, invalidf("bad provider")
+	}
+	if !validPage(page) {
+		return nil, invalidf("page limit outside 0..%d", schemas.SubjectPageMax)
 	}
 	return signAsSubject(subjectKey, subjectCert, schemas.TypSubjectRead, now, func(cert *SubjectCert) (any, error) {
 		jti, err := newJTI()
@@ -89,8 +98,15 @@ func SubjectRead(subjectKey crypto.Signer, subjectCert []byte, provider string, 
 			Audience:    provider,
 			IssuedAt:    now.Unix(),
 			SubjectCert: string(subjectCert),
+			Page:        page,
 		}, nil
 	})
+}
+
+// validPage accepts no page, or a page whose limit is 0 (the default) to
+// schemas.SubjectPageMax.
+func validPage(p *schemas.SubjectPageRequest) bool {
+	return p == nil || (p.Limit >= 0 && p.Limit <= schemas.SubjectPageMax)
 }
 
 // requestCodes are the codes of a malformed or badly signed revocation or read request.
@@ -124,7 +140,8 @@ func VerifyRevocation(tok []byte, reg Registrars, provider string, now time.Time
 }
 
 // VerifySubjectRead checks a subject's request to read its log at provider,
-// with the same checks and codes as VerifyRevocation. The provider must
+// with the same checks and codes as VerifyRevocation, and a page limit
+// over schemas.SubjectPageMax (malformed_request). The provider must
 // return only the entries of Subject().
 func VerifySubjectRead(tok []byte, reg Registrars, provider string, now time.Time, skew time.Duration) (*ReadRequest, error) {
 	skew = nonNegative(skew)
@@ -135,6 +152,9 @@ func VerifySubjectRead(tok []byte, reg Registrars, provider string, now time.Tim
 	var c schemas.SubjectReadClaims
 	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "malformed read request claims")
+	}
+	if !validPage(c.Page) {
+		return nil, schemas.Errorf(schemas.CodeMalformedRequest, "page limit outside 0..%d", schemas.SubjectPageMax)
 	}
 	if err := checkRequest(cert, c.ID, c.Issuer, c.Audience, c.IssuedAt, provider, now, skew); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package consent_test
 import (
 	"crypto/ed25519"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +135,40 @@ func TestSubjectSignedRequestsRejectBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSubjectReadPage: a read names its page; a limit outside 0 to
+// schemas.SubjectPageMax is refused when signing and, from a subject that
+// signs one anyway, malformed_request; a rights-status or report request
+// carrying a page is malformed too.
+func TestSubjectReadPage(t *testing.T) {
+	f := newFixture(t)
+	page := &schemas.SubjectPageRequest{From: 1000, Limit: 10, Checkpoint: 2000, Until: 3000}
+	tok, err := consent.SubjectReadPage(f.keyA, f.certA, providerID, page, at(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := consent.VerifySubjectRead(tok, f.reg, providerID, at(0), skew)
+	if err != nil || r.Claims.Page == nil || *r.Claims.Page != *page {
+		t.Fatalf("page read: %+v, %v", r, err)
+	}
+	for _, limit := range []int{-1, schemas.SubjectPageMax + 1} {
+		if _, err := consent.SubjectReadPage(f.keyA, f.certA, providerID, &schemas.SubjectPageRequest{Limit: limit}, at(0)); !errors.Is(err, consent.ErrInvalidClaims) {
+			t.Fatalf("signing a page of limit %d: %v", limit, err)
+		}
+	}
+	claims := func(typ string, limit int) []byte {
+		return signJSON(t, f.keyA, typ, schemas.SubjectReadClaims{ID: strings.Repeat("a", 32), Issuer: enterpriseA, Audience: providerID,
+			IssuedAt: at(0).Unix(), SubjectCert: string(f.certA), Page: &schemas.SubjectPageRequest{Limit: limit}})
+	}
+	_, err = consent.VerifySubjectRead(claims(schemas.TypSubjectRead, schemas.SubjectPageMax), f.reg, providerID, at(0), skew)
+	if err != nil {
+		t.Fatalf("a page of the largest limit: %v", err)
+	}
+	_, err = consent.VerifySubjectRead(claims(schemas.TypSubjectRead, schemas.SubjectPageMax+1), f.reg, providerID, at(0), skew)
+	wantCode(t, err, schemas.CodeMalformedRequest)
+	_, err = consent.VerifyRightsStatus(claims(schemas.TypRightsStatus, 10), f.reg, providerID, at(0), skew)
+	wantCode(t, err, schemas.CodeMalformedRequest)
+	_, err = consent.VerifyReportRequest(claims(schemas.TypReportRequest, 10), f.reg, providerID, at(0), skew)
+	wantCode(t, err, schemas.CodeMalformedRequest)
 }

@@ -154,6 +154,9 @@ func verifyReadClaims(tok []byte, typ string, reg Registrars, provider string, n
 	if err := schemas.DecodeStrict(payload, &c); err != nil {
 		return nil, schemas.Wrap(schemas.CodeMalformedRequest, err, "malformed request claims")
 	}
+	if c.Page != nil {
+		return nil, schemas.Errorf(schemas.CodeMalformedRequest, "a page is asked of a log read only")
+	}
 	if err := checkRequest(cert, c.ID, c.Issuer, c.Audience, c.IssuedAt, provider, now, skew); err != nil {
 		return nil, err
 	}

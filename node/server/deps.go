@@ -35,7 +35,8 @@ type Store interface {
 	Revoke(ctx context.Context, r store.Revocation) error
 	CommitInquiry(ctx context.Context, c store.Commit) (store.Appended, error)
 	AppendInquiry(ctx context.Context, l store.Leaf) (store.Appended, error)
-	SubjectInquiries(ctx context.Context, subject string) ([]store.StoredLeaf, error)
+	SubjectInquiryPage(ctx context.Context, subject string, from uint64, limit int) ([]store.StoredLeaf, error)
+	SubjectInquiryIndexes(ctx context.Context, subject string) ([]uint64, error)
 	Ping(ctx context.Context) error
 }
 

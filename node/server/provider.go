@@ -94,7 +94,7 @@ type Provider struct {
 	preAuth *gate.PreAuth
 	// subjectReads holds a token bucket per subject for reads of its own
 	// log (nil: unlimited).
-	subjectReads *ipLimiter
+	subjectReads *subjectLimiter
 }
 
 // New makes a Provider.

@@ -158,20 +158,37 @@ const (
 	DefaultSubjectReadBurst    = 10
 )
 
+// SubjectPagesPerRead is how many following pages one read of a subject's
+// log buys (schemas.SubjectPageRequest): a walk of that many pages after
+// its first, 50,000 entries at the default page size, costs one read.
+const SubjectPagesPerRead = 50
+
 // MaxSubjectReadBuckets bounds how many subjects the read limiter
 // remembers; past it the least recently seen is forgotten.
 const MaxSubjectReadBuckets = 100_000
 
 // SubjectReadLimit is the limit on each subject's reads of its own inquiry
 // log: a token bucket per subject id refilled at PerHour, holding Burst.
+//
+// A read is a walk over the pages of the log: its first page (from index
+// 0) takes a token of that bucket; each following page (from a later
+// index) takes one of a second bucket per subject, SubjectPagesPerRead
+// times as large and as fast. So a subject may walk Burst logs of up to
+// SubjectPagesPerRead+1 pages at once, and a walk of ten pages is one
+// read, however the limit is set.
 type SubjectReadLimit struct {
 	PerHour float64
 	Burst   int
 }
 
+// subjectLimiter is the pair of per-subject buckets of SubjectReadLimit.
+type subjectLimiter struct {
+	reads, pages *ipLimiter
+}
+
 // limiter makes the per-subject buckets, or nil when the limit is off
 // (PerHour negative).
-func (s SubjectReadLimit) limiter(now func() time.Time) *ipLimiter {
+func (s SubjectReadLimit) limiter(now func() time.Time) *subjectLimiter {
 	if s.PerHour < 0 {
 		return nil
 	}
@@ -181,5 +198,21 @@ func (s SubjectReadLimit) limiter(now func() time.Time) *ipLimiter {
 	if s.Burst <= 0 {
 		s.Burst = DefaultSubjectReadBurst
 	}
-	return newIPLimiter(s.PerHour/3600, s.Burst, MaxSubjectReadBuckets, now)
+	return &subjectLimiter{
+		reads: newIPLimiter(s.PerHour/3600, s.Burst, MaxSubjectReadBuckets, now),
+		pages: newIPLimiter(s.PerHour*SubjectPagesPerRead/3600, s.Burst*SubjectPagesPerRead, MaxSubjectReadBuckets, now),
+	}
+}
+
+// allowPage says whether subject may read the page of its log starting at
+// from: a first page (from 0) is a read, any other a following page. A nil
+// limiter allows everything.
+func (l *subjectLimiter) allowPage(subject string, from uint64) bool {
+	switch {
+	case l == nil:
+		return true
+	case from == 0:
+		return l.reads.allow(subject)
+	}
+	return l.pages.allow(subject)
 }

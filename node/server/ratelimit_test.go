@@ -136,32 +136,52 @@ func TestClientKey(t *testing.T) {
 }
 
 // TestSubjectReadLimit: the zero value takes the defaults (a burst of
-// DefaultSubjectReadBurst, then refused until the bucket refills at
-// DefaultSubjectReadsPerHour), each subject has its own bucket, and a
-// negative rate turns the limit off.
+// DefaultSubjectReadBurst first pages, then refused until the bucket
+// refills at DefaultSubjectReadsPerHour), each subject has its own bucket,
+// a walk's following pages draw on their own allowance (a whole walk is one
+// read, even when the reads are spent), and a negative rate turns the
+// limit off.
 func TestSubjectReadLimit(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	l := SubjectReadLimit{}.limiter(clock)
 	for i := range DefaultSubjectReadBurst {
-		if !l.allow("s1") {
+		if !l.allowPage("s1", 0) {
 			t.Fatalf("read %d within the default burst refused", i+1)
 		}
 	}
-	if l.allow("s1") {
+	if l.allowPage("s1", 0) {
 		t.Fatal("read past the default burst allowed")
 	}
-	if !l.allow("s2") {
+	// The reads are spent, but the walks they began go on: each read's
+	// following pages, SubjectPagesPerRead of them.
+	for i := range DefaultSubjectReadBurst * SubjectPagesPerRead {
+		if !l.allowPage("s1", uint64(1000*(i+1))) {
+			t.Fatalf("following page %d of the burst's walks refused", i+1)
+		}
+	}
+	if l.allowPage("s1", 1000) {
+		t.Fatal("a following page past the walks' allowance allowed")
+	}
+	if !l.allowPage("s2", 0) || !l.allowPage("s2", 1000) {
 		t.Fatal("another subject refused")
 	}
 	now = now.Add(time.Hour / DefaultSubjectReadsPerHour)
-	if !l.allow("s1") {
+	if !l.allowPage("s1", 0) {
 		t.Fatal("no read allowed after the bucket refilled one token")
 	}
-	if l.allow("s1") {
+	if l.allowPage("s1", 0) {
 		t.Fatal("more than one read allowed after one token's refill")
 	}
-	if off := (SubjectReadLimit{PerHour: -1}).limiter(clock); off != nil {
+	for i := range SubjectPagesPerRead {
+		if !l.allowPage("s1", 1000) {
+			t.Fatalf("following page %d of the refilled read refused", i+1)
+		}
+	}
+	if l.allowPage("s1", 1000) {
+		t.Fatal("more following pages than one read's allowed after one token's refill")
+	}
+	if off := (SubjectReadLimit{PerHour: -1}).limiter(clock); off != nil || !off.allowPage("s1", 0) {
 		t.Fatal("a negative rate did not turn the limit off")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/creditexchange/node/crypto/jose"
@@ -19,13 +20,19 @@ import (
 // requests are recorded, so their ids share the replay store with members'.
 func subjectRequester(subject string) string { return "subject:" + subject }
 
-// SubjectInquiries answers a subject's signed read of its own inquiry log.
-// The read spends none of the subject's free reports: it is limited per
-// subject (Options.SubjectReads) once the signature verified, and per
-// client address before that (RateLimit). The read itself is logged first, then the subject's entries (including the
-// read) are returned, signed by this node. Nobody but the certified subject
-// can read them: the token must be signed by the key a registrar bound to
-// that subject.
+// SubjectInquiries answers a subject's signed read of one page of its own
+// inquiry log (schemas.SubjectPageRequest: from an index, at most a limit
+// of entries, optionally pinned to the checkpoint of the walk's first
+// page, below the walk's bound: on a first page, up to the entry logging
+// it). The read spends none of the subject's free reports: it is limited
+// per subject once the signature verified (Options.SubjectReads: a walk's
+// first page is a read, its following pages draw on the subject's page
+// allowance, SubjectPagesPerRead pages a read), and per client address
+// before that (RateLimit). Each page request is logged first, then the
+// page's entries (the request's own among them, when it falls on the page)
+// are returned with their proof, signed by this node. Nobody but the
+// certified subject can read them: the token must be signed by the key a
+// registrar bound to that subject.
 func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 	now := p.opts.Clock()
 	reg, err := p.opts.Registries.Snapshot(now)
@@ -38,22 +45,39 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 		return p.denyUnattributed(ctx, schemas.KindSubjectRead, body, schemas.AsError(err, schemas.CodeSubjectCertInvalid, "rejected"))
 	}
 	subject, jti := rd.Subject(), rd.ID()
+	page := pageOf(rd.Claims.Page)
 	entry := subjectEntry(now, schemas.KindSubjectRead, subject, jti, body)
 	entry.Purpose = "self_query"
 	// Reading one's own log is free (art. 17 counts reports, not reads); it
 	// is bounded per subject instead, the refusal logged like any other.
-	if p.subjectReads != nil && !p.subjectReads.allow(subject) {
+	if !p.subjectReads.allowPage(subject, page.From) {
 		return p.denySubject(ctx, entry, schemas.Errorf(schemas.CodeRateLimited, "too many reads of this subject's log; try again later"))
 	}
 	app, denied := p.commitSubjectRequest(ctx, entry, now)
 	if denied != nil {
 		return *denied
 	}
-	leaves, err := p.opts.Store.SubjectInquiries(ctx, subject)
+	var all []uint64 // every index of the subject's, to choose the checkpoint of a walk's first page
+	if p.opts.SubjectProofs != nil && page.Checkpoint == 0 {
+		if all, err = p.opts.Store.SubjectInquiryIndexes(ctx, subject); err != nil {
+			return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")}
+		}
+	}
+	leaves, err := p.opts.Store.SubjectInquiryPage(ctx, subject, page.From, page.Limit+1)
 	if err != nil {
 		return Answer{RequestID: jti, Err: schemas.Wrap(schemas.CodeStoreUnavailable, err, "store unavailable")}
 	}
-	out := schemas.SubjectLog{Issuer: p.opts.ID, Subject: subject, IssuedAt: now.Unix(), Entries: make([]schemas.LoggedEntry, 0, len(leaves))}
+	until := page.Until
+	if until == 0 { // a walk's first page: the walk holds the entries up to this read's own
+		until = app.Index + 1
+	}
+	leaves = slices.DeleteFunc(leaves, func(l store.StoredLeaf) bool { return l.Index >= until })
+	out := schemas.SubjectLog{Issuer: p.opts.ID, Subject: subject, IssuedAt: now.Unix(), Entries: make([]schemas.LoggedEntry, 0, len(leaves)),
+		Page: &schemas.SubjectLogPage{From: page.From, Until: until}}
+	if len(leaves) > page.Limit {
+		leaves = leaves[:page.Limit]
+		out.Page.Next = leaves[page.Limit-1].Index + 1
+	}
 	for _, l := range leaves {
 		le, err := inquirylog.Decode(l)
 		if err != nil {
@@ -62,8 +86,23 @@ func (p *Provider) SubjectInquiries(ctx context.Context, body []byte) Answer {
 		out.Entries = append(out.Entries, le)
 	}
 	out.Receipt = &schemas.Receipt{Provider: p.opts.ID, LogIndex: app.Index, LeafHash: hex.EncodeToString(app.LeafHash)}
-	p.attachSubjectProof(ctx, &out) // completeness proof (subjectproof.go)
+	if e := p.attachSubjectProof(ctx, &out, all, page.Checkpoint); e != nil { // completeness proof (subjectproof.go)
+		idx := app.Index
+		return Answer{RequestID: jti, LogIndex: &idx, Err: e}
+	}
 	return p.signJSON(ctx, schemas.TypSubjectLog, out, jti, app.Index)
+}
+
+// pageOf is the page a read asks for, its limit defaulted.
+func pageOf(r *schemas.SubjectPageRequest) schemas.SubjectPageRequest {
+	var p schemas.SubjectPageRequest
+	if r != nil {
+		p = *r
+	}
+	if p.Limit == 0 {
+		p.Limit = schemas.SubjectPageDefault
+	}
+	return p
 }
 
 // Revoke handles a subject's signed revocation of a consent. From the moment

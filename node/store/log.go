@@ -350,6 +350,39 @@ func (s *ops) SubjectInquiries(ctx context.Context, subject string) ([]StoredLea
 	return readLeaves(rows, err, inquiryLog)
 }
 
+// SubjectInquiryPage returns at most limit of the inquiry-log leaves about
+// subject whose index is from or above, in index order: one page of
+// SubjectInquiries. It fails with ErrInvalid for an empty subject, a limit
+// below 1 or a from beyond the largest index.
+func (s *ops) SubjectInquiryPage(ctx context.Context, subject string, from uint64, limit int) ([]StoredLeaf, error) {
+	switch {
+	case subject == "":
+		return nil, invalid("empty subject")
+	case limit < 1:
+		return nil, invalid("page limit %d", limit)
+	case from > 1<<63-1:
+		return nil, invalid("page from %d", from)
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT `+leafColumns+` FROM `+inquiryLog+`
+		WHERE subject = ? AND idx >= ? ORDER BY idx LIMIT ?`, subject, int64(from), limit)
+	return readLeaves(rows, err, inquiryLog)
+}
+
+// SubjectInquiryIndexes returns the log indexes of the inquiry-log leaves
+// about subject, in order: those of SubjectInquiries, without reading the
+// leaves.
+func (s *ops) SubjectInquiryIndexes(ctx context.Context, subject string) ([]uint64, error) {
+	if subject == "" {
+		return nil, invalid("empty subject")
+	}
+	rows, err := s.d.reader().query(ctx, `SELECT idx FROM `+inquiryLog+` WHERE subject = ? ORDER BY idx`, subject)
+	return collect(rows, err, "reading "+inquiryLog+" indexes", func(row rowScanner) (uint64, error) {
+		var i int64
+		err := row.Scan(&i)
+		return uint64(i), err
+	})
+}
+
 // InquiryLogSize is the number of leaves in the inquiry log.
 func (s *ops) InquiryLogSize(ctx context.Context) (uint64, error) {
 	return s.logSize(ctx, inquiryLog)

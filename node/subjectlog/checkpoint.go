@@ -139,6 +139,23 @@ func OpenCheckpoint(text []byte, log note.Verifier, extra ...note.Verifier) (Che
 	return c, n, nil
 }
 
+// PeekCheckpoint parses a signed subject checkpoint without verifying any
+// of its signatures: its body (the signed text) and what it says. It is for
+// comparing and naming checkpoints (the size a subject pins a walk to, two
+// pages' checkpoints); OpenCheckpoint is what verifies one.
+func PeekCheckpoint(signed []byte) (Checkpoint, string, error) {
+	if len(signed) > maxNoteSize {
+		return Checkpoint{}, "", fmt.Errorf("%w: over %d bytes", ErrMalformed, maxNoteSize)
+	}
+	body, _, ok := strings.Cut(string(signed), "\n\n")
+	if !ok {
+		return Checkpoint{}, "", fmt.Errorf("%w: no signature block", ErrMalformed)
+	}
+	body += "\n"
+	c, err := ParseCheckpoint([]byte(body))
+	return c, body, err
+}
+
 // DeriveVRFKey derives the node's VRF key from its Ed25519 signing key: the
 // seed is SHA-256 of the key's signature over a fixed label. Ed25519
 // signatures are deterministic (RFC 8032), so the key is stable across

@@ -37,7 +37,8 @@ var ErrNoCheckpoint = errors.New("subjectlog: no subject checkpoint yet")
 type Tree interface {
 	Size(ctx context.Context) (uint64, error)
 	Root(ctx context.Context, size uint64) ([]byte, error)
-	InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error)
+	// InclusionProofs proves each of indexes (below size) at once.
+	InclusionProofs(ctx context.Context, indexes []uint64, size uint64) ([][][]byte, error)
 }
 
 // LeafScanner reads the leaves' subjects and hashes.
@@ -638,7 +639,36 @@ func (s *snapshot) noteWithCosigs() ([]byte, error) {
 // stored node changed behind the node's back fails with ErrMapCorrupt
 // rather than yield a proof that would not verify.
 func (c *Committer) Prove(ctx context.Context, subject string, indexes []uint64, minCosigs int) (*schemas.SubjectProof, error) {
-	return c.prove(ctx, subject, indexes, minCosigs, true)
+	return c.ProvePage(ctx, PageProof{Subject: subject, All: indexes, Page: indexes, MinCosigs: minCosigs})
+}
+
+// PageProof asks for the proof of one page of a subject's entries.
+type PageProof struct {
+	Subject string
+	// All are the log indexes of all the subject's entries (ascending): they
+	// choose the checkpoint as Prove does, when At is zero.
+	All []uint64
+	// Page are the indexes of the page's entries (ascending): the proof
+	// carries their inclusion proofs.
+	Page []uint64
+	// At, if not zero, is the size of the checkpoint to prove against (that
+	// of a walk's first page); ErrNotKept if it is no longer kept.
+	At        uint64
+	MinCosigs int
+}
+
+// ErrNotKept: the checkpoint a page was asked against is not (or no
+// longer) kept (Retention).
+var ErrNotKept = errors.New("subjectlog: that subject checkpoint is not kept")
+
+// ProvePage returns the proof of one page of a subject's entries: the
+// checkpoint (r.At, or chosen as Prove chooses it) with the map proof of
+// the subject's whole chain, and the inclusion proofs of the page's
+// entries only. Every page of a walk pinned to one checkpoint carries the
+// same map proof; the subject checks the chain over the entries of all the
+// pages (node/subjectcheck).
+func (c *Committer) ProvePage(ctx context.Context, r PageProof) (*schemas.SubjectProof, error) {
+	return c.prove(ctx, r, true)
 }
 
 // candidates are the kept snapshots in the order Prove tries them: by
@@ -665,7 +695,8 @@ func below(indexes []uint64, size uint64) uint64 {
 	return n
 }
 
-func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64, minCosigs int, retry bool) (*schemas.SubjectProof, error) {
+func (c *Committer) prove(ctx context.Context, r PageProof, retry bool) (*schemas.SubjectProof, error) {
+	minCosigs := r.MinCosigs
 	if c.opts.Quorum != nil {
 		minCosigs = max(minCosigs, c.opts.Quorum())
 	}
@@ -673,7 +704,13 @@ func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64,
 	if len(cands) == 0 {
 		return nil, ErrNoCheckpoint
 	}
-	k, pi, err := c.opts.VRF.SubjectKey(subject)
+	if r.At != 0 {
+		cands = slices.DeleteFunc(cands, func(s *snapshot) bool { return s.cp.Size != r.At })
+		if len(cands) == 0 {
+			return nil, fmt.Errorf("%w: size %d", ErrNotKept, r.At)
+		}
+	}
+	k, pi, err := c.opts.VRF.SubjectKey(r.Subject)
 	if err != nil {
 		return nil, err
 	}
@@ -696,7 +733,7 @@ func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64,
 		if fallback == nil {
 			fallback, fallbackV, fallbackP = cand, cv, cp
 		}
-		if cv.Count == below(indexes, cand.cp.Size) {
+		if r.At != 0 || cv.Count == below(r.All, cand.cp.Size) {
 			s, v, mp = cand, cv, cp
 			break
 		}
@@ -705,9 +742,12 @@ func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64,
 		s, v, mp = fallback, fallbackV, fallbackP
 	}
 	if s == nil {
+		if r.At != 0 {
+			return nil, fmt.Errorf("%w: size %d was pruned while proving", ErrNotKept, r.At)
+		}
 		if retry {
 			// Every listed revision was pruned meanwhile: list again.
-			return c.prove(ctx, subject, indexes, minCosigs, false)
+			return c.prove(ctx, r, false)
 		}
 		return nil, fmt.Errorf("%w: every kept revision was pruned while proving", store.ErrNotFound)
 	}
@@ -732,16 +772,19 @@ func (c *Committer) prove(ctx context.Context, subject string, indexes []uint64,
 		out.MapOtherKey = hex.EncodeToString(mp.OtherKey[:])
 		out.MapOtherValue = hex.EncodeToString(mp.OtherValueHash[:])
 	}
-	for _, idx := range indexes {
-		if idx >= s.cp.Size {
-			continue
+	var committed []uint64
+	for _, idx := range r.Page {
+		if idx < s.cp.Size {
+			committed = append(committed, idx)
 		}
-		p, err := c.opts.Tree.InclusionProof(ctx, idx, s.cp.Size)
-		if err != nil {
-			return nil, err
-		}
-		ei := schemas.EntryInclusion{Index: idx, Proof: make([]string, len(p))}
-		for i, h := range p {
+	}
+	ps, err := c.opts.Tree.InclusionProofs(ctx, committed, s.cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	for k, idx := range committed {
+		ei := schemas.EntryInclusion{Index: idx, Proof: make([]string, len(ps[k]))}
+		for i, h := range ps[k] {
 			ei.Proof[i] = hex.EncodeToString(h)
 		}
 		out.Inclusion = append(out.Inclusion, ei)

@@ -31,6 +31,16 @@
 // ([ErrIncomplete]). Entries logged after the checkpoint are reported as
 // pending until a later checkpoint covers them.
 //
+// The entries come in pages of at most 1,000 (schemas.SubjectPageRequest),
+// so that an answer stays far below the token size limit however many
+// entries a subject has: [Committer.ProvePage] proves a page against the
+// checkpoint the walk's first page chose ([PageProof].At; [ErrNotKept] once
+// Retention has dropped it), with the map proof of the whole chain and the
+// inclusion proofs of the page's entries only ([tlog.Tree.InclusionProofs],
+// each stored node read once for the page). The subject puts the pages
+// together (node/subjectcheck) and runs Verify on the whole: the chain is
+// the same whichever page an entry came on.
+//
 // # Map keys: a VRF, not a hash
 //
 // A subject's key is the output of ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381)

@@ -25,6 +25,26 @@ func FuzzParseCheckpoint(f *testing.F) {
 	})
 }
 
+// FuzzPeekCheckpoint: a signed checkpoint from outside (a page of a
+// subject's log) never panics PeekCheckpoint, and what it accepts is a
+// canonical checkpoint body followed by a signature block.
+func FuzzPeekCheckpoint(f *testing.F) {
+	c := Checkpoint{VRFKey: bytes.Repeat([]byte{2}, 32)}
+	c.Origin, c.Size, c.Hash = "creditexchange/x/inquiry", 7, bytes.Repeat([]byte{3}, 32)
+	f.Add(append(c.Marshal(), "\n— creditexchange/x/inquiry AAAAAQ==\n"...))
+	f.Add(c.Marshal())
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, body, err := PeekCheckpoint(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(got.Marshal(), []byte(body)) || !bytes.HasPrefix(b, append([]byte(body), '\n')) {
+			t.Fatalf("accepted %q as body %q", b, body)
+		}
+	})
+}
+
 // FuzzMapProof feeds arbitrary proofs (as they arrive, JSON) to the map
 // verifier: it must never panic and never accept a proof for a value the
 // map does not hold.

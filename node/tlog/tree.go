@@ -125,6 +125,42 @@ func (t *Tree) InclusionProof(ctx context.Context, index, size uint64) ([][]byte
 	return t.rehash(ctx, ns)
 }
 
+// InclusionProofs is InclusionProof for each of indexes in the tree of the
+// given size, reading each stored node once for all of them (the proofs
+// of many leaves share their upper nodes, and neighbours most of theirs):
+// a page of a subject's entries is proven in one call.
+func (t *Tree) InclusionProofs(ctx context.Context, indexes []uint64, size uint64) ([][][]byte, error) {
+	if err := t.checkSize(ctx, size); err != nil {
+		return nil, err
+	}
+	memo := make(map[compact.NodeID][]byte)
+	out := make([][][]byte, len(indexes))
+	for i, index := range indexes {
+		if index >= size {
+			return nil, fmt.Errorf("%w: index %d in a tree of size %d", ErrBadRange, index, size)
+		}
+		ns, err := proof.Inclusion(index, size)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadRange, err)
+		}
+		hs := make([][]byte, len(ns.IDs))
+		for j, id := range ns.IDs {
+			h, ok := memo[id]
+			if !ok {
+				if h, err = t.node(ctx, id); err != nil {
+					return nil, err
+				}
+				memo[id] = h
+			}
+			hs[j] = h
+		}
+		if out[i], err = ns.Rehash(hs, hasher.HashChildren); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // ConsistencyProof proves that the tree of size from is a prefix of the tree
 // of size to. from must be at least 1 and at most to.
 func (t *Tree) ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error) {

@@ -56,6 +56,7 @@ func TestTreeRootsAndProofs(t *testing.T) {
 			if want := refRoot(t, hashes[:size]); !bytes.Equal(root, want) {
 				t.Fatalf("root(%d) = %x, want %x", size, root, want)
 			}
+			var all []uint64
 			for i := uint64(0); i < size; i++ {
 				p, err := f.tree.InclusionProof(ctx, i, size)
 				if err != nil {
@@ -63,6 +64,17 @@ func TestTreeRootsAndProofs(t *testing.T) {
 				}
 				if err := tlog.VerifyInclusion(hashes[i], i, size, p, root); err != nil {
 					t.Fatalf("inclusion %d/%d: %v", i, size, err)
+				}
+				all = append(all, i)
+			}
+			// The batch proves the same, sharing its node reads.
+			ps, err := f.tree.InclusionProofs(ctx, all, size)
+			if err != nil || len(ps) != len(all) {
+				t.Fatalf("InclusionProofs(%d leaves of %d): %d proofs, %v", len(all), size, len(ps), err)
+			}
+			for i, p := range ps {
+				if err := tlog.VerifyInclusion(hashes[i], uint64(i), size, p, root); err != nil {
+					t.Fatalf("batch inclusion %d/%d: %v", i, size, err)
 				}
 			}
 			for from := uint64(1); from <= size; from++ {
@@ -77,6 +89,9 @@ func TestTreeRootsAndProofs(t *testing.T) {
 		}
 		if _, err := f.tree.InclusionProof(ctx, 0, n+1); !errors.Is(err, tlog.ErrBadRange) {
 			t.Fatalf("proof beyond the tree: %v, want ErrBadRange", err)
+		}
+		if _, err := f.tree.InclusionProofs(ctx, []uint64{0, n}, n); !errors.Is(err, tlog.ErrBadRange) {
+			t.Fatalf("batch proof of an index beyond the size: %v, want ErrBadRange", err)
 		}
 		if _, err := f.tree.ConsistencyProof(ctx, 0, n); !errors.Is(err, tlog.ErrBadRange) {
 			t.Fatalf("consistency from 0: %v, want ErrBadRange", err)

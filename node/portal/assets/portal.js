@@ -24,7 +24,7 @@ const T = {
     imported: 'Key imported for {s}. It cannot be exported from this browser.', certValid: 'valid until {d}',
     reading: 'Asking {n} providers…', readDone: 'Read {n} entries from {p} providers.',
     verified: 'Verified: {c} entries are all of yours up to checkpoint size {s}; witnesses: {w}.',
-    pendingNote: '{p} newer entries pending.', failed: 'Verification FAILED ({c}): {e}',
+    pendingNote: '{p} newer entries pending.', pagesNote: 'Read in {n} pages, checked together.', failed: 'Verification FAILED ({c}): {e}',
     unreachable: 'Could not read: {e}', rejected: 'Answer rejected: {e}', ok: '✓ verified', pending: '… pending',
     bad: '✗ not verified', caption: '{n} of {t} entries', none: 'none', forgotten: 'Key removed from this browser.',
     consentMade: 'Consent {id} signed. Give the token to {r}.', revokedAt: 'Consent {id} revoked at {p}.',
@@ -61,7 +61,7 @@ const T = {
     imported: '已为 {s} 导入密钥。该密钥无法从本浏览器导出。', certValid: '有效期至 {d}',
     reading: '正在询问 {n} 个提供方…', readDone: '从 {p} 个提供方读取了 {n} 条记录。',
     verified: '已验证：截至检查点 {s}，这 {c} 条是您的全部记录；见证：{w}。',
-    pendingNote: '另有 {p} 条较新的记录待验证。', failed: '验证失败（{c}）：{e}',
+    pendingNote: '另有 {p} 条较新的记录待验证。', pagesNote: '分 {n} 页读取，合并验证。', failed: '验证失败（{c}）：{e}',
     unreachable: '无法读取：{e}', rejected: '回答被拒绝：{e}', ok: '✓ 已验证', pending: '… 待验证',
     bad: '✗ 未验证', caption: '共 {t} 条，显示 {n} 条', none: '无', forgotten: '已从本浏览器删除密钥。',
     consentMade: '授权 {id} 已签署。请将令牌交给 {r}。', revokedAt: '授权 {id} 已在 {p} 撤销。',
@@ -264,11 +264,52 @@ async function post(member, path, token) {
   });
   const body = await r.text();
   if (!r.ok) {
-    let msg = `HTTP ${r.status}`;
-    try { const e = JSON.parse(body).error; msg = `${e.code}: ${e.message}`; } catch (_) { /* not a wire error */ }
-    throw new Error(msg);
+    let msg = `HTTP ${r.status}`, code;
+    try { const e = JSON.parse(body).error; msg = `${e.code}: ${e.message}`; code = e.code; } catch (_) { /* not a wire error */ }
+    const err = new Error(msg); err.code = code;
+    throw err;
   }
   return body;
+}
+
+// pageOf reads which page a signed answer says it is ({from, next,
+// checkpoint}), to ask for the next one; it checks nothing: checkLog
+// verifies the pages together.
+function pageOf(token) {
+  const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return JSON.parse(new TextDecoder().decode(bytes)).page || null;
+}
+
+// MAX_PAGES is subjectcheck.MaxPages: a provider cannot keep the page walking.
+const MAX_PAGES = 1000;
+
+// walk reads the subject's log at m page by page (schemas.SubjectPageRequest):
+// the first page from index 0, each next one from where the previous one
+// ended, pinned to the first page's checkpoint and bounded by its until. A provider that no longer
+// keeps that checkpoint answers bad_log_range: the walk starts again, once;
+// a following page refused rate_limited is asked again a second later.
+async function walk(m, again = true) {
+  const id = state.identity;
+  const pages = [];
+  let page = '', retries = 0;
+  for (;;) {
+    if (pages.length >= MAX_PAGES) throw new Error(`more than ${MAX_PAGES} pages`);
+    const { token } = await callAsync('subjectRead', id.cert, id.x, m.id, Date.now(), signer(), page);
+    let answer;
+    try { answer = await post(m, '/v1/subject/inquiries', token); } catch (e) {
+      if (again && pages.length && e.code === 'bad_log_range') return walk(m, false);
+      // The provider's limit per address counts pages: a long walk slows down.
+      if (pages.length && e.code === 'rate_limited' && retries++ < 30) { await new Promise((r) => setTimeout(r, 1000)); continue; }
+      throw e;
+    }
+    pages.push(answer);
+    const pg = pageOf(answer);
+    if (!pg || !pg.next) return pages;
+    page = JSON.stringify({ from: pg.next, checkpoint: pg.checkpoint || 0, until: pg.until || 0 });
+  }
 }
 
 async function readOne(m) {
@@ -276,11 +317,11 @@ async function readOne(m) {
   const p = { id: m.id, org: m.organisation };
   const t0 = performance.now();
   try {
-    const { token } = await callAsync('subjectRead', id.cert, id.x, m.id, Date.now(), signer());
-    const answer = await post(m, '/v1/subject/inquiries', token);
+    const pages = await walk(m);
     const t1 = performance.now();
-    const res = call('checkLog', answer, m.id, id.cert, state.config.witnesses || 0, Date.now());
-    p.verifyMs = performance.now() - t1; p.fetchMs = t1 - t0; p.bytes = answer.length;
+    const res = call('checkLog', JSON.stringify(pages), m.id, id.cert, state.config.witnesses || 0, Date.now());
+    p.verifyMs = performance.now() - t1; p.fetchMs = t1 - t0;
+    p.bytes = pages.reduce((n, a) => n + a.length, 0); p.pages = pages.length;
     p.result = res;
     for (const e of res.entries) e.verified = res.verified;
     return [p, res.entries];
@@ -312,7 +353,10 @@ function renderProviders() {
     if (!p) continue;
     const li = document.createElement('li');
     li.dataset.provider = m.id;
-    if (p.fetchMs !== undefined) { li.dataset.fetchMs = p.fetchMs.toFixed(1); li.dataset.verifyMs = p.verifyMs.toFixed(1); li.dataset.bytes = String(p.bytes); }
+    if (p.fetchMs !== undefined) {
+      li.dataset.fetchMs = p.fetchMs.toFixed(1); li.dataset.verifyMs = p.verifyMs.toFixed(1);
+      li.dataset.bytes = String(p.bytes); li.dataset.pages = String(p.pages);
+    }
     const name = document.createElement('strong');
     name.textContent = `${m.organisation} (${m.id}) `;
     const detail = document.createElement('span'); detail.className = 'detail';
@@ -322,6 +366,7 @@ function renderProviders() {
       li.className = 'ok'; li.dataset.state = 'verified';
       const r = p.result;
       verdict = t('verified', { c: r.committed, s: r.checkpoint_size, w: r.witnesses.join(', ') || t('none') });
+      if (r.pages > 1) verdict += ' ' + t('pagesNote', { n: r.pages });
       if (r.pending) verdict += ' ' + t('pendingNote', { p: r.pending });
     } else {
       li.className = 'fail'; li.dataset.state = 'failed'; li.dataset.failedCheck = p.result.failed_check;

@@ -48,6 +48,8 @@ type Backend interface {
 	AppendInquiry(ctx context.Context, l store.Leaf) (store.Appended, error)
 	InquiryLeaves(ctx context.Context, from, to uint64) ([]store.StoredLeaf, error)
 	SubjectInquiries(ctx context.Context, subject string) ([]store.StoredLeaf, error)
+	SubjectInquiryPage(ctx context.Context, subject string, from uint64, limit int) ([]store.StoredLeaf, error)
+	SubjectInquiryIndexes(ctx context.Context, subject string) ([]uint64, error)
 	InquiryLogSize(ctx context.Context) (uint64, error)
 
 	AppendOutbound(ctx context.Context, l store.Leaf) (store.Appended, error)
@@ -649,6 +651,41 @@ func testSubjectIsolation(t *testing.T, o Opener) {
 	if _, err := b.SubjectInquiries(t.Context(), ""); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("empty subject: got %v, want ErrInvalid", err)
 	}
+	if ix, err := b.SubjectInquiryIndexes(t.Context(), "s1"); err != nil || !slices.Equal(ix, []uint64{0, 3, 6}) {
+		t.Fatalf("SubjectInquiryIndexes(s1) = %v, %v; want [0 3 6]", ix, err)
+	}
+	if ix, err := b.SubjectInquiryIndexes(t.Context(), "s3"); err != nil || len(ix) != 0 {
+		t.Fatalf("SubjectInquiryIndexes(s3) = %v, %v", ix, err)
+	}
+	// Pages: from an index (whether or not it is the subject's), at most limit.
+	for _, tc := range []struct {
+		from  uint64
+		limit int
+		want  []uint64
+	}{{0, 2, []uint64{0, 3}}, {1, 2, []uint64{3, 6}}, {3, 1, []uint64{3}}, {4, 10, []uint64{6}}, {7, 10, nil}} {
+		page, err := b.SubjectInquiryPage(t.Context(), "s1", tc.from, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint64
+		for _, sl := range page {
+			if sl.Subject != "s1" || !sameLeaf(sl.Leaf, leaf("s1", int(sl.Index))) {
+				t.Fatalf("SubjectInquiryPage(s1) returned %+v", sl)
+			}
+			got = append(got, sl.Index)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Fatalf("SubjectInquiryPage(s1, %d, %d) = %v, want %v", tc.from, tc.limit, got, tc.want)
+		}
+	}
+	for _, bad := range []struct {
+		subject string
+		limit   int
+	}{{"", 1}, {"s1", 0}, {"s1", -1}} {
+		if _, err := b.SubjectInquiryPage(t.Context(), bad.subject, 0, bad.limit); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("SubjectInquiryPage(%q, limit %d): got %v, want ErrInvalid", bad.subject, bad.limit, err)
+		}
+	}
 	// Outbound entries are not the subject's inquiry log.
 	if _, err := b.AppendOutbound(t.Context(), leaf("s1", 100)); err != nil {
 		t.Fatal(err)
@@ -886,13 +923,15 @@ func testClosedUnavailable(t *testing.T, o Opener) {
 			_, err := b.CommitBatch(ctx, []store.Commit{commit("bank-a", "r1", "c1", 1, leaf("s1", 1))})
 			return err
 		},
-		"AppendInquiry":    func() error { _, err := b.AppendInquiry(ctx, leaf("s1", 1)); return err },
-		"InquiryLeaves":    func() error { _, err := b.InquiryLeaves(ctx, 0, 1); return err },
-		"SubjectInquiries": func() error { _, err := b.SubjectInquiries(ctx, "s1"); return err },
-		"InquiryLogSize":   func() error { _, err := b.InquiryLogSize(ctx); return err },
-		"AppendOutbound":   func() error { _, err := b.AppendOutbound(ctx, leaf("s1", 1)); return err },
-		"OutboundLeaves":   func() error { _, err := b.OutboundLeaves(ctx, 0, 1); return err },
-		"OutboundLogSize":  func() error { _, err := b.OutboundLogSize(ctx); return err },
+		"AppendInquiry":         func() error { _, err := b.AppendInquiry(ctx, leaf("s1", 1)); return err },
+		"InquiryLeaves":         func() error { _, err := b.InquiryLeaves(ctx, 0, 1); return err },
+		"SubjectInquiries":      func() error { _, err := b.SubjectInquiries(ctx, "s1"); return err },
+		"SubjectInquiryPage":    func() error { _, err := b.SubjectInquiryPage(ctx, "s1", 0, 1); return err },
+		"SubjectInquiryIndexes": func() error { _, err := b.SubjectInquiryIndexes(ctx, "s1"); return err },
+		"InquiryLogSize":        func() error { _, err := b.InquiryLogSize(ctx); return err },
+		"AppendOutbound":        func() error { _, err := b.AppendOutbound(ctx, leaf("s1", 1)); return err },
+		"OutboundLeaves":        func() error { _, err := b.OutboundLeaves(ctx, 0, 1); return err },
+		"OutboundLogSize":       func() error { _, err := b.OutboundLogSize(ctx); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, store.ErrUnavailable) {
