@@ -186,7 +186,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger, options ...Optio
 
 	// 11. The provider: the member and subject APIs.
 	prov, err := server.New(server.Options{
-		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: decisions,
+		ID: cfg.ID, Jurisdiction: cfg.Jurisdiction, Keys: nk, Registries: regs, Store: st, Policy: decisions, QueryLimits: pol,
 		Catalog: levels, Skew: cfg.ClockSkew.D(), Logger: logger, Observer: metrics,
 		Sequencer: lg.Inquiry, Log: lg.InquiryTree, OutboundLog: lg.OutboundTree, FreeReportsPerYear: cfg.FreeReportsPerYear,
 		SubjectReads: server.SubjectReadLimit{PerHour: cfg.SubjectReads.PerHour, Burst: cfg.SubjectReads.Burst},

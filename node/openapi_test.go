@@ -184,7 +184,7 @@ func TestOpenAPIJOSETypes(t *testing.T) {
 	onWire := []string{schemas.TypQuery, schemas.TypResponse, schemas.TypDiscover, schemas.TypDiscovery, schemas.TypCatalog,
 		schemas.TypJointRequest, schemas.TypJointAnswer, feeds.TypRequest, schemas.TypSubjectRead, schemas.TypSubjectLog,
 		schemas.TypRevocation, schemas.TypObjection, schemas.TypRepair, schemas.TypRightsStatus, schemas.TypRightsList, schemas.TypReportRequest, schemas.TypSubjectReport,
-		schemas.TypRegistry}
+		schemas.TypRegistry, schemas.TypConsentStatus, schemas.TypConsentStatusAnswer}
 	named := map[string]bool{}
 	note := func(where string, c openapi3.Content) {
 		for media, mt := range c {

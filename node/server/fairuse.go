@@ -13,9 +13,9 @@ import (
 	"github.com/creditexchange/node/schemas"
 )
 
-// queryLimits is implemented by deciders whose policy limits query rates
-// (policy.Engine, policy.Holder).
-type queryLimits interface {
+// QueryLimits are the policy's query-rate limits per purpose
+// (policy.Holder, policy.Engine).
+type QueryLimits interface {
 	QueryLimit(purpose string) policy.QueryLimit
 }
 
@@ -37,11 +37,10 @@ func (p *Provider) addFairUse(ctx context.Context, in *policy.Input, cons *conse
 		in.Consent.DataFrom = cons.Claims.DataFrom
 		in.Consent.DataTo = cons.Claims.DataTo
 	}
-	ql, ok := p.opts.Policy.(queryLimits)
-	if !ok {
+	if p.opts.QueryLimits == nil { // only a Provider built without New (unit tests) has none
 		return nil
 	}
-	limit := ql.QueryLimit(in.Purpose)
+	limit := p.opts.QueryLimits.QueryLimit(in.Purpose)
 	if limit.Period <= 0 {
 		return nil
 	}

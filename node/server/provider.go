@@ -33,6 +33,10 @@ type Options struct {
 	Registries   Registries
 	Store        Store
 	Policy       Decider
+	// QueryLimits are the policy's fair-use limits; default: Policy's own,
+	// if it has them (a policy.Holder). New refuses a provider without
+	// them, which would enforce none.
+	QueryLimits QueryLimits
 	// Catalog maps each category this node provides to its sharing level.
 	Catalog map[string]string
 	Skew    time.Duration
@@ -106,6 +110,12 @@ func New(opts Options) (*Provider, error) {
 		return nil, errors.New("server: Keys, Registries, Store and Policy are required")
 	case opts.Skew <= 0:
 		return nil, errors.New("server: Skew must be positive")
+	}
+	if opts.QueryLimits == nil {
+		opts.QueryLimits, _ = opts.Policy.(QueryLimits)
+	}
+	if opts.QueryLimits == nil {
+		return nil, errors.New("server: QueryLimits is required (the policy's fair-use limits)")
 	}
 	if opts.Rights == nil {
 		opts.Rights, _ = opts.Store.(RightsStore)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,5 +285,19 @@ func TestRevokeStoredOnlyAfterLogCommit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A provider whose decider cannot say the policy's fair-use limits is
+// refused at construction: it would enforce none (a decider wrapped for
+// speed, such as policy.Pool, must come with QueryLimits).
+func TestNewRequiresQueryLimits(t *testing.T) {
+	nk, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{ID: "tax-dept", Keys: nk, Registries: &fakeRegistries{view: &fakeView{}}, Store: &fakeStore{}, Policy: &countingDecider{}, Skew: time.Minute}
+	if _, err := New(o); err == nil || !strings.Contains(err.Error(), "QueryLimits") {
+		t.Fatalf("New without query limits: %v", err)
 	}
 }
