@@ -214,3 +214,5 @@ func wantCode(t *testing.T, err error, code schemas.Code) {
 		}
 	}
 }
+
+func (registry) SubjectCertRevoked(string, string) bool { return false }

@@ -20,6 +20,9 @@ import (
 type Registrars interface {
 	// RegistrarKey returns the signing key `kid` of member `id` if that member holds the "registrar" role.
 	RegistrarKey(memberID, kid string) (ed25519.PublicKey, bool)
+	// SubjectCertRevoked reports whether registrar revoked the subject
+	// certificate certID (a lost or stolen key): its consents stop working.
+	SubjectCertRevoked(registrar, certID string) bool
 }
 
 // SubjectCert is a subject certificate: a registrar's binding of a subject id
@@ -130,15 +133,8 @@ func IssueSubjectCert(registrar crypto.Signer, registrarID, kid string, subject,
 	return jose.Sign(registrar, kid, schemas.TypSubjectCert, payload)
 }
 
-// revokedCerts is implemented by a registry that lists the subject
-// certificates each registrar revoked (*registry.Registry).
-type revokedCerts interface {
-	SubjectCertRevoked(registrar, certID string) bool
-}
-
 // VerifySubjectCert checks that tok is a subject certificate signed by a
-// registrar's registered key, not revoked by that registrar (when reg lists
-// revocations), valid at now within skew, binding a well-formed subject id
+// registrar's registered key, not revoked by that registrar, valid at now within skew, binding a well-formed subject id
 // to an Ed25519 key. Every failure has code subject_cert_invalid.
 func VerifySubjectCert(tok []byte, reg Registrars, now time.Time, skew time.Duration) (*SubjectCert, error) {
 	skew = nonNegative(skew)
@@ -162,7 +158,7 @@ func VerifySubjectCert(tok []byte, reg Registrars, now time.Time, skew time.Dura
 	if _, _, err := jose.Verify(tok, schemas.TypSubjectCert, regKey); err != nil {
 		return nil, fail(err, "subject certificate signature does not verify")
 	}
-	if rv, ok := reg.(revokedCerts); ok && rv.SubjectCertRevoked(cert.Claims.Issuer, cert.Claims.ID) {
+	if reg.SubjectCertRevoked(cert.Claims.Issuer, cert.Claims.ID) {
 		return nil, fail(nil, "subject certificate revoked by its registrar")
 	}
 	if expired(cert.Claims.Expiry, now, skew) {

@@ -362,3 +362,5 @@ func TestHandlerErrorCarriesRequestIDAndLogIndex(t *testing.T) {
 		t.Fatalf("error = %+v", e)
 	}
 }
+
+func (fakeReg) SubjectCertRevoked(string, string) bool { return false }

@@ -155,3 +155,5 @@ func TestPreAuthEvictionSummarises(t *testing.T) {
 		t.Fatalf("%d entries after flush", len(s.entries))
 	}
 }
+
+func (view) SubjectCertRevoked(string, string) bool { return false }

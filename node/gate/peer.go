@@ -16,6 +16,9 @@ type RegistryView interface {
 	MemberByFingerprint(fp string) (string, bool)
 	SigningKey(memberID, kid string) (ed25519.PublicKey, bool)
 	RegistrarKey(memberID, kid string) (ed25519.PublicKey, bool)
+	// SubjectCertRevoked reports whether registrar revoked a subject
+	// certificate: consents and requests under it are refused.
+	SubjectCertRevoked(registrar, certID string) bool
 	EncryptionKey(memberID string) (*ecdh.PublicKey, string, bool)
 }
 

@@ -301,3 +301,5 @@ func TestNewRequiresQueryLimits(t *testing.T) {
 		t.Fatalf("New without query limits: %v", err)
 	}
 }
+
+func (*fakeView) SubjectCertRevoked(string, string) bool { return false }

@@ -205,3 +205,5 @@ type fixedData struct{ d *joint.Dataset }
 func (f fixedData) JointData(ctx context.Context, categories []string) (*joint.Dataset, error) {
 	return f.d, nil
 }
+
+func (fakeReg) SubjectCertRevoked(string, string) bool { return false }

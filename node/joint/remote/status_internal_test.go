@@ -475,3 +475,5 @@ func wireCode(t *testing.T, status int, body []byte) schemas.Code {
 	}
 	return eb.Error.Code
 }
+
+func (stReg) SubjectCertRevoked(string, string) bool { return false }
