@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,8 +53,27 @@ func startFed(t *testing.T, prepare ...func(*devnet.Network)) *fed {
 }
 
 // startFedSpecs is startFed with another list of nodes (it must still hold
-// bank-a, tax-dept and the registrar market-reg).
+// bank-a, tax-dept and the registrar market-reg). Ports are picked free
+// when the network is built and bound when the nodes start; another test
+// process may bind one in between, so a federation whose node finds its
+// port taken is built again, up to three times.
 func startFedSpecs(t *testing.T, nodes []devnet.Spec, prepare ...func(*devnet.Network)) *fed {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		f, err := tryStartFed(t, nodes, prepare...)
+		if err == nil {
+			return f
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("building the federation again: %v", err)
+	}
+}
+
+// tryStartFed builds the network and starts its nodes; a node that cannot
+// bind its port stops the nodes started so far and is returned as an error.
+func tryStartFed(t *testing.T, nodes []devnet.Spec, prepare ...func(*devnet.Network)) (*fed, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -76,6 +97,15 @@ func startFedSpecs(t *testing.T, nodes []devnet.Spec, prepare ...func(*devnet.Ne
 	}
 	f := &fed{net: n, nodes: map[string]*node.Node{}, smes: smes, stops: map[string]func() <-chan struct{}{}}
 	done := make(chan struct{}, len(n.Specs))
+	stopAll := func() {
+		cancel()
+		for range f.nodes {
+			<-done
+		}
+		for _, nd := range f.nodes {
+			nd.Close()
+		}
+	}
 	for _, s := range n.Specs {
 		nd, err := node.Open(ctx, n.NodeDir(s.ID), quietLogger())
 		if err != nil {
@@ -86,33 +116,34 @@ func startFedSpecs(t *testing.T, nodes []devnet.Spec, prepare ...func(*devnet.Ne
 		ready := make(chan struct{})
 		nctx, ncancel := context.WithCancel(ctx)
 		served := make(chan struct{})
+		failed := make(chan error, 1)
 		f.stops[s.ID] = func() <-chan struct{} { ncancel(); return served }
 		go func() {
 			if err := nd.Serve(nctx, func() { close(ready) }); err != nil {
-				t.Errorf("serve %s: %v", s.ID, err)
+				select {
+				case <-ready:
+					t.Errorf("serve %s: %v", s.ID, err)
+				default:
+					failed <- fmt.Errorf("serve %s: %w", s.ID, err)
+				}
 			}
 			close(served)
 			done <- struct{}{}
 		}()
 		select {
 		case <-ready:
+		case err := <-failed:
+			stopAll()
+			return nil, err
 		case <-time.After(10 * time.Second):
 			t.Fatalf("node %s did not start", s.ID)
 		}
 	}
-	t.Cleanup(func() {
-		cancel()
-		for range n.Specs {
-			<-done
-		}
-		for _, nd := range f.nodes {
-			nd.Close()
-		}
-	})
+	t.Cleanup(stopAll)
 	if f.subj, err = n.EnrolSubject("market-reg", smes[0].USCC); err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return f, nil
 }
 
 func (f *fed) bank() *peer.Client { return f.nodes["bank-a"].Client }
