@@ -124,6 +124,11 @@ func TestCreditReportInBrowser(t *testing.T) {
 		t.Fatalf("verified JSON download: %+v", verified)
 	}
 	screenshot(t, b, "7-credit-report")
+	run(t, b, "switch to Chinese", chromedp.Click(chromedp.ID("lang")))
+	if h, a := text(t, b, art+" h3"), text(t, b, art+` a[data-kind="jws"]`); !strings.Contains(h, "已验证") || !strings.Contains(a, "下载") || text(t, b, "#rep-h") != "我的信用报告" {
+		t.Fatalf("report in Chinese: heading %q, link %q", h, a)
+	}
+	run(t, b, "switch back", chromedp.Click(chromedp.ID("lang")))
 
 	f.hider.alterReport.Store(true)
 	requestReport(t, b, "tax-dept")
@@ -146,8 +151,18 @@ func TestCreditReportInBrowser(t *testing.T) {
 	screenshot(t, b, "8-credit-report-altered")
 	f.hider.alterReport.Store(false)
 
-	// tax-dept has answered one report; the second of the year is the last free one.
-	requestReport(t, b, "tax-dept")
+	// tax-dept has answered one report; the second of the year is the last
+	// free one, asked with the keyboard: the button follows the provider
+	// choice in the focus order.
+	run(t, b, "choose tax-dept with the keyboard",
+		chromedp.Poll[chromedp.Void](`(delete document.body.dataset.report, true)`),
+		chromedp.SetValue(chromedp.ID("r-provider"), "tax-dept"),
+		chromedp.Focus(chromedp.ID("r-provider")),
+		chromedp.KeyEvent("\t"))
+	if id := get(t, b, "focused element", chromedp.Evaluate[string](`document.activeElement.id`)); id != "r-request" {
+		t.Fatalf("Tab from the provider choice focuses %q", id)
+	}
+	run(t, b, "request with Enter", chromedp.KeyEvent("\r"), chromedp.Poll[chromedp.Void](`document.body.dataset.report !== undefined`))
 	if st := attr(t, b, art, "data-state"); st != "verified" {
 		t.Fatalf("second report at tax-dept: %q: %s", st, text(t, b, art))
 	}
