@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,7 +77,7 @@ func download(t *testing.T, b context.Context, sel string) []byte {
 // report altered in transit (tax-dept's, through the proxy) is shown in red
 // with the failed signature check and its records marked not verified,
 // not dropped. A report past the year's free reports is refused, and the
-// page shows the code.
+// page shows the code. Asked at all providers, every answer is shown.
 func TestCreditReportInBrowser(t *testing.T) {
 	f := startFed(t, 1)
 	sme := f.smes[0].USCC
@@ -175,5 +176,20 @@ func TestCreditReportInBrowser(t *testing.T) {
 	}
 	if n := get(t, b, "download links of a refusal", chromedp.Evaluate[int](`document.querySelectorAll('#reports article[data-provider="tax-dept"] a').length`)); n != 0 {
 		t.Fatalf("a refusal offers %d downloads", n)
+	}
+
+	// All providers at once: each answer is shown, none dropped; bank-a
+	// holds no records on the SME and says so, signed.
+	requestReport(t, b, "")
+	states := get(t, b, "report states", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#reports article')].map((a) => a.dataset.provider + '=' + a.dataset.state)`))
+	slices.Sort(states)
+	if want := []string{"bank-a=verified", "market-reg=verified", "tax-dept=refused"}; !slices.Equal(states, want) {
+		t.Fatalf("reports of all providers: %v, want %v", states, want)
+	}
+	if s := text(t, b, `#reports article[data-provider="bank-a"]`); !strings.Contains(s, "No records.") {
+		t.Fatalf("bank-a's empty report shown as %q", s)
+	}
+	if s := text(t, b, "#status"); s != "Credit reports: 2 verified, 0 not verified, 1 refused." {
+		t.Fatalf("status after asking all: %q", s)
 	}
 }
