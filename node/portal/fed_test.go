@@ -43,9 +43,9 @@ type fed struct {
 func specs() []devnet.Spec {
 	return []devnet.Spec{
 		{ID: "bank-a", Organisation: "Bank A", USCC: "91110000100000016D", Roles: []string{"bank"}},
-		// tax-dept keeps the production limit of free reports (2 a year).
+		// tax-dept gives few free reports, so that a test reaches the limit.
 		{ID: "tax-dept", Organisation: "Tax Service", USCC: "11110000000013127H", Roles: []string{"department"},
-			Catalog: map[string]string{"tax_payment": "authorised", "social_insurance": "authorised"}, FreeReportsPerYear: 2},
+			Catalog: map[string]string{"tax_payment": "authorised", "social_insurance": "authorised"}, FreeReportsPerYear: 3},
 		{ID: "market-reg", Organisation: "Market Regulation", USCC: "11110000000017232M", Roles: []string{"department", "registrar"},
 			Catalog: map[string]string{"registration": "public", "administrative_penalty": "shared"}},
 	}
@@ -176,11 +176,14 @@ func (f *fed) publicURL(id string) string {
 // as a provider hiding an inquiry would. Once alterReport is set, it
 // changes the records of a signed credit report in transit and keeps the
 // provider's signature, as a party between the subject and the provider
-// would.
+// would. Once otherSubject is set to a subject id, it re-signs the report
+// with the provider's key as that subject's, as a provider passing off
+// another subject's report would.
 type hider struct {
-	srv         *httptest.Server
-	hide        atomic.Bool
-	alterReport atomic.Bool
+	srv          *httptest.Server
+	hide         atomic.Bool
+	alterReport  atomic.Bool
+	otherSubject atomic.Pointer[string]
 }
 
 func newHider(t testing.TB, target string, k *keys.NodeKeys) *hider {
@@ -193,8 +196,14 @@ func newHider(t testing.TB, target string, k *keys.NodeKeys) *hider {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // the test's own loopback node
 	rp.ModifyResponse = func(resp *http.Response) error {
-		if h.alterReport.Load() && resp.Request.URL.Path == "/v1/subject/report" && resp.StatusCode == http.StatusOK {
-			return alterReport(resp)
+		if resp.Request.URL.Path == "/v1/subject/report" && resp.StatusCode == http.StatusOK {
+			if other := h.otherSubject.Load(); other != nil {
+				return reportOf(resp, *other, k)
+			}
+			if h.alterReport.Load() {
+				return alterReport(resp)
+			}
+			return nil
 		}
 		if !h.hide.Load() || resp.Request.URL.Path != "/v1/subject/inquiries" || resp.StatusCode != http.StatusOK {
 			return nil
@@ -256,6 +265,33 @@ func alterReport(resp *http.Response) error {
 	resp.Body = io.NopCloser(bytes.NewReader(altered))
 	resp.ContentLength = int64(len(altered))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(altered)))
+	return nil
+}
+
+// reportOf re-signs a report with k as the report of subject.
+func reportOf(resp *http.Response, subject string, k *keys.NodeKeys) error {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	payload, _, err := jose.Verify(body, schemas.TypSubjectReport, k.SigningPublic())
+	if err != nil {
+		return err
+	}
+	var rep schemas.SubjectReport
+	if err := json.Unmarshal(payload, &rep); err != nil {
+		return err
+	}
+	rep.Subject = subject
+	b, _ := json.Marshal(rep)
+	forged, err := jose.Sign(k.Signer, k.SigningKID, schemas.TypSubjectReport, b)
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(forged))
+	resp.ContentLength = int64(len(forged))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(forged)))
 	return nil
 }
 

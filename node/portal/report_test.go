@@ -76,7 +76,8 @@ func download(t *testing.T, b context.Context, sel string) []byte {
 // answer, which verifies as `creditnode subject report` verifies it. A
 // report altered in transit (tax-dept's, through the proxy) is shown in red
 // with the failed signature check and its records marked not verified,
-// not dropped. A report past the year's free reports is refused, and the
+// not dropped; another subject's report, signed by the provider, is red
+// too. A report past the year's free reports is refused, and the
 // page shows the code. Asked at all providers, every answer is shown.
 func TestCreditReportInBrowser(t *testing.T) {
 	f := startFed(t, 1)
@@ -152,8 +153,21 @@ func TestCreditReportInBrowser(t *testing.T) {
 	screenshot(t, b, "8-credit-report-altered")
 	f.hider.alterReport.Store(false)
 
-	// tax-dept has answered one report; the second of the year is the last
-	// free one, asked with the keyboard: the button follows the provider
+	// tax-dept answers with another subject's report, signed with its own
+	// key: the signature verifies, the subject does not.
+	other := f.smes[1].USCC
+	f.hider.otherSubject.Store(&other)
+	requestReport(t, b, "tax-dept")
+	if st := attr(t, b, art, "data-state"); st != "failed" {
+		t.Fatalf("another subject's report: state %q: %s", st, text(t, b, art))
+	}
+	if s := text(t, b, art); !strings.Contains(s, "FAILED") || !strings.Contains(s, "report of \""+other+"\"") {
+		t.Fatalf("another subject's report shown as %q", s)
+	}
+	f.hider.otherSubject.Store(nil)
+
+	// tax-dept has answered two reports (free_reports_per_year 3 in the
+	// fixture); the third of the year is the last free one, asked with the keyboard: the button follows the provider
 	// choice in the focus order.
 	run(t, b, "choose tax-dept with the keyboard",
 		chromedp.Poll[chromedp.Void](`(delete document.body.dataset.report, true)`),
@@ -169,7 +183,7 @@ func TestCreditReportInBrowser(t *testing.T) {
 	}
 	requestReport(t, b, "tax-dept")
 	if st, code := attr(t, b, art, "data-state"), attr(t, b, art, "data-code"); st != "refused" || code != "free_reports_exhausted" {
-		t.Fatalf("third report at tax-dept: state %q code %q: %s", st, code, text(t, b, art))
+		t.Fatalf("fourth report at tax-dept: state %q code %q: %s", st, code, text(t, b, art))
 	}
 	if s := text(t, b, art); !strings.Contains(s, "free_reports_exhausted") || !strings.Contains(s, "No free reports left this year") {
 		t.Fatalf("refusal shown as %q", s)
