@@ -40,6 +40,8 @@ func (v *verifier) exports() js.Value {
 	o.Set("repair", promiseFunc(v.repair))
 	o.Set("rightsStatus", promiseFunc(v.rightsStatus))
 	o.Set("openRights", jsonFunc(v.openRights))
+	o.Set("reportRequest", promiseFunc(v.reportRequest))
+	o.Set("openReport", jsonFunc(v.openReport))
 	return o
 }
 
@@ -386,6 +388,43 @@ func (v *verifier) openRights(args []js.Value) (any, error) {
 	}
 	if out.Subject != arg(args, 2) {
 		return nil, fmt.Errorf("the provider answered with the rights of %q", out.Subject)
+	}
+	return out, nil
+}
+
+// reportRequest(cert, publicX, provider, nowMillis, sign) makes the signed
+// request for the subject's own credit report `subject report` sends
+// (consent.ReportRequest). The provider answering it spends one of the
+// subject's free reports of the year.
+func (v *verifier) reportRequest(args []js.Value) (any, error) {
+	s, err := newBrowserSigner(arg(args, 1), args, 4)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := consent.ReportRequest(s, []byte(arg(args, 0)), arg(args, 2), argTime(args, 3))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"token": string(tok)}, nil
+}
+
+// openReport(answer, provider, subject) verifies a provider's signed credit
+// report (subjectcheck.OpenReport, as `subject report` does) under the
+// loaded registry, and that it is the report of subject: another subject's
+// records are not shown as the reader's.
+func (v *verifier) openReport(args []js.Value) (any, error) {
+	if v.reg == nil {
+		return nil, errors.New("no verified registry")
+	}
+	out, err := subjectcheck.OpenReport([]byte(arg(args, 0)), arg(args, 1), v.reg)
+	if err != nil {
+		return nil, err
+	}
+	if out.Subject != arg(args, 2) {
+		return nil, fmt.Errorf("the provider answered with the report of %q", out.Subject)
+	}
+	if out.Records == nil {
+		out.Records = []schemas.RecordOut{}
 	}
 	return out, nil
 }

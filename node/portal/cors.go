@@ -6,10 +6,12 @@ import (
 )
 
 // corsPaths are the subject routes a portal page may call on another
-// member's public listener: reading one's log and exercising one's rights.
+// member's public listener: reading one's log, reading one's own credit
+// report and exercising one's rights.
 // Nothing else on a public listener is open to another origin.
 var corsPaths = []string{
 	"/v1/subject/inquiries",
+	"/v1/subject/report",
 	"/v1/consent/revoke",
 	"/v1/subject/objections",
 	"/v1/subject/repairs",

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,8 +43,9 @@ type fed struct {
 func specs() []devnet.Spec {
 	return []devnet.Spec{
 		{ID: "bank-a", Organisation: "Bank A", USCC: "91110000100000016D", Roles: []string{"bank"}},
+		// tax-dept gives few free reports, so that a test reaches the limit.
 		{ID: "tax-dept", Organisation: "Tax Service", USCC: "11110000000013127H", Roles: []string{"department"},
-			Catalog: map[string]string{"tax_payment": "authorised", "social_insurance": "authorised"}},
+			Catalog: map[string]string{"tax_payment": "authorised", "social_insurance": "authorised"}, FreeReportsPerYear: 3},
 		{ID: "market-reg", Organisation: "Market Regulation", USCC: "11110000000017232M", Roles: []string{"department", "registrar"},
 			Catalog: map[string]string{"registration": "public", "administrative_penalty": "shared"}},
 	}
@@ -171,10 +173,17 @@ func (f *fed) publicURL(id string) string {
 // hider forwards everything to a provider's public listener; once hide is
 // set, it drops the subject's denied entries from the provider's answer to
 // a read and signs the doctored answer with the provider's registered key,
-// as a provider hiding an inquiry would.
+// as a provider hiding an inquiry would. Once alterReport is set, it
+// changes the records of a signed credit report in transit and keeps the
+// provider's signature, as a party between the subject and the provider
+// would. Once otherSubject is set to a subject id, it re-signs the report
+// with the provider's key as that subject's, as a provider passing off
+// another subject's report would.
 type hider struct {
-	srv  *httptest.Server
-	hide atomic.Bool
+	srv          *httptest.Server
+	hide         atomic.Bool
+	alterReport  atomic.Bool
+	otherSubject atomic.Pointer[string]
 }
 
 func newHider(t testing.TB, target string, k *keys.NodeKeys) *hider {
@@ -187,6 +196,15 @@ func newHider(t testing.TB, target string, k *keys.NodeKeys) *hider {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // the test's own loopback node
 	rp.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.URL.Path == "/v1/subject/report" && resp.StatusCode == http.StatusOK {
+			if other := h.otherSubject.Load(); other != nil {
+				return reportOf(resp, *other, k)
+			}
+			if h.alterReport.Load() {
+				return alterReport(resp)
+			}
+			return nil
+		}
 		if !h.hide.Load() || resp.Request.URL.Path != "/v1/subject/inquiries" || resp.StatusCode != http.StatusOK {
 			return nil
 		}
@@ -217,6 +235,64 @@ func newHider(t testing.TB, target string, k *keys.NodeKeys) *hider {
 	h.srv = httptest.NewTLSServer(rp)
 	t.Cleanup(h.srv.Close)
 	return h
+}
+
+// alterReport rewrites every record's data in a signed report to an
+// invented debt, keeping the header and signature of the original.
+func alterReport(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	parts := strings.Split(string(body), ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("report is not a compact JWS")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return err
+	}
+	var rep schemas.SubjectReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return err
+	}
+	for i := range rep.Records {
+		rep.Records[i].Data = json.RawMessage(`{"arrears":"9999999"}`)
+	}
+	b, _ := json.Marshal(rep)
+	altered := []byte(parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + parts[2])
+	resp.Body = io.NopCloser(bytes.NewReader(altered))
+	resp.ContentLength = int64(len(altered))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(altered)))
+	return nil
+}
+
+// reportOf re-signs a report with k as the report of subject.
+func reportOf(resp *http.Response, subject string, k *keys.NodeKeys) error {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	payload, _, err := jose.Verify(body, schemas.TypSubjectReport, k.SigningPublic())
+	if err != nil {
+		return err
+	}
+	var rep schemas.SubjectReport
+	if err := json.Unmarshal(payload, &rep); err != nil {
+		return err
+	}
+	rep.Subject = subject
+	b, _ := json.Marshal(rep)
+	forged, err := jose.Sign(k.Signer, k.SigningKID, schemas.TypSubjectReport, b)
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(forged))
+	resp.ContentLength = int64(len(forged))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(forged)))
+	return nil
 }
 
 // route sends subjects to tax-dept through the hider (a registry mutation).

@@ -126,11 +126,18 @@ func TestCORSOpensSubjectRoutesToMembersOnly(t *testing.T) {
 	if w.Code != http.StatusTeapot || w.Header().Get("Access-Control-Allow-Origin") != "https://127.0.0.1:7444" {
 		t.Fatalf("member request: %d %v", w.Code, w.Header())
 	}
+	// The credit report is a subject route too: the page asks for it cross-origin.
+	w = serve(h, http.MethodOptions, "/v1/subject/report", pre)
+	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != "https://tax.example:8443" ||
+		w.Header().Get("Access-Control-Allow-Methods") != "POST" {
+		t.Fatalf("member preflight of the report: %d %v", w.Code, w.Header())
+	}
 	for name, c := range map[string]struct {
 		method, path, origin string
 	}{
 		"stranger preflight":       {http.MethodOptions, "/v1/subject/inquiries", "https://evil.example"},
 		"stranger request":         {http.MethodPost, "/v1/subject/inquiries", "https://evil.example"},
+		"stranger report":          {http.MethodPost, "/v1/subject/report", "https://evil.example"},
 		"scheme differs":           {http.MethodPost, "/v1/subject/inquiries", "http://127.0.0.1:7444"},
 		"not a subject route":      {http.MethodOptions, "/v1/query", "https://127.0.0.1:7444"},
 		"checkpoint is not opened": {http.MethodGet, "/.well-known/checkpoint", "https://127.0.0.1:7444"},

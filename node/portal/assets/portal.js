@@ -40,6 +40,12 @@ const T = {
     status: 'Status', filed: 'Filed', due: 'Answer due by', outcome: 'Outcome', overdue: 'OVERDUE',
     objFiled: 'Objection {id} filed at {p}; the answer is due by {d}.', objFailed: 'The objection was not filed: {e}',
     st_open: 'open', st_corrected: 'corrected', st_removed: 'removed', st_upheld: 'upheld',
+    repTitle: 'My credit report', repHelp: 'Ask a provider for every record it holds on you, signed by it. Each report uses one of your free reports of the year at that provider; reading your inquiry log is free.',
+    repRequest: 'Get my credit report', repAsking: 'Asking {n} providers for your credit report…', repDone: 'Credit reports: {ok} verified, {bad} not verified, {ref} refused.',
+    repVerified: 'Signed by {p} and verified: {n} records, issued {d}.', repFailed: 'Verification FAILED: {e}. The records below are what the provider sent; they are not verified.',
+    repRefused: 'Refused ({c}): {e}', repExhausted: 'No free reports left this year at {p}.',
+    repNone: 'No records.', disputed: 'Disputed', yes: 'yes — under your objection', no: 'no', details: 'Details',
+    repJWS: 'Download the signed report ({f})', repJSON: 'Download the verified JSON ({f})', repReceipt: 'Logged at {p} as entry {i}.',
   },
   zh: {
     skip: '跳到正文', title: '谁查询了我？', keyTitle: '您的密钥',
@@ -77,6 +83,12 @@ const T = {
     status: '状态', filed: '提出时间', due: '答复期限', outcome: '处理结果', overdue: '已逾期',
     objFiled: '异议 {id} 已提交至 {p}；答复期限为 {d}。', objFailed: '异议未能提交：{e}',
     st_open: '处理中', st_corrected: '已更正', st_removed: '已删除', st_upheld: '维持原记录',
+    repTitle: '我的信用报告', repHelp: '向提供方索取其持有的关于您的全部记录（由其签名）。每份报告占用您在该提供方本年度的一次免费报告；读取查询记录免费。',
+    repRequest: '获取我的信用报告', repAsking: '正在向 {n} 个提供方索取信用报告…', repDone: '信用报告：{ok} 份已验证，{bad} 份未验证，{ref} 份被拒绝。',
+    repVerified: '由 {p} 签名并已验证：{n} 条记录，出具时间 {d}。', repFailed: '验证失败：{e}。以下记录为提供方发送的内容，未经验证。',
+    repRefused: '被拒绝（{c}）：{e}', repExhausted: '您今年在 {p} 的免费报告已用完。',
+    repNone: '无记录。', disputed: '有争议', yes: '是——您的异议处理中', no: '否', details: '内容',
+    repJWS: '下载签名报告（{f}）', repJSON: '下载已验证的 JSON（{f}）', repReceipt: '已记入 {p} 的日志，第 {i} 条。',
   },
 };
 
@@ -101,7 +113,7 @@ function applyLang() {
   b.lang = state.lang === 'zh' ? 'en' : 'zh';
   if (state.statusKey) say(...state.statusKey);
   if (state.reg) $('federation').textContent = t('federation', { f: state.reg.federation });
-  showIdentity(); renderProviders(); renderTimeline(); renderConsents(); renderObjections();
+  showIdentity(); renderProviders(); renderTimeline(); renderConsents(); renderObjections(); renderReports();
 }
 
 // --- IndexedDB: the key (a CryptoKey, structured-cloned, not extractable) and consents.
@@ -170,6 +182,8 @@ function fillMembers() {
   for (const m of state.members) op.append(new Option(`${m.organisation} (${m.id})`, m.id));
   const fp = $('f-provider');
   for (const m of state.members) fp.append(new Option(m.organisation, m.id));
+  const rp = $('r-provider');
+  for (const m of state.members) rp.append(new Option(`${m.organisation} (${m.id})`, m.id));
 }
 
 function showIdentity() {
@@ -254,7 +268,7 @@ async function completePending(cert) {
 
 async function forget() {
   await idb('identity', 'readwrite', (s) => s.delete('subject'));
-  state.identity = null; state.entries = []; state.providers = {};
+  state.identity = null; state.entries = []; state.providers = {}; state.reports = [];
   say('forgotten'); applyLang(); $('key-files').focus();
 }
 
@@ -443,6 +457,138 @@ function exportJSON() {
     exported_at: new Date().toISOString(), providers, entries: filtered() }, null, 2));
 }
 
+// --- credit report (each one spends a free report of the year at the provider)
+
+// decodePayload reads a compact JWS's payload without checking it: only to
+// show, marked not verified, what a provider sent when it does not verify.
+function decodePayload(token) {
+  try {
+    const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (_) { return null; }
+}
+
+async function reportOne(m) {
+  const id = state.identity;
+  const r = { provider: m.id };
+  let answer;
+  try {
+    const { token } = await callAsync('reportRequest', id.cert, id.x, m.id, Date.now(), signer());
+    answer = await post(m, '/v1/subject/report', token);
+  } catch (e) { r.state = 'refused'; r.code = e.code || ''; r.error = e.message; return r; }
+  r.jws = answer;
+  try {
+    r.report = call('openReport', answer, m.id, id.subject);
+    r.state = 'verified';
+  } catch (e) {
+    r.state = 'failed'; r.error = e.message;
+    const p = decodePayload(answer);
+    r.unverified = p && Array.isArray(p.records) ? p.records : [];
+  }
+  return r;
+}
+
+async function requestReports(ev) {
+  ev.preventDefault();
+  if (!state.identity) return;
+  const pick = $('r-provider').value;
+  const members = pick ? state.members.filter((m) => m.id === pick) : state.members;
+  $('r-request').disabled = true;
+  say('repAsking', { n: members.length });
+  state.reports = await Promise.all(members.map(reportOne));
+  renderReports();
+  const n = (st) => state.reports.filter((r) => r.state === st).length;
+  say('repDone', { ok: n('verified'), bad: n('failed'), ref: n('refused') });
+  $('r-request').disabled = false;
+  document.body.dataset.report = String(Date.now());
+}
+
+function recordTable(records, verified) {
+  const frag = document.createDocumentFragment();
+  const byCat = new Map();
+  for (const rec of records) { if (!byCat.has(rec.category)) byCat.set(rec.category, []); byCat.get(rec.category).push(rec); }
+  for (const [cat, recs] of [...byCat].sort((a, b) => String(a[0]).localeCompare(String(b[0])))) {
+    const h = document.createElement('h4'); h.textContent = `${cat} (${recs.length})`;
+    const table = document.createElement('table'); table.dataset.category = cat;
+    const head = table.createTHead().insertRow();
+    for (const k of ['record', 'details', 'disputed', 'verification']) {
+      const th = document.createElement('th'); th.scope = 'col'; th.textContent = t(k); head.append(th);
+    }
+    const tb = table.createTBody();
+    for (const rec of recs) {
+      const tr = tb.insertRow(); tr.dataset.record = rec.id;
+      const data = rec.data && typeof rec.data === 'object' ? Object.entries(rec.data).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('; ') : JSON.stringify(rec.data);
+      const cells = [rec.id, data, rec.disputed ? t('yes') : t('no'), verified ? t('ok') : t('bad')];
+      cells.forEach((c, i) => {
+        const td = tr.insertCell(); td.textContent = c;
+        if (i === 1) td.className = 'data';
+        if (i === 2 && rec.disputed) td.className = 'mark-bad';
+        if (i === 3) td.className = verified ? 'mark-ok' : 'mark-bad';
+      });
+    }
+    frag.append(h, table);
+  }
+  return frag;
+}
+
+function fileLink(name, type, text, label) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type }));
+  a.download = name; a.textContent = t(label, { f: name });
+  return a;
+}
+
+function renderReports() {
+  const box = $('reports'); if (!box) return;
+  box.replaceChildren();
+  for (const r of state.reports || []) {
+    const art = document.createElement('article');
+    art.dataset.provider = r.provider; art.dataset.state = r.state;
+    art.className = r.state === 'verified' ? 'ok' : 'fail';
+    const hid = 'rep-' + r.provider.replace(/[^\w-]/g, '_');
+    art.setAttribute('aria-labelledby', hid);
+    const h = document.createElement('h3'); h.id = hid;
+    const mark = document.createElement('span');
+    mark.className = r.state === 'verified' ? 'mark-ok' : 'mark-bad';
+    mark.textContent = r.state === 'verified' ? t('ok') : t('bad');
+    h.append(mark, ' ', orgOf(r.provider));
+    const detail = document.createElement('p'); detail.className = 'detail';
+    art.append(h, detail);
+    if (r.state === 'refused') {
+      art.dataset.code = r.code;
+      detail.textContent = t('repRefused', { c: r.code || '—', e: r.error });
+      if (r.code === 'free_reports_exhausted') {
+        const p = document.createElement('p'); p.className = 'mark-bad'; p.textContent = t('repExhausted', { p: orgOf(r.provider) }); art.append(p);
+      }
+    } else if (r.state === 'failed') {
+      detail.className = 'detail mark-bad';
+      detail.textContent = t('repFailed', { e: r.error });
+      if (r.unverified.length) art.append(recordTable(r.unverified, false));
+    } else {
+      const rep = r.report;
+      detail.textContent = t('repVerified', { p: orgOf(r.provider), n: rep.records.length, d: fmtDate(new Date(rep.iat * 1000)) });
+      if (rep.receipt) detail.textContent += ' ' + t('repReceipt', { p: rep.receipt.provider, i: rep.receipt.log_index });
+      if (rep.records.length) art.append(recordTable(rep.records, true));
+      else { const p = document.createElement('p'); p.textContent = t('repNone'); art.append(p); }
+    }
+    if (r.jws) {
+      const dl = document.createElement('p'); dl.className = 'downloads';
+      const base = `credit-report-${r.provider}`;
+      const jws = fileLink(base + '.jws', 'application/jose', r.jws, 'repJWS'); jws.dataset.kind = 'jws';
+      dl.append(jws);
+      if (r.state === 'verified') {
+        const json = fileLink(base + '.json', 'application/json', JSON.stringify(r.report, null, 2) + '\n', 'repJSON'); json.dataset.kind = 'json';
+        dl.append(' ', json);
+      }
+      art.append(dl);
+    }
+    box.append(art);
+  }
+}
+
 // --- consents
 async function grant(ev) {
   ev.preventDefault();
@@ -553,6 +699,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   $('export-csv').addEventListener('click', exportCSV);
   $('export-json').addEventListener('click', exportJSON);
+  $('report').addEventListener('submit', requestReports);
   $('grant').addEventListener('submit', grant);
   $('object').addEventListener('submit', fileObjection);
   $('o-refresh').addEventListener('click', refreshObjections);
