@@ -291,10 +291,14 @@ func waitListening(ctx context.Context, addrs ...string) error {
 // The ports come from below Linux's ephemeral range (32768–60999 by
 // default): a port the kernel handed out for binding port 0 could be handed
 // to another process's outgoing connection before the node binds it, which
-// made parallel tests fail with "address already in use". A port is kept
-// only if binding it succeeds now.
+// made parallel tests fail with "address already in use". 27000–29999 is
+// left out too: the CLI's testscripts bind fixed ports there and, unlike a
+// federation built here, cannot pick again. A port is kept only if binding
+// it succeeds now; another process may still take it before the node binds
+// it, so callers that start nodes should build again on "address already in
+// use".
 func freePorts(k int) ([]string, error) {
-	const lo, hi = 20000, 32000
+	const lo, hi, skipLo, skipHi = 20000, 32700, 27000, 30000
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -306,7 +310,11 @@ func freePorts(k int) ([]string, error) {
 		if tries > 1000 {
 			return nil, errors.New("devnet: no free loopback port")
 		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+mrand.IntN(hi-lo)))
+		port := lo + mrand.IntN(hi-lo-(skipHi-skipLo))
+		if port >= skipLo {
+			port += skipHi - skipLo
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			continue // taken
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,7 +53,27 @@ func specs() []devnet.Spec {
 	}
 }
 
+// startFed builds the federation and starts its nodes. Ports are picked
+// free when the network is built and bound when the nodes start; another
+// test process may bind one in between, so a federation whose node finds
+// its port taken is built again, up to three times.
 func startFed(t testing.TB, witnesses int) *fed {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		f, err := tryStartFed(t, witnesses)
+		if err == nil {
+			return f
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("building the federation again: %v", err)
+	}
+}
+
+// tryStartFed is one attempt of startFed: a node that cannot bind its port
+// stops the nodes started so far and is returned as an error.
+func tryStartFed(t testing.TB, witnesses int) (*fed, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := devnet.Create(t.TempDir(), specs())
@@ -94,6 +116,15 @@ func startFed(t testing.TB, witnesses int) *fed {
 	}
 	f := &fed{net: n, nodes: map[string]*node.Node{}, smes: smes, hider: h}
 	done := make(chan struct{}, len(n.Specs))
+	stopAll := func() {
+		cancel()
+		for range f.nodes {
+			<-done
+		}
+		for _, nd := range f.nodes {
+			nd.Close()
+		}
+	}
 	for _, s := range n.Specs {
 		nd, err := node.Open(ctx, n.NodeDir(s.ID), slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
@@ -101,27 +132,32 @@ func startFed(t testing.TB, witnesses int) *fed {
 		}
 		f.nodes[s.ID] = nd
 		ready := make(chan struct{})
+		failed := make(chan error, 1)
 		go func() {
 			if err := nd.Serve(ctx, func() { close(ready) }); err != nil {
-				t.Errorf("serve %s: %v", s.ID, err)
+				select {
+				case <-ready:
+					t.Errorf("serve %s: %v", s.ID, err)
+				default:
+					failed <- fmt.Errorf("serve %s: %w", s.ID, err)
+				}
 			}
 			done <- struct{}{}
 		}()
-		<-ready
+		select {
+		case <-ready:
+		case err := <-failed:
+			stopAll()
+			return nil, err
+		case <-time.After(30 * time.Second):
+			t.Fatalf("node %s did not start", s.ID)
+		}
 	}
-	t.Cleanup(func() {
-		cancel()
-		for range n.Specs {
-			<-done
-		}
-		for _, nd := range f.nodes {
-			nd.Close()
-		}
-	})
+	t.Cleanup(stopAll)
 	if f.subj, err = n.EnrolSubject("market-reg", smes[0].USCC); err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return f, nil
 }
 
 // penaltyID is the administrative penalty market-reg holds on the first SME.
