@@ -35,19 +35,7 @@ func TestReadmeWalkthroughIsTheScript(t *testing.T) {
 	}
 	want = append(want, "kill %1")
 
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "A federation by hand")
-	if !ok {
-		t.Fatal("README has no \"A federation by hand\" section")
-	}
-	_, block, ok := strings.Cut(section, "```sh\n")
-	block, _, ok2 := strings.Cut(block, "```")
-	if !ok || !ok2 {
-		t.Fatal("the section has no sh code block")
-	}
+	block := readmeBlock(t, "A federation by hand", false)
 	got := strings.Split(strings.TrimRight(block, "\n"), "\n")
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("README block differs from walkthrough.txtar:\n--- README\n%s\n--- script\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -103,20 +91,7 @@ func TestReadmeJointIsTheScript(t *testing.T) {
 		}
 	}
 
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## Joint modelling\n")
-	if !ok {
-		t.Fatal("README has no \"Joint modelling\" section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	_, block, ok := strings.Cut(section, "```sh\n")
-	block, _, ok2 := strings.Cut(block, "```")
-	if !ok || !ok2 {
-		t.Fatal("the section has no sh code block")
-	}
+	block := readmeBlock(t, "\n## Joint modelling\n", true)
 	got := strings.Split(strings.TrimRight(block, "\n"), "\n")
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("README joint block differs from joint_readme.txtar:\n--- README\n%s\n--- script\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -140,20 +115,31 @@ func TestReadmeCurlIsTheScript(t *testing.T) {
 	if want == "" {
 		t.Fatal("internal_curl.txtar has no walkthrough.sh")
 	}
+	block := readmeBlock(t, "The internal API with curl", false)
+	if block != want {
+		t.Errorf("README block differs from walkthrough.sh:\n--- README\n%s\n--- script\n%s", block, want)
+	}
+}
+
+// readmeBlock is the first sh code block of the README after marker (up to
+// the next "## " heading, if stop is set).
+func readmeBlock(t *testing.T, marker string, stop bool) string {
+	t.Helper()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "The internal API with curl")
+	_, section, ok := strings.Cut(string(readme), marker)
 	if !ok {
-		t.Fatal("README has no \"The internal API with curl\" section")
+		t.Fatalf("README has no %q section", strings.TrimSpace(marker))
+	}
+	if stop {
+		section, _, _ = strings.Cut(section, "\n## ")
 	}
 	_, block, ok := strings.Cut(section, "```sh\n")
 	block, _, ok2 := strings.Cut(block, "```")
 	if !ok || !ok2 {
-		t.Fatal("the section has no sh code block")
+		t.Fatalf("README section %q has no sh code block", strings.TrimSpace(marker))
 	}
-	if block != want {
-		t.Errorf("README block differs from walkthrough.sh:\n--- README\n%s\n--- script\n%s", block, want)
-	}
+	return block
 }

@@ -223,19 +223,7 @@ func (c *Client) open(q Query, requestID string, body []byte) (*schemas.QueryRes
 	if err != nil {
 		return nil, nil, err
 	}
-	hdr, err := jose.ParseJWSHeader(signed)
-	if err != nil {
-		return nil, nil, err
-	}
-	reg, err := c.opts.Registries.Snapshot(c.opts.Clock())
-	if err != nil {
-		return nil, nil, err
-	}
-	pub, ok := reg.SigningKey(q.Provider, hdr.KeyID)
-	if !ok {
-		return nil, nil, errors.New("response signed by a key not registered to the provider")
-	}
-	payload, _, err := jose.Verify(signed, schemas.TypResponse, pub)
+	payload, err := c.verifyFrom(q.Provider, schemas.TypResponse, signed)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -66,19 +66,7 @@ func (c *Client) ConsentStatus(ctx context.Context, provider, subject, tok strin
 }
 
 func (c *Client) openConsentStatus(provider, requestID string, signed []byte) (*schemas.ConsentStatusAnswer, error) {
-	hdr, err := jose.ParseJWSHeader(signed)
-	if err != nil {
-		return nil, err
-	}
-	reg, err := c.opts.Registries.Snapshot(c.opts.Clock())
-	if err != nil {
-		return nil, err
-	}
-	pub, ok := reg.SigningKey(provider, hdr.KeyID)
-	if !ok {
-		return nil, errors.New("answer signed by a key not registered to the provider")
-	}
-	payload, _, err := jose.Verify(signed, schemas.TypConsentStatusAnswer, pub)
+	payload, err := c.verifyFrom(provider, schemas.TypConsentStatusAnswer, signed)
 	if err != nil {
 		return nil, err
 	}

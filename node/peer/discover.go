@@ -47,19 +47,7 @@ func (c *Client) Discover(ctx context.Context, provider, purpose, subjectType st
 }
 
 func (c *Client) openDiscovery(provider, requestID string, signed []byte) (*schemas.DiscoveryAnswer, error) {
-	hdr, err := jose.ParseJWSHeader(signed)
-	if err != nil {
-		return nil, err
-	}
-	reg, err := c.opts.Registries.Snapshot(c.opts.Clock())
-	if err != nil {
-		return nil, err
-	}
-	pub, ok := reg.SigningKey(provider, hdr.KeyID)
-	if !ok {
-		return nil, errors.New("answer signed by a key not registered to the provider")
-	}
-	payload, _, err := jose.Verify(signed, schemas.TypDiscovery, pub)
+	payload, err := c.verifyFrom(provider, schemas.TypDiscovery, signed)
 	if err != nil {
 		return nil, err
 	}
@@ -83,4 +71,23 @@ func (c *Client) openDiscovery(provider, requestID string, signed []byte) (*sche
 		return nil, errors.New("categories do not match the receipt digest")
 	}
 	return &out, nil
+}
+
+// verifyFrom verifies signed as a JWS of type typ from provider, signed by a
+// key the registry in force lists for it, and returns its payload.
+func (c *Client) verifyFrom(provider, typ string, signed []byte) ([]byte, error) {
+	hdr, err := jose.ParseJWSHeader(signed)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := c.opts.Registries.Snapshot(c.opts.Clock())
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := reg.SigningKey(provider, hdr.KeyID)
+	if !ok {
+		return nil, errors.New("answer signed by a key not registered to the provider")
+	}
+	payload, _, err := jose.Verify(signed, typ, pub)
+	return payload, err
 }
