@@ -139,7 +139,7 @@ func Open(ctx context.Context, dir string, logger *slog.Logger, options ...Optio
 	// Requests decide on warm workers, not on the request's own fresh
 	// goroutine, whose stack the evaluation would grow every time
 	// (policy.Pool).
-	decisions := policy.NewPool(pol, runtime.GOMAXPROCS(0))
+	decisions := policy.NewPool(pol, runtime.GOMAXPROCS(0), metrics.ObserveDecision)
 	cl.add(decisions.Close)
 
 	// 6. Tamper-evident logs (wire_logs.go).

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // decider is what a Pool runs decisions on (a *Holder or an *Engine).
@@ -21,8 +22,9 @@ type decider interface {
 // A caller waits for a free worker, or until its context ends. Pool is safe
 // for concurrent use.
 type Pool struct {
-	d    decider
-	jobs chan poolJob
+	d       decider
+	observe func(time.Duration)
+	jobs    chan poolJob
 	wg   sync.WaitGroup
 	once sync.Once
 }
@@ -38,10 +40,11 @@ type poolResult struct {
 	err error
 }
 
-// NewPool starts workers goroutines deciding on d (at least one). Close
-// stops them.
-func NewPool(d decider, workers int) *Pool {
-	p := &Pool{d: d, jobs: make(chan poolJob)}
+// NewPool starts workers goroutines deciding on d (at least one). observe,
+// if not nil, is told each evaluation's time (on the worker, without the
+// wait for it). Close stops them.
+func NewPool(d decider, workers int, observe func(time.Duration)) *Pool {
+	p := &Pool{d: d, observe: observe, jobs: make(chan poolJob)}
 	for range max(workers, 1) {
 		p.wg.Go(p.work)
 	}
@@ -50,7 +53,11 @@ func NewPool(d decider, workers int) *Pool {
 
 func (p *Pool) work() {
 	for j := range p.jobs {
+		t0 := time.Now()
 		r, err := p.d.Decide(j.ctx, j.in)
+		if p.observe != nil {
+			p.observe(time.Since(t0))
+		}
 		j.done <- poolResult{r, err}
 	}
 }

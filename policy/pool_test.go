@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // A pool decides as its engine does, from many goroutines at once, and
@@ -15,7 +17,8 @@ func TestPoolDecidesAsItsEngine(t *testing.T) {
 	if err != nil || !want.Allow {
 		t.Fatalf("engine: %+v, %v", want, err)
 	}
-	p := NewPool(NewHolder(e), 2)
+	var observed atomic.Int64
+	p := NewPool(NewHolder(e), 2, func(time.Duration) { observed.Add(1) })
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
@@ -34,13 +37,16 @@ func TestPoolDecidesAsItsEngine(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if n := observed.Load(); n != 17 {
+		t.Fatalf("%d evaluations observed, want 17", n)
+	}
 }
 
 // A caller whose context ends while every worker is busy gets its
 // context's error, not a decision.
 func TestPoolWaitHonoursContext(t *testing.T) {
 	block, started := make(chan struct{}), make(chan struct{})
-	p := NewPool(blockingDecider{block, started}, 1)
+	p := NewPool(blockingDecider{block, started}, 1, nil)
 	defer p.Close()
 	defer close(block)
 	go p.Decide(context.Background(), Input{}) // holds the only worker
@@ -69,7 +75,7 @@ func BenchmarkDecideFreshGoroutine(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		d    decider
-	}{{"direct", e}, {"pool", NewPool(e, 2)}} {
+	}{{"direct", e}, {"pool", NewPool(e, 2, nil)}} {
 		b.Run(c.name, func(b *testing.B) {
 			t0 := cpuTime(b)
 			n := 0

@@ -89,6 +89,10 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	if err := net.ImportRecords(ctx, "tax-dept", devnet.TaxRecords(smes, time.Now())); err != nil {
 		return err
 	}
+	opsURL, err := enableOps(net.NodeDir("tax-dept"))
+	if err != nil {
+		return err
+	}
 	logFile, err := os.Create(filepath.Join(dir, "provider.log"))
 	if err != nil {
 		return err
@@ -143,22 +147,34 @@ func (a *app) runBench(ctx context.Context, duration time.Duration, concurrency 
 	} else {
 		fmt.Fprintf(a.out, "bench: %d workers for %s, bank-a → tax-dept (provider in its own process), loan_approval with consent\n", concurrency, duration)
 	}
-	perQuery, err := a.load(ctx, "go client", spec, func(ctx context.Context) error {
-		_, err := bank.Client.Query(ctx, q)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	a.printRatio(fl, perQuery)
-	if internal == nil {
+	run := func(load func() ([]time.Duration, error)) error {
+		before, err := readDecisions(ctx, opsURL)
+		if err != nil {
+			return err
+		}
+		perQuery, err := load()
+		if err != nil {
+			return err
+		}
+		a.printRatio(fl, perQuery)
+		after, err := readDecisions(ctx, opsURL)
+		if err != nil {
+			return err
+		}
+		d := after.since(before)
+		fmt.Fprintf(a.out, "decision:  in the provider, p50 %s, p99 %s, p99.9 %s (%d decisions; histogram bucket bounds)\n",
+			d.quantile(0.5), d.quantile(0.99), d.quantile(0.999), d.total)
 		return nil
 	}
-	if perQuery, err = internal.run(ctx, a, bank, spec, q); err != nil {
+	if err := run(func() ([]time.Duration, error) {
+		return a.load(ctx, "go client", spec, func(ctx context.Context) error {
+			_, err := bank.Client.Query(ctx, q)
+			return err
+		})
+	}); err != nil || internal == nil {
 		return err
 	}
-	a.printRatio(fl, perQuery)
-	return nil
+	return run(func() ([]time.Duration, error) { return internal.run(ctx, a, bank, spec, q) })
 }
 
 // loadSpec is how bench sends: concurrency closed-loop workers, or an open

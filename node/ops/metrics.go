@@ -56,6 +56,7 @@ type Metrics struct {
 	vaultErrors *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
 	preAuth     *prometheus.CounterVec
+	decisions   prometheus.Histogram
 
 	mu       sync.Mutex
 	purposes map[string]bool
@@ -97,11 +98,28 @@ func NewMetrics(nodeID string) *Metrics {
 			Namespace: "creditnode", Name: "unauthenticated_refusals_total", ConstLabels: prometheus.Labels{"node": nodeID},
 			Help: "Subject requests refused before any signature verified, by kind and wire code (each is in the inquiry log, alone or in its interval's summary).",
 		}, []string{"kind", "code"}),
+		decisions: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "creditnode", Name: "policy_decision_seconds", ConstLabels: prometheus.Labels{"node": nodeID},
+			Help:    "Policy evaluation time of each decision the node's requests make, on its decision workers (policy.Pool).",
+			Buckets: DecisionBuckets,
+		}),
 		purposes: map[string]bool{},
 	}
-	reg.MustRegister(m.queries, m.latency, m.logAppends, m.storeErrors, m.vaultErrors, m.rateLimited, m.preAuth,
+	reg.MustRegister(m.queries, m.latency, m.logAppends, m.storeErrors, m.vaultErrors, m.rateLimited, m.preAuth, m.decisions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// DecisionBuckets are the bounds of creditnode_policy_decision_seconds: fine
+// below a millisecond, where a decision should be.
+var DecisionBuckets = []float64{.00005, .0001, .00015, .0002, .0003, .0005, .00075, .001, .002, .005, .01, .05, .1}
+
+// ObserveDecision records one policy evaluation's time.
+func (m *Metrics) ObserveDecision(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.decisions.Observe(d.Seconds())
 }
 
 // Registry is the node's registry, for components registering their own
