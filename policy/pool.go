@@ -25,8 +25,8 @@ type Pool struct {
 	d       decider
 	observe func(time.Duration)
 	jobs    chan poolJob
-	wg   sync.WaitGroup
-	once sync.Once
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 type poolJob struct {
