@@ -3,8 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -80,13 +78,6 @@ func parseHostCategories(specs, hosts []string) (map[string][]string, error) {
 	return out, nil
 }
 
-// newJobID is a fresh job id: the time, for people, and 32 random bits, for uniqueness.
-func newJobID() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "job-" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
-}
-
 // jointRunNetwork trains as this node, with member nodes as hosts.
 func (a *app) jointRunNetwork(cmd *cobra.Command, rf *jointRunFlags) error {
 	ctx := cmd.Context()
@@ -129,7 +120,7 @@ func (a *app) jointRunNetwork(cmd *cobra.Command, rf *jointRunFlags) error {
 	if err != nil {
 		return err
 	}
-	job := remote.Terms{ID: cmp.Or(rf.job, newJobID()), Hosts: hosts, Categories: cats, Label: rf.labelDef, Cohort: len(gd.IDs)}
+	job := remote.Terms{ID: cmp.Or(rf.job, remote.NewJobID(time.Now())), Hosts: hosts, Categories: cats, Label: rf.labelDef, Cohort: len(gd.IDs)}
 	prog.Note("job %s: guest %s, hosts %s", job.ID, n.Config.ID, strings.Join(hosts, ", "))
 	start := time.Now()
 	res, err := remote.RunJob(ctx, n.JointClient(), g, job, prog.Note)

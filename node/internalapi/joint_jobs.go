@@ -3,8 +3,6 @@ package internalapi
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/creditexchange/node/crypto/paillier"
 	"github.com/creditexchange/node/node/joint"
@@ -163,7 +160,7 @@ func (s *Server) jointJobsRoute() route[jointTrain] {
 		},
 		scope: func(q *jointTrain) (string, []string) { return remote.PurposeJointModeling, q.req.Hosts },
 		run: func(_ context.Context, c *call, q *jointTrain) (any, *schemas.Error) {
-			q.req.Job = cmp.Or(q.req.Job, newJointJobID(s.opts.Clock()))
+			q.req.Job = cmp.Or(q.req.Job, remote.NewJobID(s.opts.Clock()))
 			if _, err := os.Stat(s.modelDir(q.req.Job)); err == nil {
 				return nil, schemas.Errorf(schemas.CodeJobState, "job %s has a model already", q.req.Job)
 			}
@@ -179,14 +176,6 @@ func (s *Server) jointJobsRoute() route[jointTrain] {
 			return s.jobs.snapshot(job), nil
 		},
 	}
-}
-
-// newJointJobID is a fresh job id: the time, for people, and 32 random
-// bits, for uniqueness.
-func newJointJobID(now time.Time) string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "job-" + now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
 func (s *Server) modelDir(job string) string {

@@ -2,6 +2,8 @@ package remote
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,6 +20,14 @@ type Terms struct {
 	Categories map[string][]string // by host
 	Label      string              // the label's definition
 	Cohort     int                 // the largest training cohort (the guest's rows)
+}
+
+// NewJobID is a fresh job id: the time, for people, and 32 random bits, for
+// uniqueness ("job-20260101-120000-1a2b3c4d").
+func NewJobID(now time.Time) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "job-" + now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
 }
 
 // CancelTimeout bounds the cancellations RunJob sends after a run failed or was interrupted.
