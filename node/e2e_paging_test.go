@@ -5,17 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/creditexchange/node/crypto/jose"
 	"github.com/creditexchange/node/node/consent"
-	"github.com/creditexchange/node/node/inquirylog"
+	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/subjectcheck"
 	"github.com/creditexchange/node/node/subjectlog"
 	"github.com/creditexchange/node/schemas"
@@ -26,31 +24,9 @@ import (
 // once: it batches them), instead of n full queries.
 func (f *fed) seedInquiries(t testing.TB, provider, subject string, n int) {
 	t.Helper()
-	seq := f.nodes[provider].Logs.Inquiry
-	now := time.Now()
-	var wg sync.WaitGroup
-	jobs := make(chan int)
-	for range 16 {
-		wg.Go(func() {
-			for i := range jobs {
-				e := schemas.InquiryEntry{Time: now.UTC().Format(time.RFC3339Nano), Kind: schemas.KindQuery, RequestID: fmt.Sprintf("seed-%s-%d", subject, i),
-					Requester: "bank-a", RequesterOrg: "Bank A", Subject: subject, Purpose: "loan_approval", Categories: []string{"tax_payment"},
-					Decision: schemas.DecisionAllow}
-				leaf, err := inquirylog.NewLeaf(e, now)
-				if err == nil {
-					_, err = seq.AppendInquiry(context.Background(), leaf)
-				}
-				if err != nil {
-					t.Error(err)
-				}
-			}
-		})
+	if err := devnet.SeedInquiries(context.Background(), f.nodes[provider].Logs.Inquiry, subject, "tax_payment", n); err != nil {
+		t.Fatal(err)
 	}
-	for i := range n {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
 }
 
 // TestSubjectLogPages: a subject reads its log at tax-dept in pages, every

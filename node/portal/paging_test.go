@@ -2,18 +2,15 @@ package portal_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/creditexchange/node/node/inquirylog"
+	"github.com/creditexchange/node/node/devnet"
 	"github.com/creditexchange/node/node/peer"
 	"github.com/creditexchange/node/node/subjectcheck"
-	"github.com/creditexchange/node/schemas"
 )
 
 // seed appends n entries about subject to provider's inquiry log, as
@@ -21,31 +18,9 @@ import (
 // at once: it batches them) rather than by n full queries.
 func (f *fed) seed(t testing.TB, provider, subject string, n int) {
 	t.Helper()
-	seq := f.nodes[provider].Logs.Inquiry
-	now := time.Now()
-	var wg sync.WaitGroup
-	jobs := make(chan int)
-	for range 32 {
-		wg.Go(func() {
-			for i := range jobs {
-				e := schemas.InquiryEntry{Time: now.UTC().Format(time.RFC3339Nano), Kind: schemas.KindQuery, RequestID: fmt.Sprintf("seed-%d", i),
-					Requester: "bank-a", RequesterOrg: "Bank A", Subject: subject, Purpose: "loan_approval", Categories: []string{"registration"},
-					Decision: schemas.DecisionAllow}
-				leaf, err := inquirylog.NewLeaf(e, now)
-				if err == nil {
-					_, err = seq.AppendInquiry(context.Background(), leaf)
-				}
-				if err != nil {
-					t.Error(err)
-				}
-			}
-		})
+	if err := devnet.SeedInquiries(context.Background(), f.nodes[provider].Logs.Inquiry, subject, "registration", n); err != nil {
+		t.Fatal(err)
 	}
-	for i := range n {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
 }
 
 // A subject with 10,000 entries at one provider reads them over the real
